@@ -44,6 +44,9 @@ class MigratorError(Exception):
     def __str__(self) -> str:
         return scrub(super().__str__())
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
 
 class ConfigError(MigratorError):
     """Bad usage, configuration or credentials: nothing was written."""
