@@ -1,0 +1,346 @@
+"""The Python API: one method per command; the CLI only parses options and prints.
+
+    from migrator.api import Migration, Options
+    from migrator.settings import load_credentials
+
+    migration = Migration(load_credentials(), Options(ledger=Path("ledger.sqlite")))
+    outcome = migration.migrate(max_seconds=1500)
+    print(outcome.status, outcome.counts)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import signal
+import time
+from collections import Counter
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+
+from migrator import export
+from migrator.client import DyteClient
+from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, Interrupted
+from migrator.extract import Extractor
+from migrator.ledger import Ledger
+from migrator.load import KIND_ORDER, Loader
+from migrator.mapping import MappingSet
+from migrator.plan import Planner, PlanSummary
+from migrator.progress import ProgressDisplay
+from migrator.reports import plan_report, write_report
+from migrator.rollback import rollback
+from migrator.settings import Credentials
+from migrator.verify import Verifier
+
+T = TypeVar("T")
+OUTCOME_KEYS = ("created", "adopted", "updated", "unchanged", "failed", "unmappable")
+
+
+def default_mappings_dir() -> Path:
+    """The mapping files shipped with the package (wheel) or beside it (source checkout)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_mappings", here.parent / "mappings"):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "mappings"
+
+
+@dataclass
+class Options:
+    ledger: Path = Path(".dyte-migrate/ledger.sqlite")
+    reports_dir: Path = Path("reports")
+    mappings_dir: Path = field(default_factory=default_mappings_dir)
+    concurrency: int = 8
+    rate_per_minute: float = 2000
+    timeout: float = 30.0
+    progress: bool = True
+
+
+@dataclass
+class Outcome:
+    command: str
+    status: str  # complete | partial | failed | clean | mismatch
+    exit_code: int = EXIT_OK
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
+    reports: list[str] = field(default_factory=list)
+    message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.pop("exit_code")
+        data["exit_code"] = self.exit_code
+        return data
+
+
+def _empty_counts() -> dict[str, dict[str, int]]:
+    return {kind: {k: 0 for k in OUTCOME_KEYS} for kind in KIND_ORDER}
+
+
+class Migration:
+    def __init__(self, credentials: Credentials, options: Options | None = None) -> None:
+        self.credentials = credentials
+        self.options = options or Options()
+        self.display = ProgressDisplay(self.options.progress)
+
+    # ------------------------------------------------------------ plumbing
+    def _mappings(self) -> MappingSet:
+        return MappingSet.load(self.options.mappings_dir)
+
+    def _ledger(self) -> Ledger:
+        return Ledger.open(self.options.ledger, self.credentials.pair)
+
+    def _client(self, concurrency: int | None = None) -> DyteClient:
+        return DyteClient(self.credentials, rate_per_minute=self.options.rate_per_minute,
+                          concurrency=concurrency or self.options.concurrency, timeout=self.options.timeout)
+
+    @staticmethod
+    def _run(factory: Callable[[asyncio.Event], Awaitable[T]]) -> T:
+        """Run a coroutine with SIGINT/SIGTERM turned into a graceful stop request."""
+
+        async def main() -> T:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            try:
+                return await factory(stop)
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+
+        return asyncio.run(main())
+
+    @staticmethod
+    async def _until_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T:
+        """Await `work`, cancelling it if a stop is requested (used for read-only stages)."""
+        task = asyncio.ensure_future(work)
+        stopper = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            stopper.cancel()
+            return task.result()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise Interrupted("stopped by a signal before any v2 write; nothing to resume but the extract")
+
+    @asynccontextmanager
+    async def _session(self, command: str, concurrency: int | None = None) -> AsyncIterator[tuple[DyteClient, Ledger, int]]:
+        ledger = self._ledger()
+        run_id = ledger.start_run(command)
+        status = "failed"
+        try:
+            async with self._client(concurrency) as client:
+                yield client, ledger, run_id
+                status = "done"
+        except Interrupted:
+            status = "interrupted"
+            raise
+        finally:
+            ledger.end_run(run_id, status, {})
+            ledger.close()
+
+    async def _extract(self, client: DyteClient, ledger: Ledger, run_id: int, stop: asyncio.Event) -> dict[str, Any]:
+        with self.display.stage("extract") as display:
+            extractor = Extractor(client, ledger, run_id, concurrency=self.options.concurrency, progress=display.advance)
+            summary = await self._until_stopped(stop, extractor.run())
+        return dataclasses.asdict(summary)
+
+    async def _plan(self, client: DyteClient, ledger: Ledger, mappings: MappingSet, read_v2: bool = True) -> PlanSummary:
+        planner = Planner(ledger, mappings, client if read_v2 else None)
+        return await planner.run()
+
+    @staticmethod
+    def _requests(client: DyteClient) -> dict[str, int]:
+        c = client.counters.as_dict()
+        return {"v1": c.get("v1", 0), "v2": c.get("v2", 0), "documents": c.get("documents", 0),
+                "retries": c.get("retries", 0), "throttled": c.get("throttled", 0)}
+
+    async def _probe_v2(self, client: DyteClient) -> None:
+        """Fail on bad v2 credentials before any work (one cheap read)."""
+        await client.v2("GET", "/presets", params={"page_no": 1, "per_page": 1})
+
+    # ------------------------------------------------------------ commands
+    def check(self) -> Outcome:
+        mappings = self._mappings()
+
+        async def work(stop: asyncio.Event) -> Outcome:
+            async with self._session("check") as (client, ledger, _):
+                v1 = await client.v1("GET", "/meetings", params={"offset": 0, "limit": 1})
+                await self._probe_v2(client)
+                entities = sum(sum(states.values()) for states in ledger.counts().values())
+                found = {
+                    "v1": {"base_url": self.credentials.v1.base_url, "org_id": self.credentials.v1.org_id,
+                           "reachable": True, "sample_meetings": len((v1.get("data") or {}).get("meetings") or [])},
+                    "v2": {"base_url": self.credentials.v2.base_url, "org_id": self.credentials.v2.org_id, "reachable": True},
+                    "ledger": {"path": str(self.options.ledger), "entities": entities},
+                    "mappings": {"dir": str(self.options.mappings_dir), "files": sorted(mappings.files)},
+                }
+                return Outcome("check", "clean", requests=self._requests(client), details=found,
+                               message="credentials, ledger and mappings are usable")
+
+        return self._run(work)
+
+    def extract(self) -> Outcome:
+        async def work(stop: asyncio.Event) -> Outcome:
+            async with self._session("extract") as (client, ledger, run_id):
+                summary = await self._extract(client, ledger, run_id, stop)
+                return Outcome("extract", "complete", requests=self._requests(client), details=summary,
+                               message=f"extracted {summary['counts']}")
+
+        return self._run(work)
+
+    def plan(self) -> Outcome:
+        mappings = self._mappings()
+
+        async def work(stop: asyncio.Event) -> Outcome:
+            async with self._session("plan") as (client, ledger, run_id):
+                await self._probe_v2(client)
+                extracted = await self._extract(client, ledger, run_id, stop)
+                summary = await self._until_stopped(stop, self._plan(client, ledger, mappings))
+                report = plan_report(summary, extracted, mappings)
+                reports = write_report(self.options.reports_dir, "plan", report)
+                return Outcome("plan", "complete", counts=summary.counts, requests=self._requests(client),
+                               reports=reports, message=_plan_line(summary))
+
+        return self._run(work)
+
+    def migrate(self, *, batch_size: int | None = None, max_seconds: float | None = None,
+                only: set[str] | None = None) -> Outcome:
+        mappings = self._mappings()
+        deadline = time.monotonic() + max_seconds if max_seconds else None
+
+        async def work(stop: asyncio.Event) -> Outcome:
+            async with self._session("migrate") as (client, ledger, run_id):
+                await self._probe_v2(client)
+                extracted = await self._extract(client, ledger, run_id, stop)
+                summary = await self._until_stopped(stop, self._plan(client, ledger, mappings))
+                totals = {k: sum(n for a, n in summary.counts.get(k, {}).items() if a in ("create", "update", "adopt", "reconcile"))
+                          for k in KIND_ORDER if not only or k in only}
+                with self.display.stage("migrate", totals) as display:
+                    loader = Loader(client, ledger, run_id, chunk=max(16, self.options.concurrency * 8),
+                                    max_writes=batch_size, deadline=deadline, stop=stop, only=only,
+                                    progress=display.advance)
+                    loaded = await loader.run()
+                counts = _empty_counts()
+                for kind, tally in loaded.counts.items():
+                    counts.setdefault(kind, {k: 0 for k in OUTCOME_KEYS}).update({k: tally.get(k, 0) for k in OUTCOME_KEYS})
+                remaining = _remaining(ledger, only)
+                failed = sum(c["failed"] + c["unmappable"] for c in counts.values())
+                if loaded.stopped and remaining:
+                    status, code = "partial", EXIT_PARTIAL
+                    message = f"stopped early ({loaded.stopped}) with {remaining} entities left; run migrate again to resume"
+                elif failed or remaining:
+                    status, code = "failed", EXIT_FAILED
+                    message = f"finished with {failed} failed or unmappable entities and {remaining} not migrated"
+                else:
+                    status, code = "complete", EXIT_OK
+                    message = f"migrated: {_count_line(counts)}"
+                report = {"command": "migrate", "status": status, "counts": counts, "writes": loaded.writes,
+                          "errors": loaded.errors[:1000], "plan": plan_report(summary, extracted, mappings)}
+                reports = write_report(self.options.reports_dir, "migrate", report)
+                return Outcome("migrate", status, code, counts, self._requests(client), reports, message,
+                               {"writes": loaded.writes, "stopped": loaded.stopped})
+
+        return self._run(work)
+
+    def verify(self) -> Outcome:
+        mappings = self._mappings()
+
+        async def work(stop: asyncio.Event) -> Outcome:
+            async with self._session("verify") as (client, ledger, run_id):
+                await self._probe_v2(client)
+                await self._extract(client, ledger, run_id, stop)
+                await self._plan(client, ledger, mappings, read_v2=False)
+                summary = await self._until_stopped(stop, Verifier(client, ledger).run())
+                clean = not summary.mismatches
+                status = "clean" if clean else "mismatch"
+                message = ("clean: v2 holds exactly what the mappings say for every v1 object"
+                           if clean else f"{len(summary.mismatches)} mismatches")
+                report = {"command": "verify", "status": status, "checked": dict(summary.checked),
+                          "mismatches": summary.mismatches}
+                reports = write_report(self.options.reports_dir, "verify", report)
+                counts = {k: {"checked": n} for k, n in summary.checked.items()}
+                return Outcome("verify", status, EXIT_OK if clean else EXIT_FAILED, counts, self._requests(client),
+                               reports, message, {"mismatches": len(summary.mismatches)})
+
+        return self._run(work)
+
+    def rollback(self) -> Outcome:
+        self._mappings()  # a broken mappings folder fails before anything is touched
+
+        async def work(stop: asyncio.Event) -> Outcome:
+            async with self._session("rollback") as (client, ledger, run_id):
+                await self._probe_v2(client)
+                loader = Loader(client, ledger, run_id, stop=stop)
+                await loader.reconcile_in_flight()
+                counts, errors = await rollback(client, ledger, run_id)
+                status, code = ("complete", EXIT_OK) if not errors else ("failed", EXIT_FAILED)
+                by_kind: dict[str, dict[str, int]] = {}
+                for key, n in counts.items():
+                    kind, event = key.split(":", 1)
+                    by_kind.setdefault(kind, {})[event] = n
+                report = {"command": "rollback", "status": status, "counts": by_kind, "errors": errors}
+                reports = write_report(self.options.reports_dir, "rollback", report)
+                return Outcome("rollback", status, code, by_kind, self._requests(client), reports,
+                               f"rolled back: {by_kind}" if not errors else f"{len(errors)} objects could not be rolled back")
+
+        return self._run(work)
+
+
+# ------------------------------------------------------------------ ledger-only commands
+def status(ledger_path: Path) -> Outcome:
+    """Progress per kind and state, from the ledger alone (no network)."""
+    with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
+        counts = ledger.counts()
+        pair = {"v1_org": ledger.meta("v1_org"), "v2_org": ledger.meta("v2_org"),
+                "snapshot_at": ledger.meta("snapshot_at")}
+        last = ledger.conn.execute("SELECT command, status, started_at, ended_at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    remaining = sum(n for states in counts.values() for s, n in states.items() if s in ("pending", "intent"))
+    failed = sum(n for states in counts.values() for s, n in states.items() if s in ("failed", "unmappable", "conflict"))
+    state = "complete" if not remaining and not failed else ("partial" if remaining else "failed")
+    details = {**pair, "last_run": dict(zip(("command", "status", "started_at", "ended_at"), last)) if last else None}
+    return Outcome("status", state, EXIT_OK, counts, {}, [], f"{remaining} entities to go, {failed} failed or unmappable", details)
+
+
+def export_ids(ledger_path: Path, fmt: str, output: Path | None) -> tuple[Outcome, str]:
+    with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
+        text = export.render(ledger, fmt)
+        counts = ledger.counts()
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    return Outcome("export-ids", "complete", EXIT_OK, counts, {}, [str(output)] if output else [],
+                   f"wrote {output}" if output else "id map on stdout"), text
+
+
+def _remaining(ledger: Ledger, only: set[str] | None) -> int:
+    kinds = tuple(only or KIND_ORDER)
+    marks = ",".join("?" * len(kinds))
+    row = ledger.conn.execute(
+        f"SELECT count(*) FROM entities WHERE kind IN ({marks}) AND action != 'gone' AND ("
+        "state IN ('pending', 'intent') OR (state = 'done' AND written IS NOT desired AND action != 'conflict'))",
+        kinds).fetchone()
+    return int(row[0])
+
+
+def _count_line(counts: dict[str, dict[str, int]]) -> str:
+    parts = []
+    for kind, c in counts.items():
+        shown = ", ".join(f"{n} {k}" for k, n in c.items() if n)
+        if shown:
+            parts.append(f"{kind}s {shown}")
+    return "; ".join(parts) or "nothing to do"
+
+
+def _plan_line(summary: PlanSummary) -> str:
+    totals: Counter[str] = Counter()
+    for actions in summary.counts.values():
+        totals.update(actions)
+    return "plan: " + ", ".join(f"{n} {a}" for a, n in sorted(totals.items()))
+
+
+__all__ = ["Migration", "Options", "Outcome", "status", "export_ids"]

@@ -1,0 +1,96 @@
+"""`dyte-migrate demo`: the whole job against a throwaway sandbox.
+
+The sandbox runs as a child process and is reached over HTTP only, like a real Dyte
+host, so the demo exercises exactly the code a production run uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator
+
+from migrator import api
+from migrator.errors import EXIT_OK, ConfigError, TransportError
+from migrator.settings import load_credentials
+
+STARTUP_SECONDS = 30
+
+
+@contextlib.contextmanager
+def sandbox_process(workdir: Path, meetings: int, participants: int) -> Iterator[Path]:
+    """Start `python -m migrator.sandbox serve` on a free port; yield its credentials file."""
+    creds = workdir / "sandbox-credentials.json"
+    log = (workdir / "sandbox.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "migrator.sandbox", "serve", "--host", "127.0.0.1", "--port", "0",
+         "--dataset", "sample", "--meetings", str(meetings), "--participants", str(participants),
+         "--credentials-out", str(creds)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not creds.exists():
+            if proc.poll() is not None:
+                raise TransportError(f"the sandbox exited with code {proc.returncode} (see {workdir / 'sandbox.log'})")
+            if time.monotonic() > deadline:
+                raise TransportError(f"the sandbox did not start within {STARTUP_SECONDS} s")
+            time.sleep(0.05)
+        yield creds
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def run_demo(options: api.Options, *, meetings: int, participants: int,
+             ledger_given: bool) -> tuple[api.Outcome, list[str]]:
+    workdir = Path(tempfile.mkdtemp(prefix="dyte-migrate-demo-"))
+    if not ledger_given:  # a fresh sandbox needs a fresh ledger
+        options = replace(options, ledger=workdir / "ledger.sqlite")
+    elif options.ledger.exists():
+        raise ConfigError(f"demo needs a fresh ledger; {options.ledger} already exists")
+    lines: list[str] = [f"demo: sandbox with {meetings} meetings x {participants} participants; work files in {workdir}"]
+    with sandbox_process(workdir, meetings, participants) as creds_file:
+        migration = api.Migration(load_credentials(creds_file), options)
+        base = json.loads(creds_file.read_text())["v2"]["base_url"].rsplit("/v2", 1)[0]
+        lines.append(f"demo: sandbox at {base}")
+        steps = [("plan", migration.plan), ("migrate", migration.migrate),
+                 ("verify", migration.verify), ("migrate again", migration.migrate)]
+        outcomes: dict[str, api.Outcome] = {}
+        for name, step in steps:
+            outcome = step()
+            outcomes[name] = outcome
+            lines.append(f"{name}: {outcome.status} - {outcome.message}")
+            if outcome.exit_code != EXIT_OK:
+                break
+    again = outcomes.get("migrate again")
+    rewrites = again.details.get("writes") if again else None
+    if again is not None:
+        lines.append(f"a second migrate made {rewrites} v2 writes")
+    reports = sorted({p for o in outcomes.values() for p in o.reports})
+    requests: dict[str, int] = {}
+    for o in outcomes.values():
+        for k, n in o.requests.items():
+            requests[k] = requests.get(k, 0) + n
+    failed = next((o for o in outcomes.values() if o.exit_code != EXIT_OK), None)
+    migrated = outcomes.get("migrate")
+    outcome = api.Outcome(
+        "demo", "complete" if failed is None else failed.status, failed.exit_code if failed else EXIT_OK,
+        migrated.counts if migrated else {}, requests, reports,
+        "demo complete: plan, migrate, verify clean, second migrate wrote nothing" if failed is None and rewrites == 0
+        else f"demo stopped at {failed.command if failed else 'the repeat'}",
+        {"steps": {k: o.status for k, o in outcomes.items()}, "second_migrate_writes": rewrites},
+    )
+    if failed is None and rewrites:
+        outcome.status, outcome.exit_code = "failed", 1
+    return outcome, lines

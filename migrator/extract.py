@@ -1,0 +1,153 @@
+"""Extract: walk the whole v1 org into the ledger's snapshot, page by page.
+
+Each page is written as it arrives, so memory does not grow with the org. Preset
+settings live only in the document behind each preset's `s3URL`, so those documents
+are fetched too; role documents only for roles no preset document already embeds.
+Recordings are read per meeting only for meetings the org-wide recording stats name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Iterable
+
+from migrator.client import DyteClient
+from migrator.errors import ApiError, MalformedResponse
+from migrator.ledger import Ledger
+
+PAGE = 100
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class ExtractSummary:
+    counts: dict[str, int] = field(default_factory=dict)
+    removed: int = 0
+    roles_route: bool = True
+    warnings: list[str] = field(default_factory=list)
+
+
+def _require_id(kind: str, obj: Any) -> str:
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
+        raise MalformedResponse(f"v1 answered a {kind} without a usable id")
+    return obj["id"]
+
+
+async def _bounded(limit: int, jobs: Iterable[Callable[[], Awaitable[None]]]) -> None:
+    """Run jobs with at most `limit` at a time, failing fast on the first error."""
+    queue = list(jobs)
+    queue.reverse()
+
+    async def worker() -> None:
+        while queue:
+            await queue.pop()()
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(limit, len(queue))))))
+
+
+class Extractor:
+    def __init__(self, client: DyteClient, ledger: Ledger, run_id: int, *, concurrency: int = 8,
+                 progress: Progress | None = None) -> None:
+        self.client, self.ledger, self.run_id = client, ledger, run_id
+        self.concurrency = concurrency
+        self.progress = progress or (lambda kind, n: None)
+        self.summary = ExtractSummary()
+
+    def _store(self, kind: str, rows: list[tuple[str, str | None, dict[str, Any]]]) -> None:
+        seen: set[str] = set()
+        unique = []
+        for row in rows:  # an id repeated across pages is one object
+            if row[0] not in seen:
+                seen.add(row[0])
+                unique.append(row)
+        n = self.ledger.put_snapshot(self.run_id, kind, unique)
+        self.summary.counts[kind] = self.summary.counts.get(kind, 0) + n
+        self.progress(kind, n)
+
+    async def run(self) -> ExtractSummary:
+        await self._presets_and_roles()
+        await self._webhooks()
+        meetings = await self._meetings()
+        await _bounded(self.concurrency, [lambda m=m: self._participants(m) for m in meetings])
+        await self._recordings(meetings)
+        self.summary.removed = self.ledger.finish_snapshot(self.run_id)
+        for kind in ("preset", "role", "meeting", "participant", "webhook", "recording"):
+            self.summary.counts[kind] = self.ledger.snapshot_count(kind)
+        return self.summary
+
+    async def _presets_and_roles(self) -> None:
+        embedded_roles: set[str] = set()
+
+        async def with_document(preset: dict[str, Any]) -> tuple[str, None, dict[str, Any]]:
+            pid = _require_id("preset", preset)
+            url = preset.get("s3URL")
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                raise MalformedResponse(f"v1 preset {preset.get('name')!r} has no usable s3URL")
+            document = await self.client.document(url)
+            role = document.get("role") if isinstance(document, dict) else None
+            if isinstance(role, dict) and isinstance(role.get("name"), str):
+                embedded_roles.add(role["name"])
+            return pid, None, {**preset, "document": document}
+
+        async for page in self.client.v1_pages("/presets", "presets", page_size=PAGE):
+            self._store("preset", list(await asyncio.gather(*(with_document(p) for p in page))))
+
+        roles: list[dict[str, Any]] = []
+        try:
+            async for page in self.client.v1_pages("/preset-roles", "roles", page_size=PAGE):
+                roles.extend(page)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            self.summary.roles_route = False
+            self.summary.warnings.append("the v1 org has no roles route (404): roles come from preset documents only")
+
+        async def with_role_document(role: dict[str, Any]) -> tuple[str, None, dict[str, Any]]:
+            rid = _require_id("role", role)
+            url = role.get("s3URL")
+            document = None
+            if role.get("name") not in embedded_roles and isinstance(url, str) and url.startswith(("http://", "https://")):
+                document = await self.client.document(url)
+            return rid, None, {**role, "document": document}
+
+        if roles:
+            self._store("role", list(await asyncio.gather(*(with_role_document(r) for r in roles))))
+
+    async def _webhooks(self) -> None:
+        body = await self.client.v1("GET", "/webhooks")
+        hooks = (body.get("data") or {}).get("webhooks") if isinstance(body.get("data"), dict) else None
+        if not isinstance(hooks, list):
+            raise MalformedResponse("v1 GET /webhooks answered without data.webhooks")
+        self._store("webhook", [(_require_id("webhook", h), None, h) for h in hooks])
+
+    async def _meetings(self) -> list[dict[str, Any]]:
+        """Store meetings; return only what later steps need (id, roomName)."""
+        kept: dict[str, dict[str, Any]] = {}
+        async for page in self.client.v1_pages("/meetings", "meetings", page_size=PAGE):
+            rows = [(_require_id("meeting", m), None, m) for m in page]
+            self._store("meeting", rows)
+            for mid, _, m in rows:
+                kept[mid] = {"id": mid, "roomName": m.get("roomName")}
+        return list(kept.values())
+
+    async def _participants(self, meeting: dict[str, Any]) -> None:
+        mid = meeting["id"]
+        async for page in self.client.v1_pages(f"/meetings/{mid}/participants", "participants", page_size=PAGE):
+            self._store("participant", [(_require_id("participant", p), mid, {**p, "meetingId": mid}) for p in page])
+
+    async def _recordings(self, meetings: list[dict[str, Any]]) -> None:
+        rooms: set[str] = set()
+        async for page in self.client.v1_pages("/recordings", "recordingStats", page_size=PAGE):
+            rooms.update(r["roomName"] for r in page if isinstance(r, dict) and isinstance(r.get("roomName"), str))
+        recorded = [m for m in meetings if m.get("roomName") in rooms]
+
+        async def per_meeting(meeting: dict[str, Any]) -> None:
+            mid = meeting["id"]
+            async for page in self.client.v1_pages(f"/meetings/{mid}/recordings", "recordings", page_size=PAGE):
+                self._store("recording", [
+                    (_require_id("recording", r), mid, {**r, "meetingId": mid, "roomName": meeting.get("roomName")})
+                    for r in page
+                ])
+
+        await _bounded(self.concurrency, [lambda m=m: per_meeting(m) for m in recorded])
