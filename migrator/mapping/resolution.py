@@ -1,0 +1,203 @@
+"""Which v2 preset each participant gets: v2 wants a preset per participant, v1 set it per meeting.
+
+Order (first match wins): the participant's presetName, its meeting's presetName, the org
+default declared in presets.yaml. A roleName other than the preset's own role, or a
+meeting with a waiting room whose role does not skip it, selects a variant with a stable
+name. A name that is given but unknown is never guessed: the participant is unmappable.
+Results are memoised per catalog: ~100k participants share a handful of choices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import weakref
+from typing import Any
+
+from migrator.mapping.catalog import PresetCatalog
+from migrator.mapping.engine import MISSING, CompiledMapping, get_path, short
+from migrator.mapping.filemodels import Resolution, VariantNames
+from migrator.mapping.results import ChoiceSource, Mapped, PresetChoice, Unmappable
+
+_Key = tuple[ChoiceSource, str, str | None, bool]
+
+
+class PresetResolver:
+    def __init__(self, resolution: Resolution, names: VariantNames, presets: CompiledMapping, file: str) -> None:
+        self.resolution, self.names, self.presets, self.file = resolution, names, presets, file
+        self._participant_preset = tuple(resolution.participant_preset.split("."))
+        self._participant_role = tuple(resolution.participant_role.split("."))
+        self._meeting_preset = tuple(resolution.meeting_preset.split("."))
+        self._meeting_waiting_room = tuple(resolution.meeting_waiting_room.split("."))
+        self._unsafe = re.compile(f"[^{names.safe_characters}]")
+        self._memo: weakref.WeakKeyDictionary[PresetCatalog, dict[Any, PresetChoice | str | bool]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    # -- resolution -------------------------------------------------------------------------
+
+    def resolve(self, participant: Any, meeting: Any, catalog: PresetCatalog) -> PresetChoice:
+        if not isinstance(participant, dict):
+            raise Unmappable("participant is not a JSON object")
+        source: ChoiceSource
+        preset = _named(participant, self._participant_preset, "participant", self.resolution.participant_preset)
+        if preset is not None:
+            source = "participant"
+        else:
+            preset = _named(meeting, self._meeting_preset, "meeting", self.resolution.meeting_preset)
+            source = "meeting" if preset is not None else "org-default"
+            preset = preset if preset is not None else self.resolution.org_default_preset
+        role = _named(participant, self._participant_role, "participant", self.resolution.participant_role)
+        waiting_room = get_path(meeting, self._meeting_waiting_room) is True
+        key: _Key = (source, preset or "", role, waiting_room)
+        memo = self._memo.setdefault(catalog, {})
+        found = memo.get(key)
+        if found is None:
+            try:
+                found = self._choose(source, preset, role, waiting_room, catalog)
+            except Unmappable as refused:
+                found = refused.reason
+            memo[key] = found
+        if isinstance(found, str):
+            raise Unmappable(found)
+        assert isinstance(found, PresetChoice)
+        return found
+
+    def _choose(
+        self, source: ChoiceSource, preset: str | None, role: str | None, waiting_room: bool, catalog: PresetCatalog
+    ) -> PresetChoice:
+        if preset is None:
+            raise Unmappable(
+                "no preset: neither the participant nor its meeting names one, "
+                f"and {self.file} declares no resolution.org_default_preset"
+            )
+        if preset not in catalog.presets:
+            where = {
+                "participant": f"participant {self.resolution.participant_preset}",
+                "meeting": f"meeting {self.resolution.meeting_preset}",
+                "org-default": f"org default preset ({self.file} resolution.org_default_preset)",
+                "v1-preset": "preset",
+            }[source]
+            raise Unmappable(f"{where} {preset!r} is not a v1 preset of this org")
+        own_role = catalog.preset_role(preset)
+        if own_role is None:
+            raise Unmappable(f"v1 preset {preset!r} names no role (its document is missing or has no preset.role)")
+        if role is not None and not catalog.has_role(role):
+            raise Unmappable(f"participant {self.resolution.participant_role} {role!r} is not a v1 role of this org")
+        effective = role or own_role
+        if catalog.role_document(effective) is None:
+            raise Unmappable(f"v1 role {effective!r} has no readable document, so its permissions are unknown")
+        variant_role = effective if effective != own_role else None
+        waiting_variant = waiting_room and self.waiting_room_differs(catalog, preset, effective)
+        name = self.v2_name(preset, variant_role, waiting_variant)
+        if name != preset and name in catalog.presets:
+            raise Unmappable(
+                f"variant name {name!r} is also the name of a v1 preset; rename one in {self.file} variant_names"
+            )
+        return PresetChoice(
+            name,
+            preset,
+            effective,
+            waiting_variant,
+            source,
+            self._reason(source, preset, variant_role, waiting_room, waiting_variant),
+        )
+
+    def _reason(
+        self, source: ChoiceSource, preset: str, variant_role: str | None, waiting_room: bool, waiting_variant: bool
+    ) -> str:
+        why = {
+            "participant": f"the participant's own presetName {preset!r}",
+            "meeting": f"its meeting's presetName {preset!r} (the participant names none)",
+            "org-default": (
+                f"the org default preset {preset!r} from {self.file} (neither participant nor meeting names one)"
+            ),
+            "v1-preset": f"v1 preset {preset!r} itself",
+        }[source]
+        parts = [f"preset from {why}"]
+        if variant_role is not None:
+            parts.append(
+                f"role {variant_role!r} from the participant's roleName, which differs from the preset's own role"
+            )
+        if waiting_variant:
+            parts.append("waiting-room variant: the meeting has a waiting room and the role does not skip it")
+        elif waiting_room:
+            parts.append("the meeting has a waiting room, but the role skips it, so the plain preset behaves the same")
+        return "; ".join(parts)
+
+    def base_choices(self, catalog: PresetCatalog) -> list[PresetChoice]:
+        return [
+            PresetChoice(
+                name,
+                name,
+                catalog.preset_role(name),
+                False,
+                "v1-preset",
+                "every v1 preset gets its v2 counterpart, used or not",
+            )
+            for name in sorted(catalog.presets)
+        ]
+
+    # -- naming -----------------------------------------------------------------------------
+
+    def v2_name(self, preset: str, role: str | None, waiting_room: bool) -> str:
+        if role is None:
+            return self.names.waiting_room.format(preset=preset) if waiting_room else preset
+        template = self.names.role_and_waiting_room if waiting_room else self.names.role
+        return template.format(preset=preset, role=self._safe(role))
+
+    def _safe(self, text: str) -> str:
+        """Keep readable names; when characters must be replaced, a short hash keeps names distinct."""
+        if not self._unsafe.search(text):
+            return text
+        digest = hashlib.sha1(text.encode()).hexdigest()[:6]
+        return f"{self._unsafe.sub('_', text)}-{digest}"
+
+    # -- preset bodies ----------------------------------------------------------------------
+
+    def sources(self, catalog: PresetCatalog, preset: str, role: str) -> dict[str, Any]:
+        record = catalog.presets.get(preset)
+        if record is None:
+            raise Unmappable(f"preset {preset!r} is not a v1 preset of this org")
+        document = record.get("document")
+        if not isinstance(document, dict):
+            raise Unmappable(f"v1 preset {preset!r} has no readable document (its s3URL could not be read)")
+        role_document = catalog.role_document(role)
+        if role_document is None:
+            raise Unmappable(f"v1 role {role!r} has no readable document, so its permissions are unknown")
+        return {"listing": record, "preset_document": document, "role_document": role_document}
+
+    def waiting_room_differs(self, catalog: PresetCatalog, preset: str, role: str) -> bool:
+        memo = self._memo.setdefault(catalog, {})
+        key = ("waiting-room-differs", preset, role)
+        if key not in memo:
+            sources = self.sources(catalog, preset, role)
+            plain = self.presets.conditional_outputs(sources, {"waiting_room": False})
+            variant = self.presets.conditional_outputs(sources, {"waiting_room": True})
+            memo[key] = plain != variant
+        return bool(memo[key])
+
+    def map(self, choice: PresetChoice, catalog: PresetCatalog) -> Mapped:
+        role = choice.role or catalog.preset_role(choice.preset)
+        if role is None:
+            raise Unmappable(
+                f"v1 preset {choice.preset!r} names no role (its document is missing or has no preset.role)"
+            )
+        sources = self.sources(catalog, choice.preset, role)
+        flags = {"waiting_room": choice.waiting_room}
+        notes = []
+        if not choice.waiting_room and self.waiting_room_differs(catalog, choice.preset, role):
+            notes = [n for section in self.presets.sections for n in section.skipped(sources.get(section.name), flags)]
+        mapped = self.presets.run(sources, flags, notes)
+        mapped.payload = {"name": choice.v2_name, **mapped.payload}
+        return mapped
+
+
+def _named(obj: Any, path: tuple[str, ...], owner: str, field: str) -> str | None:
+    """A preset or role name from a record: None when absent, Unmappable when present but not a name."""
+    value = get_path(obj, path)
+    if value is MISSING or value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    raise Unmappable(f"{owner} {field} has an unusable value {short(value)} (expected a name)")
