@@ -47,13 +47,18 @@ async def v2_preset(client: DyteClient, preset_id: str) -> dict[str, Any]:
     return body.get("data") or {}
 
 
+async def v2_webhook_list(client: DyteClient) -> list[dict[str, Any]]:
+    """Every v2 webhook; the listing has no paging parameters (as in the spec)."""
+    body = await client.v2("GET", "/webhooks")
+    data = body.get("data")
+    return [h for h in data if isinstance(h, dict)] if isinstance(data, list) else []
+
+
 async def v2_webhooks(client: DyteClient) -> dict[str, dict[str, Any]]:
     """(url, name) key -> v2 webhook."""
     found: dict[str, dict[str, Any]] = {}
-    async for page in client.v2_pages("/webhooks"):
-        for hook in page:
-            if isinstance(hook, dict):
-                found.setdefault(webhook_key(hook), hook)
+    for hook in await v2_webhook_list(client):
+        found.setdefault(webhook_key(hook), hook)
     return found
 
 

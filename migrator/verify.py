@@ -100,9 +100,7 @@ class Verifier:
                                    f"{custom_id!r}, v1 has {wanted.get(custom_id, 0)} (duplicate)", "diff": None})
 
     async def _webhooks(self) -> None:
-        v2: dict[str, dict[str, Any]] = {}
-        async for page in self.client.v2_pages("/webhooks"):
-            v2.update({h["id"]: h for h in page if isinstance(h, dict) and h.get("id")})
+        v2 = {h["id"]: h for h in await reconcile.v2_webhook_list(self.client) if h.get("id")}
         for entity in self._expected("webhook"):
             self._compare(entity, v2.get(entity.v2_id or ""))
 

@@ -1,0 +1,147 @@
+"""Drive the real CLI against a real sandbox, as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from click.testing import CliRunner, Result
+
+from migrator.cli import cli
+
+
+@dataclass
+class Workspace:
+    """One user's working folder: credentials file, ledger and reports."""
+
+    root: Path
+    credentials: Path
+
+    @classmethod
+    def for_sandbox(cls, root: Path, sandbox: Any) -> "Workspace":
+        creds = root / "credentials.json"
+        creds.write_text(json.dumps(sandbox.credentials))
+        return cls(root, creds)
+
+    @property
+    def ledger(self) -> Path:
+        return self.root / "ledger.sqlite"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    def args(self, *command: str, json_out: bool = True) -> list[str]:
+        base = ["--credentials", str(self.credentials), "--ledger", str(self.ledger),
+                "--reports-dir", str(self.reports), "--rate-limit", "0", "--timeout", "5", "--no-progress"]
+        return base + (["--json"] if json_out else []) + list(command)
+
+    def run(self, *command: str) -> tuple[Result, dict[str, Any] | None]:
+        """In-process run with CliRunner; returns the result and the --json outcome."""
+        result = CliRunner().invoke(cli, self.args(*command), catch_exceptions=False)
+        return result, last_json(result.stdout)
+
+    def spawn(self, *command: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """The CLI as a separate process (for kills and signals)."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "migrator", *self.args(*command)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env={**os.environ, **(env or {})}, cwd=self.root,
+        )
+
+
+def last_json(stdout: str) -> dict[str, Any] | None:
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines:
+        return None
+    try:
+        value = json.loads(lines[-1])
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def get_json(client: httpx.Client, path: str, params: dict[str, Any] | None = None, attempts: int = 20) -> dict[str, Any]:
+    """GET through the sandbox's injected faults: retry until a clean 200."""
+    for _ in range(attempts):
+        try:
+            response = client.get(path, params=params)
+            if response.status_code == 200:
+                return response.json()
+        except (httpx.TransportError, json.JSONDecodeError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"GET {path} kept failing")
+
+
+def v2_writes(sandbox: Any) -> int:
+    return int(sandbox.stats()["totals"]["v2_writes"])
+
+
+def v2_count(sandbox: Any, method: str, route: str) -> int:
+    return sum(r["count"] for r in sandbox.stats()["requests"] if r["method"] == method and r["route"] == route)
+
+
+class V2:
+    """Read the sandbox's v2 org directly, to check the final state independently of the tool."""
+
+    def __init__(self, sandbox: Any) -> None:
+        creds = sandbox.credentials["v2"]
+        self.client = httpx.Client(base_url=creds["base_url"], auth=(creds["org_id"], creds["api_key"]), timeout=10)
+
+    def all(self, path: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            body = get_json(self.client, path, {"page_no": page, "per_page": 100})
+            out.extend(body["data"])
+            paging = body.get("paging")
+            if not paging or paging["end_offset"] >= paging["total_count"] or not body["data"]:
+                return out
+            page += 1
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        return get_json(self.client, "/webhooks")["data"]  # no paging on this route
+
+    def participants(self) -> list[dict[str, Any]]:
+        return [p | {"meeting_id": m["id"]} for m in self.all("/meetings") for p in self.all(f"/meetings/{m['id']}/participants")]
+
+
+class V1:
+    def __init__(self, sandbox: Any) -> None:
+        creds = sandbox.credentials["v1"]
+        self.client = httpx.Client(base_url=f"{creds['base_url']}/organizations/{creds['org_id']}",
+                                   headers={"Authorization": creds["api_key"]}, timeout=10)
+
+    def all(self, path: str, key: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        while True:
+            page = get_json(self.client, path, {"offset": len(out), "limit": 100})["data"][key]
+            out.extend(page)
+            if len(page) < 100:
+                return out
+
+
+def assert_exact_copy(org):
+    """Each v1 object has exactly one v2 counterpart (checked on the sandbox, not via the tool)."""
+    v1, v2 = V1(org), V2(org)
+    meetings = v1.all("/meetings", "meetings")
+    v2_meetings = v2.all("/meetings")
+    assert len(v2_meetings) == len(meetings)
+    v1_participants = Counter()
+    for m in meetings:
+        for p in v1.all(f"/meetings/{m['id']}/participants", "participants"):
+            v1_participants[(m["title"], p.get("clientSpecificId") or p["id"])] += 1
+    titles = {m["id"]: m["title"] for m in v2_meetings}
+    v2_participants = Counter((titles[p["meeting_id"]], p["custom_participant_id"]) for p in v2.participants())
+    assert v2_participants == v1_participants
+    presets = {p["name"] for p in v2.all("/presets")}
+    assert all(p["preset_name"] in presets for p in v2.participants())
+    assert len(v2.webhooks()) == len(get_json(v1.client, "/webhooks")["data"]["webhooks"])

@@ -1,0 +1,162 @@
+"""End to end through the CLI against the real sandbox: the issue's "done when" list."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import stat
+
+import pytest
+from click.testing import CliRunner
+
+from migrator.api import default_mappings_dir
+from migrator.cli import cli
+from migrator.errors import EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+
+from .helpers import V1, V2, Workspace, assert_exact_copy, v2_count, v2_writes
+
+
+@pytest.fixture
+def org(sandbox_factory):
+    return sandbox_factory(rate_limit=0, meetings=12, participants=6)
+
+
+@pytest.fixture
+def ws(tmp_path, org):
+    return Workspace.for_sandbox(tmp_path, org)
+
+
+def test_plan_migrate_verify_rerun(ws, org):
+    result, plan = ws.run("plan")
+    assert result.exit_code == EXIT_OK, result.output
+    assert plan["command"] == "plan" and plan["counts"]["participant"]["create"] > 0
+    assert v2_writes(org) == 0, "plan must not write to v2"
+    assert (ws.reports / "plan.json").exists()
+
+    result, migrated = ws.run("migrate")
+    assert result.exit_code == EXIT_OK, result.output
+    assert migrated["status"] == "complete"
+    assert set(migrated["requests"]) >= {"v1", "v2", "retries", "throttled"}
+    assert_exact_copy(org)
+
+    result, verified = ws.run("verify")
+    assert result.exit_code == EXIT_OK, result.output
+    assert verified["status"] == "clean"
+
+    writes = v2_writes(org)
+    result, again = ws.run("migrate")
+    assert result.exit_code == EXIT_OK
+    assert v2_writes(org) == writes, "a second migrate must write nothing"
+    assert all(c["created"] == 0 and c["updated"] == 0 for c in again["counts"].values())
+
+
+def test_changed_title_is_exactly_one_patch(ws, org):
+    assert ws.run("migrate")[0].exit_code == EXIT_OK
+    v1 = V1(org)
+    meeting = v1.all("/meetings", "meetings")[0]
+    assert v1.client.put(f"/meetings/{meeting['id']}", json={"title": "Renamed ✓"}).status_code == 200
+    writes, patches = v2_writes(org), v2_count(org, "PATCH", "/v2/meetings/{meeting_id}")
+    result, outcome = ws.run("migrate")
+    assert result.exit_code == EXIT_OK
+    assert v2_writes(org) == writes + 1
+    assert v2_count(org, "PATCH", "/v2/meetings/{meeting_id}") == patches + 1
+    assert outcome["counts"]["meeting"]["updated"] == 1
+    assert "Renamed ✓" in {m["title"] for m in V2(org).all("/meetings")}
+    assert ws.run("verify")[0].exit_code == EXIT_OK
+
+
+@pytest.mark.parametrize("side", ["v1", "v2"])
+def test_wrong_credentials_exit_2_before_any_write(ws, org, side):
+    creds = json.loads(ws.credentials.read_text())
+    creds[side]["api_key"] = "wrong-key-" + side
+    ws.credentials.write_text(json.dumps(creds))
+    result, outcome = ws.run("migrate")
+    assert result.exit_code == EXIT_USAGE
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error:") and "401" in errors[0]
+    assert "wrong-key" not in result.output
+    assert v2_writes(org) == 0
+
+
+def test_batch_size_stops_with_exit_3_and_resumes(ws, org):
+    result, outcome = ws.run("migrate", "--batch-size", "10")
+    assert result.exit_code == EXIT_PARTIAL, result.output
+    assert outcome["status"] == "partial"
+    assert v2_writes(org) == 10
+    result, outcome = ws.run("status")
+    assert result.exit_code == EXIT_OK and outcome["status"] == "partial"
+    result, outcome = ws.run("migrate")
+    assert result.exit_code == EXIT_OK and outcome["status"] == "complete"
+    assert_exact_copy(org)
+
+
+def test_only_presets_then_the_rest(ws, org):
+    result, outcome = ws.run("migrate", "--only", "presets")
+    assert result.exit_code == EXIT_OK, result.output
+    assert outcome["counts"]["preset"]["created"] > 0
+    assert V2(org).all("/meetings") == []
+    assert ws.run("migrate")[0].exit_code == EXIT_OK
+    assert_exact_copy(org)
+
+
+def test_rollback_leaves_v2_as_before(ws, org):
+    result, _ = ws.run("rollback")
+    assert result.exit_code == EXIT_USAGE  # refuses without --yes
+    assert ws.run("migrate")[0].exit_code == EXIT_OK
+    result, outcome = ws.run("rollback", "--yes")
+    assert result.exit_code == EXIT_OK, result.output
+    v2 = V2(org)
+    assert v2.all("/presets") == [] and v2.webhooks() == [] and v2.participants() == []
+    assert {m["status"] for m in v2.all("/meetings")} == {"INACTIVE"}
+
+
+def test_export_ids_and_status(ws, org):
+    assert ws.run("migrate")[0].exit_code == EXIT_OK
+    out = ws.root / "ids.csv"
+    result, outcome = ws.run("export-ids", "--format", "csv", "--output", str(out))
+    assert result.exit_code == EXIT_OK
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    v2_meeting_ids = {m["id"] for m in V2(org).all("/meetings")}
+    meetings = [r for r in rows if r["kind"] == "meeting"]
+    assert {r["v2_id"] for r in meetings} == v2_meeting_ids and all(r["room_name"] for r in meetings)
+    participants = [r for r in rows if r["kind"] == "participant"]
+    assert participants and all(r["v2_id"] and r["v2_meeting_id"] in v2_meeting_ids for r in participants)
+    result, outcome = ws.run("export-ids", "--format", "json", "--output", str(ws.root / "ids.json"))
+    assert json.loads((ws.root / "ids.json").read_text())["ids"]
+    result, outcome = ws.run("status")
+    assert result.exit_code == EXIT_OK and outcome["status"] == "complete"
+    assert stat.S_IMODE(ws.ledger.stat().st_mode) == 0o600
+
+
+def test_ledger_of_another_pair_exits_4(tmp_path, sandbox_factory):
+    first = sandbox_factory(rate_limit=0, meetings=2, participants=1, random_seed=1)
+    second = sandbox_factory(rate_limit=0, meetings=2, participants=1, random_seed=2)
+    ws = Workspace.for_sandbox(tmp_path, first)
+    assert ws.run("migrate")[0].exit_code == EXIT_OK
+    (tmp_path / "other").mkdir()
+    other_creds = Workspace.for_sandbox(tmp_path / "other", second).credentials
+    result, outcome = Workspace(tmp_path, other_creds).run("migrate")  # same ledger, other orgs
+    assert result.exit_code == EXIT_LOCKED
+    assert "belongs to" in result.stderr
+    assert v2_writes(second) == 0
+
+
+def test_concurrent_run_exits_4(ws, org):
+    from migrator.ledger import Ledger
+
+    with Ledger.open(ws.ledger, (org.credentials["v1"]["org_id"], org.credentials["v2"]["org_id"])):
+        result, outcome = ws.run("migrate")
+    assert result.exit_code == EXIT_LOCKED
+    assert outcome["status"] == "failed" and "locked" in outcome["error"]
+
+
+def test_bad_mapping_file_exits_2_naming_file(ws, org, tmp_path):
+    broken = tmp_path / "mappings"
+    shutil.copytree(default_mappings_dir(), broken)
+    (broken / "meetings.yaml").write_text("fields: [this is: not: valid\n")
+    result = CliRunner().invoke(cli, ["--mappings", str(broken), *ws.args("plan")])
+    assert result.exit_code == EXIT_USAGE
+    assert "meetings.yaml" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert v2_writes(org) == 0
