@@ -29,7 +29,7 @@ from migrator.load import KIND_ORDER, Loader
 from migrator.mapping import MappingSet
 from migrator.plan import Planner, PlanSummary
 from migrator.progress import ProgressDisplay
-from migrator.reports import plan_report, write_report
+from migrator.reports import migrate_report, plan_report, rollback_report, verify_report, write_report
 from migrator.rollback import rollback
 from migrator.settings import Credentials
 from migrator.verify import Verifier
@@ -201,7 +201,7 @@ class Migration:
                 await self._probe_v2(client)
                 extracted = await self._extract(client, ledger, run_id, stop)
                 summary = await self._until_stopped(stop, self._plan(client, ledger, mappings))
-                report = plan_report(summary, extracted, mappings)
+                report = plan_report(summary, extracted, mappings, ledger)
                 reports = write_report(self.options.reports_dir, "plan", report)
                 return Outcome("plan", "complete", counts=summary.counts, requests=self._requests(client),
                                reports=reports, message=_plan_line(summary))
@@ -239,8 +239,7 @@ class Migration:
                 else:
                     status, code = "complete", EXIT_OK
                     message = f"migrated: {_count_line(counts)}"
-                report = {"command": "migrate", "status": status, "counts": counts, "writes": loaded.writes,
-                          "errors": loaded.errors[:1000], "plan": plan_report(summary, extracted, mappings)}
+                report = migrate_report(status, counts, loaded, ledger, run_id)
                 reports = write_report(self.options.reports_dir, "migrate", report)
                 return Outcome("migrate", status, code, counts, self._requests(client), reports, message,
                                {"writes": loaded.writes, "stopped": loaded.stopped})
@@ -260,8 +259,7 @@ class Migration:
                 status = "clean" if clean else "mismatch"
                 message = ("clean: v2 holds exactly what the mappings say for every v1 object"
                            if clean else f"{len(summary.mismatches)} mismatches")
-                report = {"command": "verify", "status": status, "checked": dict(summary.checked),
-                          "mismatches": summary.mismatches}
+                report = verify_report(status, summary)
                 reports = write_report(self.options.reports_dir, "verify", report)
                 counts = {k: {"checked": n} for k, n in summary.checked.items()}
                 return Outcome("verify", status, EXIT_OK if clean else EXIT_FAILED, counts, self._requests(client),
@@ -283,7 +281,7 @@ class Migration:
                 for key, n in counts.items():
                     kind, event = key.split(":", 1)
                     by_kind.setdefault(kind, {})[event] = n
-                report = {"command": "rollback", "status": status, "counts": by_kind, "errors": errors}
+                report = rollback_report(status, by_kind, errors)
                 reports = write_report(self.options.reports_dir, "rollback", report)
                 return Outcome("rollback", status, code, by_kind, self._requests(client), reports,
                                f"rolled back: {by_kind}" if not errors else f"{len(errors)} objects could not be rolled back")

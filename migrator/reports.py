@@ -15,7 +15,10 @@ from typing import Any
 
 from migrator.errors import scrub
 from migrator.mapping import MappingSet
+from migrator.ledger import Ledger
+from migrator.load import LoadSummary
 from migrator.plan import PlanSummary
+from migrator.verify import VerifySummary
 
 REPORT_SCHEMA_VERSION = 1
 
@@ -32,7 +35,7 @@ def write_report(reports_dir: Path, name: str, data: dict[str, Any]) -> list[str
     return [str(target)]
 
 
-def plan_report(summary: PlanSummary, extracted: dict[str, Any], mappings: MappingSet) -> dict[str, Any]:
+def plan_report(summary: PlanSummary, extracted: dict[str, Any], mappings: MappingSet, ledger: Ledger) -> dict[str, Any]:
     return {
         "command": "plan",
         "extracted": extracted,
@@ -47,3 +50,18 @@ def plan_report(summary: PlanSummary, extracted: dict[str, Any], mappings: Mappi
         "endpoints": [e.model_dump() if hasattr(e, "model_dump") else e for e in mappings.endpoints],
         "warnings": summary.warnings + extracted.get("warnings", []),
     }
+
+
+def migrate_report(status: str, counts: dict[str, dict[str, int]], loaded: LoadSummary, ledger: Ledger,
+                   run_id: int) -> dict[str, Any]:
+    """What this migrate run did (the journal of `run_id`), with its errors."""
+    return {"command": "migrate", "status": status, "counts": counts, "writes": loaded.writes,
+            "stopped": loaded.stopped, "journal": ledger.journal_counts(run_id), "errors": loaded.errors[:1000]}
+
+
+def verify_report(status: str, summary: VerifySummary) -> dict[str, Any]:
+    return {"command": "verify", "status": status, "checked": dict(summary.checked), "mismatches": summary.mismatches}
+
+
+def rollback_report(status: str, counts: dict[str, dict[str, int]], errors: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"command": "rollback", "status": status, "counts": counts, "errors": errors}
