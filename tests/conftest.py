@@ -1,0 +1,43 @@
+"""Shared fixtures: a real sandbox on a free loopback port.
+
+    def test_something(sandbox):                      # sample data, default options
+        sandbox.base_url, sandbox.credentials, sandbox.stats(), sandbox.reset()
+
+    def test_other(sandbox_factory, tmp_path):        # any `sandbox serve` option
+        sb = sandbox_factory(dataset="empty", rate_limit=0, credentials_out=tmp_path / "creds.json")
+
+Each server runs uvicorn on a background thread of the test process and is stopped
+when the test ends. `sandbox.credentials` is the --credentials-out document.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from migrator.sandbox.options import ServeOptions
+from migrator.sandbox.server import SandboxServer
+
+SandboxFactory = Callable[..., SandboxServer]
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[SandboxFactory]:
+    """Starts sandboxes with `ServeOptions` fields as keywords; stops them all afterwards."""
+    started: list[SandboxServer] = []
+
+    def start(**options: Any) -> SandboxServer:
+        server = SandboxServer(ServeOptions(**options)).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_factory: SandboxFactory) -> SandboxServer:
+    """A sandbox with the `sandbox serve` defaults: seeded sample data, 2000/minute rate limit."""
+    return sandbox_factory()
