@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
 from deepdiff import DeepDiff
 
@@ -224,8 +224,14 @@ class Planner:
     async def compare_with_v2(self) -> None:
         if self.client is None:
             return
-        await self._collisions_presets()
-        await self._collisions_webhooks()
+        client = self.client
+
+        async def presets() -> dict[str, dict[str, Any]]:
+            return {name: {"id": v2_id} for name, v2_id in (await reconcile.v2_presets(client)).items()}
+
+        # A preset listing carries only names; webhooks come whole.
+        await self._collisions_by_key("preset", presets, lambda v2_id: reconcile.v2_preset(client, v2_id))
+        await self._collisions_by_key("webhook", lambda: reconcile.v2_webhooks(client), None)
         await self._collisions_participants()
         await self._check_updates()
 
@@ -246,30 +252,19 @@ class Planner:
                     "UPDATE entities SET action = 'adopt', extra = json_set(COALESCE(extra, '{}'), '$.adopt_v2_id', ?) "
                     "WHERE kind = ? AND key = ?", (v2_id, kind, key))
 
-    async def _collisions_presets(self) -> None:
-        creates = list(self.ledger.entities("preset", where="action = 'create'"))
+    async def _collisions_by_key(self, kind: str, listing: Callable[[], Awaitable[dict[str, dict[str, Any]]]],
+                                 fetch: Callable[[str], Awaitable[dict[str, Any]]] | None) -> None:
+        """Creates whose natural key already names a v2 object we did not write: adopt or conflict."""
+        creates = list(self.ledger.entities(kind, where="action = 'create'"))
         if not creates:
             return
-        assert self.client is not None
-        existing = await reconcile.v2_presets(self.client)
-        known = self._known_v2_ids("preset")
+        existing = await listing()  # natural key -> v2 object (at least its id)
+        known = self._known_v2_ids(kind)
         for entity in creates:
-            v2_id = existing.get(entity.key)
-            if v2_id and v2_id not in known and entity.desired is not None:
-                actual = await reconcile.v2_preset(self.client, v2_id)
-                self._adopt_or_conflict("preset", entity.key, entity.desired, actual, v2_id)
-
-    async def _collisions_webhooks(self) -> None:
-        creates = list(self.ledger.entities("webhook", where="action = 'create'"))
-        if not creates:
-            return
-        assert self.client is not None
-        existing = await reconcile.v2_webhooks(self.client)
-        known = self._known_v2_ids("webhook")
-        for entity in creates:
-            hook = existing.get(entity.natural_key or "")
-            if hook and hook.get("id") not in known and entity.desired is not None:
-                self._adopt_or_conflict("webhook", entity.key, entity.desired, hook, hook["id"])
+            found = existing.get(entity.natural_key or "")
+            if found and found.get("id") not in known and entity.desired is not None:
+                actual = await fetch(found["id"]) if fetch else found
+                self._adopt_or_conflict(kind, entity.key, entity.desired, actual, found["id"])
 
     async def _collisions_participants(self) -> None:
         """New participants of meetings that already exist in v2 may already be there."""

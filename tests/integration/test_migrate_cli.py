@@ -160,3 +160,32 @@ def test_bad_mapping_file_exits_2_naming_file(ws, org, tmp_path):
     assert result.exit_code == EXIT_USAGE
     assert "meetings.yaml" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert v2_writes(org) == 0
+
+
+def test_existing_v2_objects_are_adopted_or_flagged_as_conflicts(tmp_path, org):
+    """A fresh ledger meets presets and webhooks already in v2: identical ones are adopted, changed ones conflict."""
+    (tmp_path / "first").mkdir()
+    first = Workspace.for_sandbox(tmp_path / "first", org)
+    assert first.run("migrate", "--only", "presets,webhooks")[0].exit_code == EXIT_OK
+    v2 = V2(org)
+    changed = v2.all("/presets")[0]
+    held = v2.client.get(f"/presets/{changed['id']}").json()["data"]["permissions"]["can_record"]
+    response = v2.client.patch(f"/presets/{changed['id']}", json={"permissions": {"can_record": not held}})
+    assert response.status_code == 200, response.text
+    (tmp_path / "second").mkdir()
+    second = Workspace.for_sandbox(tmp_path / "second", org)
+    writes = v2_writes(org)
+    result, plan = second.run("plan")
+    assert result.exit_code == EXIT_OK
+    assert plan["counts"]["preset"].get("conflict") == 1
+    assert plan["counts"]["preset"].get("adopt") == len(v2.all("/presets")) - 1
+    assert plan["counts"]["webhook"].get("adopt") == len(v2.webhooks())
+    report = json.loads((second.reports / "plan.json").read_text())
+    changed_rows = report["changed"]["rows"] if isinstance(report["changed"], dict) else report["changed"]
+    conflicts = [row for row in changed_rows if row["action"] == "conflict"]
+    assert [c["key"] for c in conflicts] == [changed["name"]]
+    assert "permissions.can_record" in " ".join(conflicts[0]["paths"])
+    result, outcome = second.run("migrate", "--only", "presets,webhooks")
+    assert result.exit_code == 1  # the conflict is reported as failed, never overwritten
+    assert outcome["counts"]["preset"]["adopted"] == len(v2.all("/presets")) - 1
+    assert v2_writes(org) == writes
