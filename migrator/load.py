@@ -286,7 +286,7 @@ class Loader:
             self.summary.writes += len(batch)
             self.ledger.record_results(self.run_id, list(results))
             self._tally(list(results))
-            self.progress(kind, len(batch))
+            self.progress(kind, sum(1 for r in results if r.event != "status-set"))  # follow-ups are part of a create
 
     async def _update(self, entity: Entity) -> WriteResult:
         desired, written = entity.desired or {}, entity.written or {}
