@@ -22,7 +22,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 from migrator import export
 from migrator.client import DyteClient
-from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, Interrupted
+from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, Interrupted, TransportError
 from migrator.extract import Extractor
 from migrator.ledger import Ledger
 from migrator.load import KIND_ORDER, Loader
@@ -159,9 +159,20 @@ class Migration:
         return {"v1": c.get("v1", 0), "v2": c.get("v2", 0), "documents": c.get("documents", 0),
                 "retries": c.get("retries", 0), "throttled": c.get("throttled", 0)}
 
-    async def _probe_v2(self, client: DyteClient) -> None:
-        """Fail on bad v2 credentials before any work (one cheap read)."""
-        await client.v2("GET", "/presets", params={"page_no": 1, "per_page": 1})
+    async def _preflight(self, client: DyteClient) -> dict[str, Any]:
+        """One cheap read per side, so bad credentials or a wrong host fail before any work.
+
+        An unreachable host here is a configuration problem (exit 2): nothing was written.
+        """
+        probes = (("v1", self.credentials.v1.base_url, lambda: client.v1("GET", "/meetings", params={"offset": 0, "limit": 1})),
+                  ("v2", self.credentials.v2.base_url, lambda: client.v2("GET", "/presets", params={"page_no": 1, "per_page": 1})))
+        answers: dict[str, Any] = {}
+        for side, base_url, probe in probes:
+            try:
+                answers[side] = await probe()
+            except TransportError as exc:
+                raise ConfigError(f"cannot reach the {side} API at {base_url}: {exc}") from None
+        return answers
 
     # ------------------------------------------------------------ commands
     def check(self) -> Outcome:
@@ -169,8 +180,7 @@ class Migration:
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("check") as (client, ledger, _):
-                v1 = await client.v1("GET", "/meetings", params={"offset": 0, "limit": 1})
-                await self._probe_v2(client)
+                v1 = (await self._preflight(client))["v1"]
                 entities = sum(sum(states.values()) for states in ledger.counts().values())
                 found = {
                     "v1": {"base_url": self.credentials.v1.base_url, "org_id": self.credentials.v1.org_id,
@@ -198,7 +208,7 @@ class Migration:
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("plan") as (client, ledger, run_id):
-                await self._probe_v2(client)
+                await self._preflight(client)
                 extracted = await self._extract(client, ledger, run_id, stop)
                 summary = await self._until_stopped(stop, self._plan(client, ledger, mappings))
                 report = plan_report(summary, extracted, mappings, ledger)
@@ -215,7 +225,7 @@ class Migration:
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("migrate") as (client, ledger, run_id):
-                await self._probe_v2(client)
+                await self._preflight(client)
                 extracted = await self._extract(client, ledger, run_id, stop)
                 summary = await self._until_stopped(stop, self._plan(client, ledger, mappings))
                 totals = {k: sum(n for a, n in summary.counts.get(k, {}).items() if a in ("create", "update", "adopt", "reconcile"))
@@ -251,7 +261,7 @@ class Migration:
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("verify") as (client, ledger, run_id):
-                await self._probe_v2(client)
+                await self._preflight(client)
                 await self._extract(client, ledger, run_id, stop)
                 await self._plan(client, ledger, mappings, read_v2=False)
                 summary = await self._until_stopped(stop, Verifier(client, ledger).run())
@@ -272,7 +282,7 @@ class Migration:
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("rollback") as (client, ledger, run_id):
-                await self._probe_v2(client)
+                await self._preflight(client)
                 loader = Loader(client, ledger, run_id, stop=stop)
                 await loader.reconcile_in_flight()
                 counts, errors = await rollback(client, ledger, run_id)

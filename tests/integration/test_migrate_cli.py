@@ -189,3 +189,35 @@ def test_existing_v2_objects_are_adopted_or_flagged_as_conflicts(tmp_path, org):
     assert result.exit_code == 1  # the conflict is reported as failed, never overwritten
     assert outcome["counts"]["preset"]["adopted"] == len(v2.all("/presets")) - 1
     assert v2_writes(org) == writes
+
+
+def test_check_and_extract(ws, org):
+    result, outcome = ws.run("check")
+    assert result.exit_code == EXIT_OK, result.output
+    assert "v1:" in result.stdout and "v2:" in result.stdout and "mappings:" in result.stdout
+    assert outcome["status"] == "clean"
+    result, outcome = ws.run("extract")
+    assert result.exit_code == EXIT_OK
+    assert outcome["details"]["counts"]["participant"] == 12 * 6
+    assert v2_writes(org) == 0
+
+
+def test_missing_credentials_is_one_line_exit_2(tmp_path, monkeypatch):
+    for name in ("DYTE_V1_ORG_ID", "DYTE_V1_API_KEY", "DYTE_V2_ORG_ID", "DYTE_V2_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["--ledger", str(tmp_path / "l.sqlite"), "plan"])
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr.strip().startswith("error: v1 credentials incomplete") and "\n" not in result.stderr.strip()
+
+
+def test_unreachable_host_is_one_line(tmp_path):
+    creds = tmp_path / "creds.json"
+    creds.write_text(json.dumps({side: {"base_url": f"http://127.0.0.1:9/{side}", "org_id": "o", "api_key": "k-secret"}
+                                 for side in ("v1", "v2")}))
+    result = CliRunner().invoke(cli, ["--credentials", str(creds), "--ledger", str(tmp_path / "l.sqlite"),
+                                      "--timeout", "1", "check"])
+    assert result.exit_code == EXIT_USAGE
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot reach the v1 API at http://127.0.0.1:9/v1")
+    assert "Traceback" not in result.output
+    assert "k-secret" not in result.output
