@@ -1,0 +1,115 @@
+"""Turn what a command computed into its report document (see `model.document`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from migrator.ledger import Ledger
+from migrator.load import LoadSummary
+from migrator.mapping import MappingSet
+from migrator.plan import ACTIONS, KIND_ORDER, NoteTally, PlanSummary
+from migrator.reports.ledger_rows import changed_rows, journal_rows, plan_rows, unmappable_rows
+from migrator.reports.model import RowStream, document, expected_changes
+from migrator.verify import VerifySummary
+
+# What a reviewer must see first: what is lost, then what is changed, then the rest.
+NOTE_ORDER = ("lossy", "dropped", "converted", "relocated", "renamed", "defaulted")
+_PLAN_VERBS = {"create": "to create", "update": "to update", "unchanged": "unchanged", "adopt": "to adopt",
+               "conflict": "in conflict", "unmappable": "unmappable", "reconcile": "to reconcile"}
+
+
+def _plan_counts(summary: PlanSummary) -> dict[str, dict[str, int]]:
+    return {kind: {action: summary.counts.get(kind, {}).get(action, 0) for action in ACTIONS} for kind in KIND_ORDER}
+
+
+def _plan_headline(counts: dict[str, dict[str, int]]) -> str:
+    totals: Counter[str] = Counter()
+    for actions in counts.values():
+        totals.update(actions)
+    entities = sum(totals.values())
+    shown = ", ".join(f"{totals[a]} {_PLAN_VERBS[a]}" for a in ACTIONS if totals[a]) or "nothing to do"
+    return f"plan for {entities} entities: {shown}"
+
+
+def _transformation(tally: NoteTally) -> dict[str, Any]:
+    return {"entity_kind": tally.kind, "note": tally.note, "source": tally.source, "target": tally.target,
+            "reason": tally.reason, "count": tally.count, "examples": tally.examples}
+
+
+def _note_rank(tally: NoteTally) -> tuple[int, int, str]:
+    rank = NOTE_ORDER.index(tally.note) if tally.note in NOTE_ORDER else len(NOTE_ORDER)
+    return rank, -tally.count, tally.source or tally.target or ""
+
+
+def _relocation(summary: PlanSummary) -> list[dict[str, Any]]:
+    entries = [
+        {"v2_preset": name, "preset": entry["preset"], "role": entry["role"], "waiting_room": bool(entry["waiting_room"]),
+         "participants": entry["participants"], "by_source": dict(entry["by_source"]),
+         "reasons": [{"reason": r, "count": n} for r, n in Counter(entry["reasons"]).most_common()]}
+        for name, entry in summary.relocation.items()
+    ]
+    return sorted(entries, key=lambda e: (-e["participants"], e["v2_preset"]))
+
+
+def _endpoints(mappings: MappingSet) -> list[dict[str, Any]]:
+    return [{**rule.model_dump(), "corrects_guide": rule.guide is not None and rule.differs_from_guide}
+            for rule in mappings.endpoints]
+
+
+def plan_report(summary: PlanSummary, extracted: dict[str, Any], mappings: MappingSet, ledger: Ledger) -> dict[str, Any]:
+    """What `migrate` would do, per entity and in total, and everything v2 cannot hold."""
+    counts = _plan_counts(summary)
+    return document(
+        "plan", "complete", _plan_headline(counts),
+        counts=counts,
+        extracted=extracted,
+        transformations=[_transformation(t) for t in sorted(summary.notes, key=_note_rank)],
+        relocation=_relocation(summary),
+        unmappable=unmappable_rows(ledger),
+        changed=changed_rows(ledger, summary),
+        recordings=summary.recordings,
+        webhook_payload_changes=[change.model_dump() for change in mappings.webhook_payload_changes],
+        endpoints=_endpoints(mappings),
+        mapping_notes=[{"kind": kind, **note.model_dump()} for kind, notes in mappings.report_notes.items() for note in notes],
+        warnings=list(summary.warnings) + list(extracted.get("warnings", [])),
+        entities=plan_rows(ledger, summary),
+    )
+
+
+def _count_line(counts: dict[str, dict[str, int]]) -> str:
+    parts = [f"{kind}s " + ", ".join(f"{n} {what}" for what, n in tally.items() if n)
+             for kind, tally in counts.items() if any(tally.values())]
+    return "; ".join(parts) or "nothing written"
+
+
+def migrate_report(status: str, counts: dict[str, dict[str, int]], loaded: LoadSummary, ledger: Ledger,
+                   run_id: int) -> dict[str, Any]:
+    """What this migrate run did (the journal of `run_id`), with its errors."""
+    stopped = f"; stopped early ({loaded.stopped})" if loaded.stopped else ""
+    return document(
+        "migrate", status, f"migrate {status}: {loaded.writes} v2 writes; {_count_line(counts)}{stopped}",
+        counts=counts,
+        writes=loaded.writes,
+        stopped=loaded.stopped,
+        journal=ledger.journal_counts(run_id),
+        errors=loaded.errors[:1000],
+        events=journal_rows(ledger, run_id),
+    )
+
+
+def verify_report(status: str, summary: VerifySummary) -> dict[str, Any]:
+    """Every mismatch with its diff; a clean verify is one line."""
+    checked = sum(summary.checked.values())
+    headline = (f"clean: v2 holds exactly what the mappings say for all {checked} entities checked"
+                if not summary.mismatches else f"{len(summary.mismatches)} mismatches among {checked} entities checked")
+    mismatches = RowStream(lambda: ({**m, "changes": expected_changes(m.get("diff"))} for m in summary.mismatches),
+                           len(summary.mismatches))
+    return document("verify", status, headline, checked=dict(summary.checked), mismatches=mismatches)
+
+
+def rollback_report(status: str, counts: dict[str, dict[str, int]], errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """What rollback undid per kind, and what it could not undo."""
+    headline = (f"rollback {status}: {_count_line(counts)}" if not errors
+                else f"rollback {status}: {len(errors)} objects could not be rolled back")
+    return document("rollback", status, headline, counts=counts, errors=errors)
