@@ -17,7 +17,9 @@ EXIT_LOCKED = 4  # ledger locked by another run, or bound to another pair of org
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
-_TOKEN_LIKE = re.compile(r"(?i)(authorization|api[_-]?key|token|authtoken)(\"?\s*[:=]\s*\"?)([^\s\",}]+)")
+_TOKEN_LIKE = re.compile(
+    r"(?i)(authorization|api[_-]?key|token|authtoken)(\"?\s*[:=]\s*\"?)((?:basic|bearer)\s+)?([^\s\",}]+)"
+)
 
 
 def register_secret(value: str | None) -> None:
@@ -33,7 +35,7 @@ def scrub(text: str) -> str:
         known = sorted(_secrets, key=len, reverse=True)
     for secret in known:
         text = text.replace(secret, "***")
-    return _TOKEN_LIKE.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    return _TOKEN_LIKE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}***", text)
 
 
 class MigratorError(Exception):

@@ -122,6 +122,7 @@ class Planner:
             entry["by_source"][choice.source] += 1
             entry["reasons"][choice.reason] += 1
             self._tally("participant", pid, mapped, keep_per_entity=False)
+            row["extra"]["preset_source"] = choice.source
             yield {**row, "action": "create", "desired": mapped.payload,
                    "natural_key": reconcile.natural_key("participant", mapped.payload)}
 
