@@ -9,6 +9,8 @@ follows the index (i % k) so even a tiny sample has every case; the seed picks n
 
 from __future__ import annotations
 
+import copy
+
 import json
 import random
 from datetime import datetime, timedelta, timezone
@@ -153,7 +155,9 @@ def sample(ids: IdSource, meetings: int, participants: int) -> Document:
     return {
         "credentials": credentials,
         "features": {"roles_route": True},
-        "v1": {"roles": ROLES, "presets": PRESETS, "meetings": documents, "webhooks": WEBHOOKS},
+        # Copies: a caller that edits its document must not change the next sample.
+        "v1": {"roles": copy.deepcopy(ROLES), "presets": copy.deepcopy(PRESETS), "meetings": documents,
+               "webhooks": copy.deepcopy(WEBHOOKS)},
         "v2": {},
     }
 
