@@ -70,10 +70,7 @@ class Outcome:
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data.pop("exit_code")
-        data["exit_code"] = self.exit_code
-        return data
+        return dataclasses.asdict(self)
 
 
 def _empty_counts() -> dict[str, dict[str, int]]:
@@ -233,7 +230,7 @@ class Migration:
                 with self.display.stage("migrate", totals) as display:
                     loader = Loader(client, ledger, run_id, chunk=max(16, self.options.concurrency * 8),
                                     max_writes=batch_size, deadline=deadline, stop=stop, only=only,
-                                    progress=display.advance)
+                                    progress=display.advance, concurrency=self.options.concurrency)
                     loaded = await loader.run()
                 counts = _empty_counts()
                 for kind, tally in loaded.counts.items():

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import json
 import logging
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
@@ -17,6 +18,16 @@ from typing import Any, AsyncIterator, Mapping
 from urllib.parse import urlsplit
 
 import httpx
+
+# httpcore 1.0.x runs `import sniffio` on every lock/event setup (several times per
+# request) and falls back to asyncio when it is missing; anyio >= 4.11 no longer installs
+# it, and Python does not cache a failed import, so each call rescans sys.path: ~0.25 ms
+# of CPU per request, a third of the client's cost (encode/httpcore#1102, #1103). A None
+# entry in sys.modules makes the miss instant; the outcome (asyncio) is unchanged.
+try:
+    import sniffio  # noqa: F401
+except ImportError:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[assignment]
 
 from migrator.errors import (
     ApiError,
@@ -107,6 +118,15 @@ def _may_hold_secret(raw: bytes) -> bool:
     return b"oken" in raw or b"\\u" in raw
 
 
+def _utf8_safe(value: Any) -> bool:
+    """False when a string holds a lone surrogate (JSON `\\ud800`): it could not be stored or hashed as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
+
+
 def _api_message(response: httpx.Response) -> str:
     """The API's own error message (v1 `message`, v2 `error.message`), else the status phrase.
 
@@ -115,7 +135,7 @@ def _api_message(response: httpx.Response) -> str:
     """
     try:
         body = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         body = None
     if isinstance(body, dict):
         error = body.get("error")
@@ -287,17 +307,21 @@ class DyteClient:
 
     def _parse(self, target: _Target, method: str, path: str, response: httpx.Response) -> JsonObject:
         status = response.status_code
-        shown = _shown(path)
         if 200 <= status < 300:
             raw = response.content
             try:
                 parsed = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 parsed = None
             if not isinstance(parsed, dict):
-                error = MalformedResponse(f"{target.name} {method} {shown} -> {status}: the body is not a JSON object")
+                error = MalformedResponse(f"{target.name} {method} {_shown(path)} -> {status}: the body is not a JSON object")
+                raise _Retryable(error, maybe_applied=True)
+            if b"\\u" in raw and not _utf8_safe(parsed):
+                error = MalformedResponse(f"{target.name} {method} {_shown(path)} -> {status}: "
+                                          "the body holds an invalid \\u escape (a lone UTF-16 surrogate)")
                 raise _Retryable(error, maybe_applied=True)
             return strip_secrets(parsed) if _may_hold_secret(raw) else parsed
+        shown = _shown(path)  # only for errors: a success needs no display path
         error_type = AuthError if status in (401, 403) else ApiError
         api_error = error_type(target.name, method, shown, status, _api_message(response))
         if status == 429:

@@ -142,6 +142,8 @@ class Ledger:
             return conn
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"ledger {path} is not a usable SQLite file ({exc})") from None
+        except UnicodeDecodeError:  # sqlite3 could not even decode SQLite's message about the damage
+            raise LedgerError(f"ledger {path} is not a usable SQLite file (its schema is damaged)") from None
         except OSError as exc:
             raise LedgerError(f"cannot open ledger {path}: {exc.strerror}") from None
         finally:
@@ -166,6 +168,8 @@ class Ledger:
             )
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"ledger {self.path} is corrupt ({exc})") from None
+        except UnicodeDecodeError:  # a damaged schema: even SQLite's message is not text
+            raise LedgerError(f"ledger {self.path} is corrupt (its schema is damaged)") from None
 
     def _bind(self, pair: tuple[str, str]) -> None:
         bound = (self.meta("v1_org"), self.meta("v2_org"))
@@ -336,13 +340,12 @@ class Ledger:
         """Commit the outcome of a batch of writes in one transaction."""
         at = now_iso()
         with self.transaction():
-            for r in results:
-                self.conn.execute(
-                    "UPDATE entities SET state = ?, v2_id = COALESCE(?, v2_id), written = COALESCE(?, written), "
-                    "origin = COALESCE(origin, ?), last_error = ?, updated_at = ? WHERE kind = ? AND key = ?",
-                    (r.state, r.v2_id, dumps(r.written) if r.written is not None else None, r.origin,
-                     r.error, at, r.kind, r.key),
-                )
+            self.conn.executemany(
+                "UPDATE entities SET state = ?, v2_id = COALESCE(?, v2_id), written = COALESCE(?, written), "
+                "origin = COALESCE(origin, ?), last_error = ?, updated_at = ? WHERE kind = ? AND key = ?",
+                [(r.state, r.v2_id, dumps(r.written) if r.written is not None else None, r.origin,
+                  r.error, at, r.kind, r.key) for r in results],
+            )
             self._journal(run_id, [(r.kind, r.key, r.event, r.detail) for r in results])
 
     def _journal(self, run_id: int, events: list[tuple[str, str, str, dict[str, Any] | None]]) -> None:

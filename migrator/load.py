@@ -2,7 +2,10 @@
 
 Presets -> meetings -> participants -> webhooks. Work goes in chunks: the intent of a
 whole chunk is committed to the ledger, its writes are sent concurrently, and their
-outcomes are committed together. A write whose answer was lost (dropped connection,
+outcomes are committed together. Chunks overlap: the next chunk's intent is committed
+and its writes queued while the previous one is still in flight, so the pipe does not
+drain at every chunk boundary; a fixed pool of workers (one per connection) sends them.
+A write whose answer was lost (dropped connection,
 5xx on a POST) is settled by looking the object up in v2 by its natural key before it
 is ever sent again; so is anything a killed run left in state `intent`.
 """
@@ -11,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from migrator import reconcile
 from migrator.client import DyteClient
@@ -25,6 +28,7 @@ MAX_UNCERTAIN = 5  # give up on an entity after this many writes with unknown ou
 # Fields the v2 PATCH endpoints do not take.
 NOT_PATCHABLE: dict[str, tuple[str, ...]] = {"participant": ("custom_participant_id",)}
 MEETING_MATCH_FIELDS = ("record_on_start", "live_stream_on_start")
+PIPELINE_DEPTH = 2  # chunks in flight at once: the one being sent and the next, intent already committed
 
 Progress = Callable[[str, int], None]
 
@@ -44,13 +48,33 @@ class _Uncertain:
 UNCERTAIN = _Uncertain()
 
 
+class _Chunk:
+    """One chunk of writes whose intent is committed; outcomes fill in as the answers arrive."""
+
+    __slots__ = ("jobs", "outcomes", "left", "done", "error")
+
+    def __init__(self, jobs: list[Any]) -> None:
+        self.jobs = jobs
+        self.outcomes: list[Any] = [None] * len(jobs)
+        self.left = len(jobs)
+        self.done = asyncio.Event()
+        self.error: BaseException | None = None
+
+    async def landed(self) -> "_Chunk":
+        await self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self
+
+
 class Loader:
     def __init__(self, client: DyteClient, ledger: Ledger, run_id: int, *, chunk: int = 64,
                  max_writes: int | None = None, deadline: float | None = None,
                  stop: asyncio.Event | None = None, only: set[str] | None = None,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, concurrency: int | None = None) -> None:
         self.client, self.ledger, self.run_id = client, ledger, run_id
         self.chunk = chunk
+        self.concurrency = concurrency or max(1, chunk // 8)  # writes in flight: match the client's slots
         self.max_writes, self.deadline = max_writes, deadline
         self.stop = stop or asyncio.Event()
         self.only = only or set(KIND_ORDER)
@@ -134,23 +158,82 @@ class Loader:
         return out
 
     async def _creates(self, kind: str) -> None:
-        while (limit := self._budget()) > 0:
-            batch = self._next_creates(kind, limit)
-            if not batch:
-                return
-            self.ledger.mark_intent(self.run_id, [e for e, _ in batch], "intent:create")
-            outcomes = await asyncio.gather(*(self._create(e, parent) for e, parent in batch))
-            self.summary.writes += len(batch)
-            settled = [o for o in outcomes if isinstance(o, WriteResult)]
-            unsure = [e for (e, parent), o in zip(batch, outcomes) if o is UNCERTAIN]
+        def complete(chunk: _Chunk) -> list[Entity]:
+            settled = [o for o in chunk.outcomes if isinstance(o, WriteResult)]
             if settled:
                 self.ledger.record_results(self.run_id, settled)
                 self._tally(settled)
+            self.progress(kind, len(chunk.jobs))
+            return [e for (e, _), o in zip(chunk.jobs, chunk.outcomes) if o is UNCERTAIN]
+
+        await self._pipeline(kind, lambda limit: self._next_creates(kind, limit), lambda job: job[0], "intent:create",
+                             lambda job: self._create(*job), complete)
+
+    async def _pipeline(self, kind: str, next_batch: Callable[[int], list[Any]], entity_of: Callable[[Any], Entity],
+                        event: str, send: Callable[[Any], Awaitable[Any]],
+                        complete: Callable[[_Chunk], list[Entity]]) -> None:
+        """Send chunks of writes through `concurrency` workers, up to PIPELINE_DEPTH chunks in flight.
+
+        Exactly once: a chunk's intent is committed before any of its writes is queued, and
+        its outcomes are committed (`complete`) once its last write has answered. Writes
+        whose outcome is unknown are settled (looked up in v2) only when nothing else is in
+        flight, so the lookup sees every answered write already in the ledger; only then
+        may they be sent again. An exception from `send` (AuthError) ends the run as it
+        comes out; what was in flight stays in state `intent` and is reconciled on resume.
+        """
+        queue: asyncio.Queue[tuple[_Chunk, int]] = asyncio.Queue()
+        in_flight: deque[_Chunk] = deque()
+
+        async def worker() -> None:
+            while True:
+                chunk, i = await queue.get()
+                try:
+                    chunk.outcomes[i] = await send(chunk.jobs[i])
+                except Exception as exc:  # noqa: BLE001 - re-raised by `landed()`
+                    chunk.error = chunk.error or exc
+                    chunk.done.set()
+                chunk.left -= 1
+                if not chunk.left:
+                    chunk.done.set()
+
+        async def retire() -> None:
+            unsure = complete(await in_flight.popleft().landed())
             if unsure:
+                while in_flight:
+                    unsure += complete(await in_flight.popleft().landed())
                 await self._settle(kind, unsure)
-            self.progress(kind, len(batch))
-            if self._unreachable is not None:
-                raise self._unreachable
+
+        workers = [asyncio.create_task(worker()) for _ in range(self.concurrency)]
+        try:
+            while True:
+                if in_flight and (len(in_flight) >= PIPELINE_DEPTH or in_flight[0].done.is_set()):
+                    await retire()
+                    continue
+                if self._unreachable is not None:
+                    break
+                limit = self._budget()
+                if limit <= 0:
+                    break
+                batch = next_batch(limit)
+                if not batch:
+                    if in_flight:  # what is in flight may come back to be sent again
+                        await retire()
+                        continue
+                    break
+                self.ledger.mark_intent(self.run_id, [entity_of(job) for job in batch], event)
+                self.summary.writes += len(batch)
+                chunk = _Chunk(batch)
+                in_flight.append(chunk)
+                for i in range(len(batch)):
+                    queue.put_nowait((chunk, i))
+            while in_flight:
+                await retire()
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        if self._unreachable is not None:
+            raise self._unreachable
 
     def _create_request(self, entity: Entity, parent_v2: str | None) -> tuple[str, dict[str, Any], dict[str, Any]]:
         """(path, body, what v2 holds after it) for a create."""
@@ -276,17 +359,20 @@ class Loader:
 
     async def _updates(self, kind: str) -> None:
         tried: set[str] = set()
-        while (limit := self._budget()) > 0:
+
+        def next_batch(limit: int) -> list[Entity]:
             batch = self._next_updates(kind, limit, tried)
-            if not batch:
-                return
             tried.update(e.key for e in batch)
-            self.ledger.mark_intent(self.run_id, batch, "intent:update")
-            results = await asyncio.gather(*(self._update(e) for e in batch))
-            self.summary.writes += len(batch)
-            self.ledger.record_results(self.run_id, list(results))
-            self._tally(list(results))
+            return batch
+
+        def complete(chunk: _Chunk) -> list[Entity]:
+            results: list[WriteResult] = list(chunk.outcomes)
+            self.ledger.record_results(self.run_id, results)
+            self._tally(results)
             self.progress(kind, sum(1 for r in results if r.event != "status-set"))  # follow-ups are part of a create
+            return []
+
+        await self._pipeline(kind, next_batch, lambda e: e, "intent:update", self._update, complete)
 
     async def _update(self, entity: Entity) -> WriteResult:
         desired, written = entity.desired or {}, entity.written or {}
