@@ -10,7 +10,6 @@ import asyncio
 import base64
 import json
 import logging
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
@@ -18,16 +17,6 @@ from typing import Any, AsyncIterator, Mapping
 from urllib.parse import urlsplit
 
 import httpx
-
-# httpcore 1.0.x runs `import sniffio` on every lock/event setup (several times per
-# request) and falls back to asyncio when it is missing; anyio >= 4.11 no longer installs
-# it, and Python does not cache a failed import, so each call rescans sys.path: ~0.25 ms
-# of CPU per request, a third of the client's cost (encode/httpcore#1102, #1103). A None
-# entry in sys.modules makes the miss instant; the outcome (asyncio) is unchanged.
-try:
-    import sniffio  # noqa: F401
-except ImportError:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[assignment]
 
 from migrator.errors import (
     ApiError,
