@@ -18,29 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Sandbox, StatsSampler, scratch, stats_delta, workspace
+from migrator.load import NEXT_PARTICIPANT_CREATES_SQL, NEXT_UPDATES_WHERE
+from migrator.plan import DECIDE_SQL
 
 SIZES = ((100, 100), (1000, 100))  # (meetings, participants per meeting)
 CONCURRENCY = 8
 GOAL_RSS_MB, GOAL_GROWTH = 200.0, 1.5
 
-NEXT_CREATES_SQL = (
-    "SELECT p.*, m.v2_id AS meeting_v2 FROM entities p "
-    "JOIN entities m ON m.kind = 'meeting' AND m.key = p.parent_key AND m.v2_id IS NOT NULL "
-    "WHERE p.kind = 'participant' AND p.state = 'pending' AND p.action IN ('create', 'reconcile') "
-    "AND EXISTS (SELECT 1 FROM entities s WHERE s.kind = 'preset' AND s.state = 'done' "
-    "            AND s.key = json_extract(p.desired, '$.preset_name')) "
-    "ORDER BY p.seq LIMIT ?")
-DECIDE_SQL = (
-    "UPDATE entities SET action = CASE "
-    "  WHEN state = 'unmappable' THEN 'unmappable' "
-    "  WHEN state = 'intent' THEN 'reconcile' "
-    "  WHEN v2_id IS NULL THEN 'create' "
-    "  WHEN state = 'rolled_back' THEN 'unchanged' "
-    "  WHEN written = desired THEN 'unchanged' ELSE 'update' END "
-    "WHERE action != 'gone'")
-NEXT_UPDATES_SQL = (
-    "SELECT * FROM entities WHERE kind = ? AND state IN (?) AND v2_id IS NOT NULL "
-    "AND action IN ('create', 'update', 'reconcile') AND written IS NOT desired ORDER BY seq")
+NEXT_CREATES_SQL = NEXT_PARTICIPANT_CREATES_SQL
+NEXT_UPDATES_SQL = f"SELECT * FROM entities WHERE kind = ? AND state IN (?) AND {NEXT_UPDATES_WHERE} ORDER BY seq"
 
 
 def _ledger_bytes(ledger: Path) -> int:

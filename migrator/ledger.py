@@ -28,9 +28,7 @@ SCHEMA_VERSION = "1"
 KINDS = ("preset", "meeting", "participant", "webhook")
 
 # Entity states. `intent` means a write was (maybe) sent and its outcome is unknown.
-PENDING, INTENT, DONE, FAILED, UNMAPPABLE, CONFLICT, ROLLED_BACK = (
-    "pending", "intent", "done", "failed", "unmappable", "conflict", "rolled_back",
-)
+PENDING, INTENT, DONE, FAILED, UNMAPPABLE = "pending", "intent", "done", "failed", "unmappable"
 
 
 def content_hash(data: Any) -> str:
@@ -306,7 +304,7 @@ class Ledger:
             "ON CONFLICT(kind, key) DO UPDATE SET v1_id = excluded.v1_id, parent_key = excluded.parent_key, "
             "action = excluded.action, desired = excluded.desired, natural_key = excluded.natural_key, "
             "extra = excluded.extra, reason = excluded.reason, updated_at = excluded.updated_at, "
-            "state = CASE WHEN entities.state IN ('intent', 'rolled_back') THEN entities.state "
+            "state = CASE WHEN entities.state = 'intent' THEN entities.state "
             "             WHEN excluded.state = 'unmappable' THEN 'unmappable' "
             "             WHEN entities.v2_id IS NOT NULL THEN 'done' ELSE 'pending' END",
             [
@@ -356,9 +354,11 @@ class Ledger:
         )
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """Entities per kind and state (the `status` command's table)."""
+        """Entities per kind and state (the `status` command's table); conflicts shown as such."""
         out: dict[str, dict[str, int]] = {k: {} for k in KINDS}
-        for kind, state, n in self.conn.execute("SELECT kind, state, count(*) FROM entities GROUP BY kind, state"):
+        for kind, state, n in self.conn.execute(
+                "SELECT kind, CASE WHEN action = 'conflict' THEN 'conflict' ELSE state END AS shown, count(*) "
+                "FROM entities WHERE action IS NOT 'gone' GROUP BY kind, shown"):
             out.setdefault(kind, {})[state] = n
         return out
 

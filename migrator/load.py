@@ -28,6 +28,16 @@ MAX_UNCERTAIN = 5  # give up on an entity after this many writes with unknown ou
 # Fields the v2 PATCH endpoints do not take.
 NOT_PATCHABLE: dict[str, tuple[str, ...]] = {"participant": ("custom_participant_id",)}
 MEETING_MATCH_FIELDS = ("record_on_start", "live_stream_on_start")
+# Pending participant creates whose meeting and preset already exist in v2, in plan order.
+NEXT_PARTICIPANT_CREATES_SQL = (
+    "SELECT p.*, m.v2_id AS meeting_v2 FROM entities p "
+    "JOIN entities m ON m.kind = 'meeting' AND m.key = p.parent_key AND m.v2_id IS NOT NULL "
+    "WHERE p.kind = 'participant' AND p.state = 'pending' AND p.action IN ('create', 'reconcile') "
+    "AND EXISTS (SELECT 1 FROM entities s WHERE s.kind = 'preset' AND s.state = 'done' "
+    "            AND s.key = json_extract(p.desired, '$.preset_name')) "
+    "ORDER BY p.seq LIMIT ?")
+# Done entities whose v2 object no longer holds what the plan wants.
+NEXT_UPDATES_WHERE = "v2_id IS NOT NULL AND action IN ('create', 'update', 'reconcile') AND written IS NOT desired"
 PIPELINE_DEPTH = 2  # chunks in flight at once: the one being sent and the next, intent already committed
 
 Progress = Callable[[str, int], None]
@@ -142,13 +152,7 @@ class Loader:
         if kind != "participant":
             return [(e, None) for e in self.ledger.entities(
                 kind, state=PENDING, where="action IN ('create', 'reconcile')", limit=limit)]
-        cur = self.ledger.conn.execute(
-            "SELECT p.*, m.v2_id AS meeting_v2 FROM entities p "
-            "JOIN entities m ON m.kind = 'meeting' AND m.key = p.parent_key AND m.v2_id IS NOT NULL "
-            "WHERE p.kind = 'participant' AND p.state = 'pending' AND p.action IN ('create', 'reconcile') "
-            "AND EXISTS (SELECT 1 FROM entities s WHERE s.kind = 'preset' AND s.state = 'done' "
-            "            AND s.key = json_extract(p.desired, '$.preset_name')) "
-            "ORDER BY p.seq LIMIT ?", (limit,))
+        cur = self.ledger.conn.execute(NEXT_PARTICIPANT_CREATES_SQL, (limit,))
         names = [d[0] for d in cur.description]
         out = []
         for row in cur:
@@ -348,7 +352,7 @@ class Loader:
     def _next_updates(self, kind: str, limit: int, skip: set[str]) -> list[Entity]:
         rows = self.ledger.entities(
             kind, state=DONE,
-            where="v2_id IS NOT NULL AND action IN ('create', 'update', 'reconcile') AND written IS NOT desired")
+            where=NEXT_UPDATES_WHERE)
         out = []
         for e in rows:
             if e.key not in skip:

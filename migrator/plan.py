@@ -25,6 +25,14 @@ from migrator.ledger import UNMAPPABLE, Entity, Ledger
 from migrator.mapping import Mapped, MappingSet, Note, PresetCatalog, PresetChoice, Unmappable
 from migrator import reconcile
 
+# An entity's action follows from its state and from what we last wrote (`written`) vs. `desired`.
+DECIDE_SQL = (
+    "UPDATE entities SET action = CASE "
+    "  WHEN state = 'unmappable' THEN 'unmappable' "
+    "  WHEN state = 'intent' THEN 'reconcile' "
+    "  WHEN v2_id IS NULL THEN 'create' "
+    "  WHEN written = desired THEN 'unchanged' ELSE 'update' END "
+    "WHERE action != 'gone'")
 BATCH = 2000
 ACTIONS = ("create", "update", "unchanged", "adopt", "conflict", "unmappable", "reconcile")
 KIND_ORDER = ("preset", "meeting", "participant", "webhook")
@@ -213,14 +221,7 @@ class Planner:
     def decide(self) -> None:
         """Set each entity's action from its ledger state; SQL keeps 100k rows cheap."""
         with self.ledger.transaction():
-            self.ledger.conn.execute(
-                "UPDATE entities SET action = CASE "
-                "  WHEN state = 'unmappable' THEN 'unmappable' "
-                "  WHEN state = 'intent' THEN 'reconcile' "
-                "  WHEN v2_id IS NULL THEN 'create' "
-                "  WHEN state = 'rolled_back' THEN 'unchanged' "
-                "  WHEN written = desired THEN 'unchanged' ELSE 'update' END "
-                "WHERE action != 'gone'")
+            self.ledger.conn.execute(DECIDE_SQL)
 
     async def compare_with_v2(self) -> None:
         if self.client is None:
