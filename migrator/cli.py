@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import sqlite3
 import sys
 import traceback
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Callable
 import click
 
 from migrator import api, demo as demo_module
-from migrator.errors import EXIT_FAILED, MigratorError, scrub
+from migrator.errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_USAGE, MigratorError, scrub
 from migrator.settings import load_credentials
 
 KINDS = ("presets", "meetings", "participants", "webhooks")
@@ -39,6 +40,13 @@ class LazyGroup(click.Group):
             module, attr = self.lazy_commands[name].split(":")
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
+
+
+class _ScrubbingFormatter(logging.Formatter):
+    """Log lines pass `scrub` like every other output: libraries log what they like (httpx: full URLs)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
 
 
 @dataclass
@@ -74,6 +82,8 @@ def _run(command: str, action: Callable[[Context], None]) -> None:
         _fail(ctx, command, str(exc), exc.exit_code)
     except KeyboardInterrupt:
         _fail(ctx, command, "interrupted", 3)
+    except sqlite3.DatabaseError as exc:  # damage inside the ledger file that opening it could not see
+        _fail(ctx, command, f"ledger {ctx.options.ledger} is corrupt or unusable ({exc})", EXIT_USAGE)
     except (SystemExit, click.exceptions.Exit, click.ClickException):
         raise
     except Exception as exc:  # a bug: still one line, the traceback only with -v
@@ -86,7 +96,8 @@ def _fail(ctx: Context, command: str, message: str, code: int) -> None:
     message = scrub(message.splitlines()[0] if message else "unknown error")
     click.echo(f"error: {message}", err=True)
     if ctx.as_json:
-        click.echo(json.dumps({"command": command, "status": "failed", "exit_code": code, "error": message,
+        status = "partial" if code == EXIT_PARTIAL else "failed"  # exit 3: stopped early, resumable
+        click.echo(json.dumps({"command": command, "status": status, "exit_code": code, "error": message,
                                "counts": {}, "requests": {}, "reports": []}))
     sys.exit(code)
 
@@ -115,8 +126,10 @@ def cli(click_ctx: click.Context, ledger: Path, reports_dir: Path, mappings_dir:
 
     Typical use: plan, read reports/plan.json, migrate, verify, export-ids.
     """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+                        handlers=[handler])
     options = api.Options(ledger=ledger, reports_dir=reports_dir, rate_per_minute=rate_limit, timeout=timeout,
                           progress=not no_progress)
     if mappings_dir is not None:

@@ -18,7 +18,7 @@ EXIT_LOCKED = 4  # ledger locked by another run, or bound to another pair of org
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 _TOKEN_LIKE = re.compile(
-    r"(?i)(authorization|api[_-]?key|token|authtoken)(\"?\s*[:=]\s*\"?)((?:basic|bearer)\s+)?([^\s\",}&]+)"
+    r"(?i)(authorization|api[_-]?key|token|authtoken|signature)(\"?\s*[:=]\s*\"?)((?:basic|bearer)\s+)?([^\s\",}&]+)"
 )
 
 

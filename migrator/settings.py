@@ -70,6 +70,8 @@ def _side(name: str, data: Mapping[str, object], env: Mapping[str, str], profile
         )
     if not base_url.startswith(("http://", "https://")):
         raise CredentialError(f"{name} base URL must start with http:// or https://")
+    if any(not "!" <= c <= "~" for c in api_key):  # else the HTTP layer's error would quote the key
+        raise CredentialError(f"{name} API key holds a space, a control or a non-ASCII character{source}")
     return ApiCredentials(profile, base_url.rstrip("/"), org_id, api_key)
 
 
