@@ -90,9 +90,9 @@ class Migration:
     def _ledger(self) -> Ledger:
         return Ledger.open(self.options.ledger, self.credentials.pair)
 
-    def _client(self, concurrency: int | None = None) -> DyteClient:
+    def _client(self) -> DyteClient:
         return DyteClient(self.credentials, rate_per_minute=self.options.rate_per_minute,
-                          concurrency=concurrency or self.options.concurrency, timeout=self.options.timeout)
+                          concurrency=self.options.concurrency, timeout=self.options.timeout)
 
     @staticmethod
     def _run(factory: Callable[[asyncio.Event], Awaitable[T]]) -> T:
@@ -125,12 +125,12 @@ class Migration:
         raise Interrupted("stopped by a signal before any v2 write; nothing to resume but the extract")
 
     @asynccontextmanager
-    async def _session(self, command: str, concurrency: int | None = None) -> AsyncIterator[tuple[DyteClient, Ledger, int]]:
+    async def _session(self, command: str) -> AsyncIterator[tuple[DyteClient, Ledger, int]]:
         ledger = self._ledger()
         run_id = ledger.start_run(command)
         status = "failed"
         try:
-            async with self._client(concurrency) as client:
+            async with self._client() as client:
                 yield client, ledger, run_id
                 status = "done"
         except Interrupted:
@@ -152,9 +152,7 @@ class Migration:
 
     @staticmethod
     def _requests(client: DyteClient) -> dict[str, int]:
-        c = client.counters.as_dict()
-        return {"v1": c.get("v1", 0), "v2": c.get("v2", 0), "documents": c.get("documents", 0),
-                "retries": c.get("retries", 0), "throttled": c.get("throttled", 0)}
+        return client.counters.as_dict()  # v1, v2, documents, retries, throttled
 
     async def _preflight(self, client: DyteClient) -> dict[str, Any]:
         """One cheap read per side, so bad credentials or a wrong host fail before any work.
