@@ -221,3 +221,15 @@ def test_unreachable_host_is_one_line(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: cannot reach the v1 API at http://127.0.0.1:9/v1")
     assert "Traceback" not in result.output
     assert "k-secret" not in result.output
+
+
+def test_max_seconds_stops_with_exit_3_and_resumes(tmp_path, sandbox_factory):
+    org = sandbox_factory(rate_limit=0, latency_ms=40, meetings=30, participants=10)
+    ws = Workspace.for_sandbox(tmp_path, org)
+    result, outcome = ws.run("migrate", "--max-seconds", "1.5")
+    assert result.exit_code == EXIT_PARTIAL, result.output
+    assert outcome["status"] == "partial" and outcome["details"]["stopped"] == "max-seconds"
+    assert 0 < v2_writes(org) < 30 + 300
+    result, outcome = ws.run("migrate")
+    assert result.exit_code == EXIT_OK
+    assert_exact_copy(org)
