@@ -124,7 +124,7 @@ def cli(click_ctx: click.Context, ledger: Path, reports_dir: Path, mappings_dir:
         verbose: int) -> None:
     """Move a Dyte organization from the v1 REST API to the v2 REST API.
 
-    Typical use: plan, read reports/plan.json, migrate, verify, export-ids.
+    Typical use: plan, read reports/plan.html, migrate, verify, export-ids.
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
