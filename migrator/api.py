@@ -132,7 +132,7 @@ class Migration:
         try:
             async with self._client() as client:
                 yield client, ledger, run_id
-                status = "done"
+                status = ledger.run_status or "done"
         except Interrupted:
             status = "interrupted"
             raise
@@ -244,6 +244,7 @@ class Migration:
                 else:
                     status, code = "complete", EXIT_OK
                     message = f"migrated: {_count_line(counts)}"
+                ledger.run_status = status  # the runs table tells a stop between batches from a finish
                 report = migrate_report(status, counts, loaded, ledger, run_id)
                 reports = write_report(self.options.reports_dir, "migrate", report)
                 return Outcome("migrate", status, code, counts, self._requests(client), reports, message,

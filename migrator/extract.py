@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable
+from urllib.parse import urlsplit
 
 from migrator.client import DyteClient
 from migrator.errors import ApiError, MalformedResponse
@@ -26,6 +27,11 @@ class ExtractSummary:
     removed: int = 0
     roles_route: bool = True
     warnings: list[str] = field(default_factory=list)
+
+
+def _without_query(url: str) -> str:
+    """A document URL as the ledger keeps it: a presigned query (a credential) is dropped."""
+    return urlsplit(url)._replace(query="", fragment="").geturl()
 
 
 def _require_id(kind: str, obj: Any) -> str:
@@ -88,7 +94,7 @@ class Extractor:
             role = document.get("role") if isinstance(document, dict) else None
             if isinstance(role, dict) and isinstance(role.get("name"), str):
                 embedded_roles.add(role["name"])
-            return pid, None, {**preset, "document": document}
+            return pid, None, {**preset, "s3URL": _without_query(url), "document": document}
 
         async for page in self.client.v1_pages("/presets", "presets", page_size=PAGE):
             self._store("preset", list(await asyncio.gather(*(with_document(p) for p in page))))
@@ -109,7 +115,7 @@ class Extractor:
             document = None
             if role.get("name") not in embedded_roles and isinstance(url, str) and url.startswith(("http://", "https://")):
                 document = await self.client.document(url)
-            return rid, None, {**role, "document": document}
+            return rid, None, {**role, "s3URL": _without_query(url) if isinstance(url, str) else url, "document": document}
 
         if roles:
             self._store("role", list(await asyncio.gather(*(with_role_document(r) for r in roles))))

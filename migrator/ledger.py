@@ -85,6 +85,7 @@ class Ledger:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         self._lock_fd = lock_fd
+        self.run_status: str | None = None  # set by a command whose outcome is more than "done"
 
     # ----------------------------------------------------------------- opening
     @classmethod

@@ -295,8 +295,9 @@ class Loader:
                 continue
             self._uncertain_tries[(kind, entity.key)] += 1
             if self._uncertain_tries[(kind, entity.key)] >= MAX_UNCERTAIN:
-                results.append(WriteResult(kind, entity.key, FAILED, "failed",
-                                           error="the write kept failing with an unknown outcome"))
+                error = f"{MAX_UNCERTAIN} writes in a row had an unknown outcome and none landed; run migrate again"
+                self.summary.errors.append({"kind": kind, "key": entity.key, "error": error})
+                results.append(WriteResult(kind, entity.key, FAILED, "failed", error=error))
             else:  # not in v2: it never landed, so it is safe to send again
                 results.append(WriteResult(kind, entity.key, PENDING, "retry", detail={"resumed": resumed}))
         self.ledger.record_results(self.run_id, results)

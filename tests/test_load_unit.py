@@ -133,3 +133,10 @@ def test_meeting_closed_in_v1_is_created_then_set_inactive(ledger):
     assert json.loads(patch.calls[0].request.content) == {"status": "INACTIVE"}
     assert ledger.entity("meeting", "m1").written == {"title": "Standup", "record_on_start": False, "status": "INACTIVE"}
     assert loader.summary.counts["meeting"]["created"] == 1 and loader.summary.counts["meeting"]["updated"] == 0
+
+
+def test_document_urls_lose_their_presigned_query_in_the_ledger():
+    from migrator.extract import _without_query
+
+    signed = "https://bucket.example.invalid/org/presets/host.json?X-Amz-Signature=abc123&X-Amz-Credential=k"
+    assert _without_query(signed) == "https://bucket.example.invalid/org/presets/host.json"

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import shutil
+import sqlite3
 import stat
 
 import pytest
@@ -85,6 +86,8 @@ def test_batch_size_stops_with_exit_3_and_resumes(ws, org):
     assert result.exit_code == EXIT_PARTIAL, result.output
     assert outcome["status"] == "partial"
     assert v2_writes(org) == 10
+    with sqlite3.connect(ws.ledger) as conn:
+        assert conn.execute("SELECT command, status FROM runs ORDER BY id DESC LIMIT 1").fetchone() == ("migrate", "partial")
     result, outcome = ws.run("status")
     assert result.exit_code == EXIT_OK and outcome["status"] == "partial"
     result, outcome = ws.run("migrate")
