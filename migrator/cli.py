@@ -260,4 +260,8 @@ def demo(meetings: int, participants: int) -> None:
 
 
 def main() -> None:
-    cli()  # click answers usage errors itself, with exit code 2
+    try:
+        cli()  # click answers usage errors itself, with exit code 2
+    except KeyboardInterrupt:  # a Ctrl-C outside a command's own handling (start-up, shutdown)
+        click.echo("error: interrupted", err=True)
+        sys.exit(EXIT_PARTIAL)
