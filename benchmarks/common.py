@@ -26,6 +26,8 @@ from typing import Any, Iterator
 
 import httpx
 
+from migrator.cli import read_outcome
+
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_START_TIMEOUT = 180.0  # 100k participants take a while to generate
 PAGE = 100  # the extractor's page size (both APIs clamp to 100)
@@ -220,18 +222,7 @@ def run_process(argv: list[str], cwd: Path, timeout: float, *, sample_rss: bool 
     process.returncode = os.waitstatus_to_exitcode(status)
     stdout, stderr = out_path.read_text(), err_path.read_text()
     return CliRun(argv, process.returncode, wall, usage.ru_maxrss / 1024 if usage else 0.0,
-                  (usage.ru_utime + usage.ru_stime) if usage else 0.0, last_json(stdout), stderr[-2000:], timeline)
-
-
-def last_json(stdout: str) -> dict[str, Any] | None:
-    lines = [line for line in stdout.splitlines() if line.strip()]
-    if not lines:
-        return None
-    try:
-        value = json.loads(lines[-1])
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
+                  (usage.ru_utime + usage.ru_stime) if usage else 0.0, read_outcome(stdout), stderr[-2000:], timeline)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import click
 
@@ -71,6 +71,16 @@ def _emit(ctx: Context, outcome: api.Outcome, human: list[str] | None = None) ->
     if ctx.as_json:
         click.echo(scrub(json.dumps(outcome.as_json(), ensure_ascii=False, default=str)))
     sys.exit(outcome.exit_code)
+
+
+def read_outcome(stdout: str) -> dict[str, Any] | None:
+    """The `--json` outcome a run printed: its last non-blank stdout line, if that is one JSON object."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    try:
+        value = json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _run(command: str, action: Callable[[Context], None]) -> None:

@@ -67,9 +67,7 @@ class Extractor:
             if row[0] not in seen:
                 seen.add(row[0])
                 unique.append(row)
-        n = self.ledger.put_snapshot(self.run_id, kind, unique)
-        self.summary.counts[kind] = self.summary.counts.get(kind, 0) + n
-        self.progress(kind, n)
+        self.progress(kind, self.ledger.put_snapshot(self.run_id, kind, unique))
 
     async def run(self) -> ExtractSummary:
         await self._presets_and_roles()

@@ -256,9 +256,6 @@ class Ledger:
     def snapshot_count(self, kind: str) -> int:
         return int(self.conn.execute("SELECT count(*) FROM snapshot WHERE kind = ?", (kind,)).fetchone()[0])
 
-    def snapshot_ids(self, kind: str) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT v1_id FROM snapshot WHERE kind = ? ORDER BY rowid", (kind,))]
-
     # ---------------------------------------------------------------- entities
     def entity(self, kind: str, key: str) -> Entity | None:
         row = self._entity_rows("WHERE kind = ? AND key = ?", (kind, key))

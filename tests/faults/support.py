@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from migrator.cli import read_outcome
 from migrator.sandbox import dataset
 from migrator.sandbox.idgen import IdSource
 from migrator.sandbox.server import SandboxServer
@@ -327,12 +328,7 @@ class Run:
 
     @property
     def outcome(self) -> dict[str, Any] | None:
-        lines = [line for line in self.stdout.splitlines() if line.strip()]
-        try:
-            value = json.loads(lines[-1]) if lines else None
-        except json.JSONDecodeError:
-            return None
-        return value if isinstance(value, dict) else None
+        return read_outcome(self.stdout)
 
     @property
     def error_lines(self) -> list[str]:

@@ -16,6 +16,7 @@ import httpx
 from click.testing import CliRunner, Result
 
 from migrator.cli import cli
+from migrator.cli import read_outcome
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Workspace:
     def run(self, *command: str) -> tuple[Result, dict[str, Any] | None]:
         """In-process run with CliRunner; returns the result and the --json outcome."""
         result = CliRunner().invoke(cli, self.args(*command), catch_exceptions=False)
-        return result, last_json(result.stdout)
+        return result, read_outcome(result.stdout)
 
     def spawn(self, *command: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         """The CLI as a separate process (for kills and signals)."""
@@ -55,17 +56,6 @@ class Workspace:
             [sys.executable, "-m", "migrator", *self.args(*command)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, env={**os.environ, **(env or {})}, cwd=self.root,
         )
-
-
-def last_json(stdout: str) -> dict[str, Any] | None:
-    lines = [line for line in stdout.splitlines() if line.strip()]
-    if not lines:
-        return None
-    try:
-        value = json.loads(lines[-1])
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def get_json(client: httpx.Client, path: str, params: dict[str, Any] | None = None, attempts: int = 20) -> dict[str, Any]:
