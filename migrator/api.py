@@ -1,11 +1,14 @@
-"""The Python API: one method per command; the CLI only parses options and prints.
+"""The Python API: one method per command; the CLI only parses options and renders.
 
-    from migrator.api import Migration, Options
-    from migrator.settings import load_credentials
+    from migrator import Migration, Options, load_credentials
 
     migration = Migration(load_credentials(), Options(ledger=Path("ledger.sqlite")))
     outcome = migration.migrate(max_seconds=1500)
     print(outcome.status, outcome.counts)
+
+Inputs are checked here, not only in the CLI: a bad kind, option or saved plan is a
+`ConfigError` (exit 2) before anything is read or written. Progress is reported to an
+optional callback as `ProgressEvent`s; the API draws nothing on a terminal.
 """
 
 from __future__ import annotations
@@ -18,33 +21,29 @@ from collections import Counter
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
-from migrator import export
+from migrator import export, kinds, rollback as rollback_stage
 from migrator.client import DyteClient
 from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, Interrupted, TransportError
 from migrator.extract import Extractor
 from migrator.ledger import Ledger
-from migrator.load import KIND_ORDER, Loader
-from migrator.mapping import MappingSet
-from migrator.plan import Planner, PlanSummary
-from migrator.progress import ProgressDisplay
-from migrator.reports import migrate_report, plan_report, rollback_report, verify_report, write_report
-from migrator.rollback import rollback
+from migrator.load import Loader
+from migrator.mapping import MappingSet, default_directory
+from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Kind, LoadSummary, PlanSummary
+from migrator.plan import Fingerprints, Planner, SavedPlan, planned_actions
+from migrator.reports import migrate_report, plan_report, rollback_report, verify_report, write_report, write_saved_plan
+from migrator.reports.model import tool_version
 from migrator.settings import Credentials
 from migrator.verify import Verifier
 
 T = TypeVar("T")
-OUTCOME_KEYS = ("created", "adopted", "updated", "unchanged", "failed", "unmappable")
+PREVIEW_ITEMS = 10  # how many objects a rollback preview names
 
 
 def default_mappings_dir() -> Path:
     """The mapping files shipped with the package (wheel) or beside it (source checkout)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_mappings", here.parent / "mappings"):
-        if candidate.is_dir():
-            return candidate
-    return here.parent / "mappings"
+    return default_directory()
 
 
 @dataclass
@@ -55,7 +54,19 @@ class Options:
     concurrency: int = 8
     rate_per_minute: float = 2000
     timeout: float = 30.0
-    progress: bool = True
+
+    def check(self) -> None:
+        """One line (ConfigError, exit 2) for an option no run could use."""
+        if not isinstance(self.concurrency, int) or not 1 <= self.concurrency <= 64:
+            raise ConfigError(f"concurrency must be a whole number from 1 to 64, not {self.concurrency!r}")
+        if not isinstance(self.rate_per_minute, (int, float)) or self.rate_per_minute < 0:
+            raise ConfigError(f"rate_per_minute must be 0 (no pacing) or more, not {self.rate_per_minute!r}")
+        if not isinstance(self.timeout, (int, float)) or self.timeout <= 0:
+            raise ConfigError(f"timeout must be more than 0 seconds, not {self.timeout!r}")
+        for name in ("ledger", "reports_dir", "mappings_dir"):
+            value = getattr(self, name)
+            if not isinstance(value, Path):
+                setattr(self, name, Path(value))
 
 
 @dataclass
@@ -73,15 +84,51 @@ class Outcome:
         return dataclasses.asdict(self)
 
 
-def _empty_counts() -> dict[str, dict[str, int]]:
-    return {kind: {k: 0 for k in OUTCOME_KEYS} for kind in KIND_ORDER}
+@dataclass(frozen=True)
+class ProgressEvent:
+    """`start` a stage (with totals per kind when known), `advance` a kind by n, `end` the stage."""
+
+    event: str  # start | advance | end
+    stage: str
+    kind: str | None = None
+    n: int = 0
+    totals: dict[str, int] | None = None
+
+
+ProgressListener = Callable[[ProgressEvent], None]
+
+
+class _Stage:
+    """Sends one stage's progress events to the listener (if any)."""
+
+    def __init__(self, listener: ProgressListener | None, stage: str, totals: dict[str, int] | None = None) -> None:
+        self.listener, self.stage, self.totals = listener, stage, totals
+
+    def __enter__(self) -> _Stage:
+        if self.listener:
+            self.listener(ProgressEvent("start", self.stage, totals=self.totals))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.listener:
+            self.listener(ProgressEvent("end", self.stage))
+
+    def advance(self, kind: Kind | str, n: int) -> None:
+        if self.listener:
+            self.listener(ProgressEvent("advance", self.stage, str(kind), n))
+
+
+def _counts(table: dict[Kind, Counter[str]], keys: Iterable[str] = OUTCOMES) -> dict[str, dict[str, int]]:
+    return {kind.value: {k: tally[k] for k in keys} for kind, tally in table.items()}
 
 
 class Migration:
-    def __init__(self, credentials: Credentials, options: Options | None = None) -> None:
+    def __init__(self, credentials: Credentials, options: Options | None = None, *,
+                 progress: ProgressListener | None = None) -> None:
         self.credentials = credentials
         self.options = options or Options()
-        self.display = ProgressDisplay(self.options.progress)
+        self.options.check()
+        self.progress = progress
 
     # ------------------------------------------------------------ plumbing
     def _mappings(self) -> MappingSet:
@@ -126,29 +173,34 @@ class Migration:
 
     @asynccontextmanager
     async def _session(self, command: str) -> AsyncIterator[tuple[DyteClient, Ledger, int]]:
-        ledger = self._ledger()
-        run_id = ledger.start_run(command)
-        status = "failed"
-        try:
-            async with self._client() as client:
+        """Preflight both APIs, then open the ledger: a failed preflight never creates or binds one."""
+        async with self._client() as client:
+            await self._preflight(client)
+            ledger = self._ledger()
+            run_id = ledger.start_run(command)
+            status = "failed"
+            try:
                 yield client, ledger, run_id
                 status = ledger.run_status or "done"
-        except Interrupted:
-            status = "interrupted"
-            raise
-        finally:
-            ledger.end_run(run_id, status, {})
-            ledger.close()
+            except Interrupted:
+                status = "interrupted"
+                raise
+            finally:
+                ledger.end_run(run_id, status, {})
+                ledger.close()
 
-    async def _extract(self, client: DyteClient, ledger: Ledger, run_id: int, stop: asyncio.Event) -> dict[str, Any]:
-        with self.display.stage("extract") as display:
-            extractor = Extractor(client, ledger, run_id, concurrency=self.options.concurrency, progress=display.advance)
-            summary = await self._until_stopped(stop, extractor.run())
-        return dataclasses.asdict(summary)
+    async def _extract(self, client: DyteClient, ledger: Ledger, run_id: int, stop: asyncio.Event) -> ExtractSummary:
+        with _Stage(self.progress, "extract") as stage:
+            extractor = Extractor(client, ledger, run_id, concurrency=self.options.concurrency, progress=stage.advance)
+            return await self._until_stopped(stop, extractor.run())
 
-    async def _plan(self, client: DyteClient, ledger: Ledger, mappings: MappingSet, read_v2: bool = True) -> PlanSummary:
-        planner = Planner(ledger, mappings, client if read_v2 else None)
-        return await planner.run()
+    async def _plan(self, client: DyteClient, ledger: Ledger, mappings: MappingSet, stop: asyncio.Event, *,
+                    read_v2: bool = True, fingerprint: bool = False) -> tuple[PlanSummary, Fingerprints | None]:
+        planner = Planner(ledger, mappings, client if read_v2 else None, fingerprint_v2=fingerprint)
+        summary = await self._until_stopped(stop, planner.run())
+        prints = Fingerprints(ledger.snapshot_fingerprint(), planner.v2_fingerprint(), mappings.fingerprint,
+                              tool_version()) if fingerprint else None
+        return summary, prints
 
     @staticmethod
     def _requests(client: DyteClient) -> dict[str, int]:
@@ -160,7 +212,7 @@ class Migration:
         An unreachable host here is a configuration problem (exit 2): nothing was written.
         """
         probes = (("v1", self.credentials.v1.base_url, lambda: client.v1("GET", "/meetings", params={"offset": 0, "limit": 1})),
-                  ("v2", self.credentials.v2.base_url, lambda: client.v2("GET", "/presets", params={"page_no": 1, "per_page": 1})))
+                  ("v2", self.credentials.v2.base_url, lambda: kinds.probe(client)))
         answers: dict[str, Any] = {}
         for side, base_url, probe in probes:
             try:
@@ -174,9 +226,10 @@ class Migration:
         mappings = self._mappings()
 
         async def work(stop: asyncio.Event) -> Outcome:
-            async with self._session("check") as (client, ledger, _):
+            async with self._client() as client:
                 v1 = (await self._preflight(client))["v1"]
-                entities = sum(sum(states.values()) for states in ledger.counts().values())
+                with Ledger.open(self.options.ledger, self.credentials.pair) as ledger:
+                    entities = sum(sum(states.values()) for states in ledger.counts().values())
                 found = {
                     "v1": {"base_url": self.credentials.v1.base_url, "org_id": self.credentials.v1.org_id,
                            "reachable": True, "sample_meetings": len((v1.get("data") or {}).get("meetings") or [])},
@@ -193,127 +246,165 @@ class Migration:
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("extract") as (client, ledger, run_id):
                 summary = await self._extract(client, ledger, run_id, stop)
-                return Outcome("extract", "complete", requests=self._requests(client), details=summary,
-                               message=f"extracted {summary['counts']}")
+                counts = ", ".join(f"{n} {kind}s" for kind, n in summary.counts.items())
+                return Outcome("extract", "complete", requests=self._requests(client),
+                               details=dataclasses.asdict(summary), message=f"extracted {counts}")
 
         return self._run(work)
 
-    def plan(self) -> Outcome:
+    def plan(self, *, out: Path | None = None) -> Outcome:
+        """Dry run; with `out`, also a saved plan that `migrate(plan=out)` applies exactly."""
         mappings = self._mappings()
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("plan") as (client, ledger, run_id):
-                await self._preflight(client)
                 extracted = await self._extract(client, ledger, run_id, stop)
-                summary = await self._until_stopped(stop, self._plan(client, ledger, mappings))
+                summary, prints = await self._plan(client, ledger, mappings, stop, fingerprint=out is not None)
                 report = plan_report(summary, extracted, mappings, ledger)
                 reports = write_report(self.options.reports_dir, "plan", report)
-                return Outcome("plan", "complete", counts=summary.counts, requests=self._requests(client),
+                if out is not None and prints is not None:
+                    reports.append(write_saved_plan(out, report, {"version": 1, "fingerprints": prints.as_dict(),
+                                                                  "actions": planned_actions(ledger)}))
+                counts = {kind.value: {a.value: n for a, n in tally.items()} for kind, tally in summary.counts.items()}
+                return Outcome("plan", "complete", counts=counts, requests=self._requests(client),
                                reports=reports, message=_plan_line(summary))
 
         return self._run(work)
 
     def migrate(self, *, batch_size: int | None = None, max_seconds: float | None = None,
-                only: set[str] | None = None) -> Outcome:
+                only: Iterable[Kind | str] | str | None = None, plan: Path | None = None) -> Outcome:
+        """Plan and apply (or apply exactly a saved `plan`); resumes from the ledger."""
+        kinds_chosen = Kind.parse_many(only)
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ConfigError(f"batch_size must be a whole number of 1 or more, not {batch_size!r}")
+        if max_seconds is not None and (not isinstance(max_seconds, (int, float)) or max_seconds <= 0):
+            raise ConfigError(f"max_seconds must be more than 0, not {max_seconds!r}")
+        saved = SavedPlan.load(plan) if plan is not None else None
         mappings = self._mappings()
         deadline = time.monotonic() + max_seconds if max_seconds else None
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("migrate") as (client, ledger, run_id):
-                await self._preflight(client)
-                extracted = await self._extract(client, ledger, run_id, stop)
-                summary = await self._until_stopped(stop, self._plan(client, ledger, mappings))
-                totals = {k: sum(n for a, n in summary.counts.get(k, {}).items() if a in ("create", "update", "adopt", "reconcile"))
-                          for k in KIND_ORDER if not only or k in only}
-                with self.display.stage("migrate", totals) as display:
+                await self._extract(client, ledger, run_id, stop)
+                summary, prints = await self._plan(client, ledger, mappings, stop, fingerprint=saved is not None)
+                if saved is not None and prints is not None:
+                    saved.check(prints, planned_actions(ledger))
+                totals = {kind.value: summary.total(WRITE_ACTIONS, frozenset({kind})) for kind in (kinds_chosen or Kind)}
+                with _Stage(self.progress, "migrate", totals) as stage:
                     loader = Loader(client, ledger, run_id, chunk=max(16, self.options.concurrency * 8),
-                                    max_writes=batch_size, deadline=deadline, stop=stop, only=only,
-                                    progress=display.advance, concurrency=self.options.concurrency)
+                                    max_writes=batch_size, deadline=deadline, stop=stop, only=kinds_chosen,
+                                    progress=stage.advance, concurrency=self.options.concurrency)
                     loaded = await loader.run()
-                counts = _empty_counts()
-                for kind, tally in loaded.counts.items():
-                    counts.setdefault(kind, {k: 0 for k in OUTCOME_KEYS}).update({k: tally.get(k, 0) for k in OUTCOME_KEYS})
-                remaining = _remaining(ledger, only)
-                failed = sum(c["failed"] + c["unmappable"] for c in counts.values())
-                if loaded.stopped and remaining:
-                    status, code = "partial", EXIT_PARTIAL
-                    message = f"stopped early ({loaded.stopped}) with {remaining} entities left; run migrate again to resume"
-                elif failed or remaining:
-                    status, code = "failed", EXIT_FAILED
-                    message = f"finished with {failed} failed or unmappable entities and {remaining} not migrated"
-                else:
-                    status, code = "complete", EXIT_OK
-                    message = f"migrated: {_count_line(counts)}"
-                ledger.run_status = status  # the runs table tells a stop between batches from a finish
-                report = migrate_report(status, counts, loaded, ledger, run_id)
-                reports = write_report(self.options.reports_dir, "migrate", report)
-                return Outcome("migrate", status, code, counts, self._requests(client), reports, message,
-                               {"writes": loaded.writes, "stopped": loaded.stopped})
+                return self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen)
 
         return self._run(work)
+
+    def _migrate_outcome(self, client: DyteClient, ledger: Ledger, run_id: int, loaded: LoadSummary,
+                         only: frozenset[Kind] | None) -> Outcome:
+        counts = _counts(loaded.counts)
+        remaining = ledger.remaining(only)
+        failed = sum(c["failed"] + c["unmappable"] for c in counts.values())
+        if loaded.stopped and remaining:
+            status, code = "partial", EXIT_PARTIAL
+            message = f"stopped early ({loaded.stopped}) with {remaining} entities left; run migrate again to resume"
+        elif failed or remaining:
+            status, code = "failed", EXIT_FAILED
+            message = f"finished with {failed} failed or unmappable entities and {remaining} not migrated"
+        else:
+            status, code = "complete", EXIT_OK
+            message = f"migrated: {_count_line(counts)}"
+        ledger.run_status = status  # the runs table tells a stop between batches from a finish
+        report = migrate_report(status, counts, loaded, ledger, run_id)
+        reports = write_report(self.options.reports_dir, "migrate", report)
+        return Outcome("migrate", status, code, counts, self._requests(client), reports, message,
+                       {"writes": loaded.writes, "stopped": loaded.stopped, "remaining": remaining})
 
     def verify(self) -> Outcome:
         mappings = self._mappings()
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("verify") as (client, ledger, run_id):
-                await self._preflight(client)
                 await self._extract(client, ledger, run_id, stop)
-                await self._plan(client, ledger, mappings, read_v2=False)
+                await self._plan(client, ledger, mappings, stop, read_v2=False)
                 summary = await self._until_stopped(stop, Verifier(client, ledger).run())
                 clean = not summary.mismatches
                 status = "clean" if clean else "mismatch"
                 message = ("clean: v2 holds exactly what the mappings say for every v1 object"
                            if clean else f"{len(summary.mismatches)} mismatches")
-                report = verify_report(status, summary)
-                reports = write_report(self.options.reports_dir, "verify", report)
-                counts = {k: {"checked": n} for k, n in summary.checked.items()}
+                reports = write_report(self.options.reports_dir, "verify", verify_report(status, summary))
+                counts = {k.value: {"checked": n} for k, n in summary.checked.items()}
                 return Outcome("verify", status, EXIT_OK if clean else EXIT_FAILED, counts, self._requests(client),
                                reports, message, {"mismatches": len(summary.mismatches)})
 
         return self._run(work)
+
+    def rollback_preview(self) -> Outcome:
+        """What `rollback()` would undo, from the ledger alone: no network, no write."""
+        with Ledger.open(self.options.ledger, self.credentials.pair, create=False) as ledger:
+            counts: dict[str, dict[str, int]] = {}
+            first: list[dict[str, Any]] = []
+            total = 0
+            for spec in kinds.ROLLBACK_ORDER:
+                todo = rollback_stage.targets(ledger, spec)
+                counts[spec.kind.value] = {spec.undo.value: len(todo),
+                                           "already_inactive": rollback_stage.already_undone(ledger, spec)}
+                total += len(todo)
+                first += [{"kind": e.kind.value, "key": e.key, "v2_id": e.v2_id, "label": kinds.label(e),
+                           "undo": spec.undo.value} for e in todo[:PREVIEW_ITEMS - len(first)]]
+        return Outcome("rollback", "preview", EXIT_OK, counts, {}, [],
+                       f"rollback would undo {total} objects this tool created; pass --yes to do it",
+                       {"first": first, "total": total})
 
     def rollback(self) -> Outcome:
         self._mappings()  # a broken mappings folder fails before anything is touched
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("rollback") as (client, ledger, run_id):
-                await self._preflight(client)
                 loader = Loader(client, ledger, run_id, stop=stop)
                 await loader.reconcile_in_flight()
-                counts, errors = await rollback(client, ledger, run_id)
-                status, code = ("complete", EXIT_OK) if not errors else ("failed", EXIT_FAILED)
-                by_kind: dict[str, dict[str, int]] = {}
-                for key, n in counts.items():
-                    kind, event = key.split(":", 1)
-                    by_kind.setdefault(kind, {})[event] = n
-                report = rollback_report(status, by_kind, errors)
-                reports = write_report(self.options.reports_dir, "rollback", report)
-                return Outcome("rollback", status, code, by_kind, self._requests(client), reports,
-                               f"rolled back: {by_kind}" if not errors else f"{len(errors)} objects could not be rolled back")
+                summary = await rollback_stage.rollback(client, ledger, run_id)
+                status, code = ("complete", EXIT_OK) if not summary.errors else ("failed", EXIT_FAILED)
+                counts = {kind.value: dict(tally) for kind, tally in summary.counts.items() if tally}
+                reports = write_report(self.options.reports_dir, "rollback", rollback_report(status, summary))
+                message = (f"rolled back: {_count_line(counts)}" if not summary.errors
+                           else f"{len(summary.errors)} objects could not be rolled back")
+                return Outcome("rollback", status, code, counts, self._requests(client), reports, message)
 
         return self._run(work)
 
 
 # ------------------------------------------------------------------ ledger-only commands
 def status(ledger_path: Path) -> Outcome:
-    """Progress per kind and state, from the ledger alone (no network)."""
+    """Progress per kind and state, from the ledger alone (no network). Exit 3 while work remains."""
     with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
-        counts = ledger.counts()
-        pair = {"v1_org": ledger.meta("v1_org"), "v2_org": ledger.meta("v2_org"),
-                "snapshot_at": ledger.meta("snapshot_at")}
-        last = ledger.conn.execute("SELECT command, status, started_at, ended_at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-    remaining = sum(n for states in counts.values() for s, n in states.items() if s in ("pending", "intent"))
+        counts = {kind.value: dict(states) for kind, states in ledger.counts().items()}
+        running = ledger.is_locked()
+        extracted = ledger.extract_complete()
+        remaining = ledger.remaining()
+        last = ledger.last_run()
+        details = {"v1_org": ledger.meta("v1_org"), "v2_org": ledger.meta("v2_org"),
+                   "snapshot_at": ledger.meta("snapshot_at"), "running": running, "extract_complete": extracted,
+                   "remaining": remaining, "last_run": dataclasses.asdict(last) if last else None}
     failed = sum(n for states in counts.values() for s, n in states.items() if s in ("failed", "unmappable", "conflict"))
-    state = "complete" if not remaining and not failed else ("partial" if remaining else "failed")
-    details = {**pair, "last_run": dict(zip(("command", "status", "started_at", "ended_at"), last)) if last else None}
-    return Outcome("status", state, EXIT_OK, counts, {}, [], f"{remaining} entities to go, {failed} failed or unmappable", details)
+    if running:
+        state, code, message = "running", EXIT_PARTIAL, f"a run is in progress; {remaining} entities to go so far"
+    elif not extracted:
+        state, code, message = "partial", EXIT_PARTIAL, "the last extract did not finish: run migrate to read v1 again"
+    elif remaining:
+        state, code, message = "partial", EXIT_PARTIAL, f"{remaining} entities to go, {failed} failed or unmappable"
+    elif failed:
+        state, code, message = "failed", EXIT_FAILED, f"nothing left to write; {failed} failed or unmappable"
+    else:
+        state, code, message = "complete", EXIT_OK, "complete: nothing left to write"
+    return Outcome("status", state, code, counts, {}, [], message, details)
 
 
 def export_ids(ledger_path: Path, fmt: str, output: Path | None) -> tuple[Outcome, str]:
+    if fmt not in ("csv", "json"):
+        raise ConfigError(f"unknown export format {fmt!r}; choose csv or json")
     with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
         text = export.render(ledger, fmt)
-        counts = ledger.counts()
+        counts = {kind.value: dict(states) for kind, states in ledger.counts().items()}
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
@@ -321,20 +412,10 @@ def export_ids(ledger_path: Path, fmt: str, output: Path | None) -> tuple[Outcom
                    f"wrote {output}" if output else "id map on stdout"), text
 
 
-def _remaining(ledger: Ledger, only: set[str] | None) -> int:
-    kinds = tuple(only or KIND_ORDER)
-    marks = ",".join("?" * len(kinds))
-    row = ledger.conn.execute(
-        f"SELECT count(*) FROM entities WHERE kind IN ({marks}) AND action != 'gone' AND ("
-        "state IN ('pending', 'intent') OR (state = 'done' AND written IS NOT desired AND action != 'conflict'))",
-        kinds).fetchone()
-    return int(row[0])
-
-
 def _count_line(counts: dict[str, dict[str, int]]) -> str:
     parts = []
     for kind, c in counts.items():
-        shown = ", ".join(f"{n} {k}" for k, n in c.items() if n)
+        shown = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in c.items() if n)
         if shown:
             parts.append(f"{kind}s {shown}")
     return "; ".join(parts) or "nothing to do"
@@ -343,8 +424,8 @@ def _count_line(counts: dict[str, dict[str, int]]) -> str:
 def _plan_line(summary: PlanSummary) -> str:
     totals: Counter[str] = Counter()
     for actions in summary.counts.values():
-        totals.update(actions)
-    return "plan: " + ", ".join(f"{n} {a}" for a, n in sorted(totals.items()))
+        totals.update({a.value: n for a, n in actions.items()})
+    return "plan: " + ", ".join(f"{n} {a}" for a, n in sorted(totals.items()) if n)
 
 
-__all__ = ["Migration", "Options", "Outcome", "status", "export_ids"]
+__all__ = ["Migration", "Options", "Outcome", "ProgressEvent", "status", "export_ids"]

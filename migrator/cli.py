@@ -22,9 +22,9 @@ import click
 
 from migrator import api, demo as demo_module
 from migrator.errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_USAGE, MigratorError, scrub
+from migrator.model import Kind
+from migrator.progress import ProgressDisplay
 from migrator.settings import load_credentials
-
-KINDS = ("presets", "meetings", "participants", "webhooks")
 
 
 class LazyGroup(click.Group):
@@ -56,9 +56,11 @@ class Context:
     as_json: bool
     verbose: int
     ledger_given: bool
+    progress: bool
 
     def migration(self) -> api.Migration:
-        return api.Migration(load_credentials(self.credentials_file), self.options)
+        return api.Migration(load_credentials(self.credentials_file), self.options,
+                             progress=ProgressDisplay(self.progress))
 
 
 def _emit(ctx: Context, outcome: api.Outcome, human: list[str] | None = None) -> None:
@@ -140,13 +142,12 @@ def cli(click_ctx: click.Context, ledger: Path, reports_dir: Path, mappings_dir:
     handler.setFormatter(_ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
                         handlers=[handler])
-    options = api.Options(ledger=ledger, reports_dir=reports_dir, rate_per_minute=rate_limit, timeout=timeout,
-                          progress=not no_progress)
+    options = api.Options(ledger=ledger, reports_dir=reports_dir, rate_per_minute=rate_limit, timeout=timeout)
     if mappings_dir is not None:
         options.mappings_dir = mappings_dir
     ledger_source = click_ctx.get_parameter_source("ledger")
     given = ledger_source is not None and ledger_source.name != "DEFAULT"
-    click_ctx.obj = Context(options, credentials_file, as_json, verbose, given)
+    click_ctx.obj = Context(options, credentials_file, as_json, verbose, given, not no_progress)
 
 
 @cli.command()
@@ -174,19 +175,11 @@ def extract() -> None:
 
 
 @cli.command()
-def plan() -> None:
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also save the plan to FILE, for `migrate --plan FILE` to apply exactly.")
+def plan(out: Path | None) -> None:
     """Dry run: extract, map, compare with v2, write reports. Makes no v2 write."""
-    _run("plan", lambda ctx: _emit(ctx, ctx.migration().plan()))
-
-
-def _parse_only(value: str | None) -> set[str] | None:
-    if not value:
-        return None
-    chosen = {v.strip() for v in value.split(",") if v.strip()}
-    unknown = chosen - set(KINDS)
-    if unknown:
-        raise click.BadParameter(f"unknown kind(s) {', '.join(sorted(unknown))}; choose from {', '.join(KINDS)}")
-    return {k[:-1] for k in chosen}
+    _run("plan", lambda ctx: _emit(ctx, ctx.migration().plan(out=out)))
 
 
 @cli.command()
@@ -194,14 +187,17 @@ def _parse_only(value: str | None) -> set[str] | None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Stop (exit 3) after this many v2 writes.")
 @click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop starting writes after this many seconds (exit 3 if work remains).")
-@click.option("--only", default=None, help="Comma list of kinds: presets,meetings,participants,webhooks.")
-def migrate(concurrency: int, batch_size: int | None, max_seconds: float | None, only: str | None) -> None:
+@click.option("--only", default=None,
+              help=f"Comma list of kinds ({', '.join(k.plural for k in Kind)}; singular works too).")
+@click.option("--plan", "saved_plan", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Apply exactly this saved plan (`plan --out FILE`); refuse (exit 2) if v1, v2 or the mappings changed.")
+def migrate(concurrency: int, batch_size: int | None, max_seconds: float | None, only: str | None,
+            saved_plan: Path | None) -> None:
     """Plan and apply; resumes from the ledger; a re-run after completion writes nothing."""
-    kinds = _parse_only(only)
 
     def action(ctx: Context) -> None:
         ctx.options.concurrency = concurrency
-        _emit(ctx, ctx.migration().migrate(batch_size=batch_size, max_seconds=max_seconds, only=kinds))
+        _emit(ctx, ctx.migration().migrate(batch_size=batch_size, max_seconds=max_seconds, only=only, plan=saved_plan))
 
     _run("migrate", action)
 
@@ -245,12 +241,18 @@ def export_ids(fmt: str, output: Path | None) -> None:
 @cli.command()
 @click.option("--yes", is_flag=True, help="Really undo: delete what this tool created, set its meetings INACTIVE.")
 def rollback(yes: bool) -> None:
-    """Undo what the ledger says this tool created in v2."""
+    """Undo what the ledger says this tool created in v2; without --yes, only show what it would do."""
 
     def action(ctx: Context) -> None:
-        if not yes:
-            raise click.UsageError("rollback deletes v2 participants, presets and webhooks this tool created; pass --yes")
-        _emit(ctx, ctx.migration().rollback())
+        if yes:
+            _emit(ctx, ctx.migration().rollback())
+            return
+        preview = ctx.migration().rollback_preview()
+        lines = [f"{kind}: " + ", ".join(f"{n} to {what.replace('_', ' ')}" if what != "already_inactive"
+                                          else f"{n} already inactive" for what, n in c.items())
+                 for kind, c in preview.counts.items()]
+        lines += [f"  {item['undo']} {item['kind']} {item['v2_id']} ({item['label']})" for item in preview.details["first"]]
+        _emit(ctx, preview, lines + [preview.message])
 
     _run("rollback", action)
 

@@ -7,7 +7,9 @@ import io
 import json
 from typing import Any, Iterator
 
+from migrator import kinds
 from migrator.ledger import Ledger
+from migrator.model import Kind
 
 COLUMNS = ("kind", "v1_id", "v2_id", "state", "v1_meeting_id", "v2_meeting_id", "room_name", "title",
            "client_specific_id", "custom_participant_id", "email", "preset_name",
@@ -15,26 +17,24 @@ COLUMNS = ("kind", "v1_id", "v2_id", "state", "v1_meeting_id", "v2_meeting_id", 
 
 
 def id_rows(ledger: Ledger) -> Iterator[dict[str, Any]]:
-    meetings = {e.key: e for e in ledger.entities("meeting")}
-    for entity in ledger.entities(where="action != 'gone'"):
+    meetings = ledger.v2_ids(Kind.MEETING)
+    for entity in ledger.entities():
         desired, extra = entity.desired or {}, entity.extra
-        meeting = meetings.get(entity.parent_key or "") if entity.kind == "participant" else None
-        row = {
-            "kind": entity.kind, "v1_id": entity.v1_id or entity.key, "v2_id": entity.v2_id, "state": entity.state,
-            "v1_meeting_id": entity.parent_key if meeting else None,
-            "v2_meeting_id": meeting.v2_id if meeting else None,
-            "room_name": extra.get("roomName"), "title": extra.get("title") if entity.kind == "meeting" else None,
+        has_meeting = entity.parent_key is not None and entity.parent_key in meetings
+        yield {
+            "kind": entity.kind.value, "v1_id": entity.v1_id or entity.key, "v2_id": entity.v2_id,
+            "state": entity.state.value,
+            "v1_meeting_id": entity.parent_key if has_meeting else None,
+            "v2_meeting_id": meetings.get(entity.parent_key or "") if has_meeting else None,
+            "room_name": extra.get("roomName"), "title": None, "preset_name": None,
             "client_specific_id": extra.get("clientSpecificId"),
             "custom_participant_id": desired.get("custom_participant_id"),
             "email": extra.get("email"),
-            "preset_name": desired.get("preset_name") if entity.kind == "participant" else (
-                entity.key if entity.kind == "preset" else None),
+            **kinds.id_fields(entity),
         }
-        yield row
     for rec in ledger.snapshot("recording"):
-        meeting = meetings.get(rec.get("meetingId") or "")
         yield {"kind": "recording", "v1_id": rec.get("id"), "v2_id": None, "state": "not-movable",
-               "v1_meeting_id": rec.get("meetingId"), "v2_meeting_id": meeting.v2_id if meeting else None,
+               "v1_meeting_id": rec.get("meetingId"), "v2_meeting_id": meetings.get(rec.get("meetingId") or ""),
                "room_name": rec.get("roomName"), "download_url": rec.get("downloadUrl"),
                "download_url_expiry": rec.get("downloadUrlExpiry")}
 

@@ -9,24 +9,16 @@ Recordings are read per meeting only for meetings the org-wide recording stats n
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
 from migrator.client import DyteClient
 from migrator.errors import ApiError, MalformedResponse
 from migrator.ledger import Ledger
+from migrator.model import ExtractSummary
 
 PAGE = 100
 Progress = Callable[[str, int], None]
-
-
-@dataclass
-class ExtractSummary:
-    counts: dict[str, int] = field(default_factory=dict)
-    removed: int = 0
-    roles_route: bool = True
-    warnings: list[str] = field(default_factory=list)
 
 
 def _without_query(url: str) -> str:

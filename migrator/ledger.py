@@ -1,10 +1,13 @@
 """The SQLite ledger: the memory that makes every run resumable and exactly once.
 
 It holds the v1 snapshot (one row per object with a content hash), the v1 -> v2 entity
-map with state, and an append-only journal. Intent is committed before every v2 write;
-an entity left in state `intent` by a crash is reconciled against v2 before anything
-is written again. One process at a time (an OS lock that dies with its holder), and one
-(v1 org, v2 org) pair per file.
+map with state, and an append-only journal. It is the only module that speaks SQL: the
+entity state machine is the verbs below (record the plan, decide, adopt, conflict, mark
+intent, record results, ...), and reports, export, status, tests and benchmarks read it
+through typed queries. Intent is committed before every v2 write; an entity left in
+state `intent` by a crash is reconciled against v2 before anything is written again.
+One process at a time (an OS lock that dies with its holder), and one (v1 org, v2 org)
+pair per file.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import os
 import sqlite3
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +27,43 @@ from typing import Any, Iterable, Iterator
 import sqlite_utils
 
 from migrator.errors import LedgerConflict, LedgerError
+from migrator.model import Action, Entity, Kind, State, WriteResult
 
-SCHEMA_VERSION = "1"
-KINDS = ("preset", "meeting", "participant", "webhook")
+SCHEMA_VERSION = "2"
+BATCH = 2000  # plan rows per transaction: one commit per entity would be slow
 
-# Entity states. `intent` means a write was (maybe) sent and its outcome is unknown.
-PENDING, INTENT, DONE, FAILED, UNMAPPABLE = "pending", "intent", "done", "failed", "unmappable"
+# An entity's action follows from its state and from what we last wrote (`written`) vs. `desired`.
+DECIDE_SQL = (
+    "UPDATE entities SET action = CASE "
+    "  WHEN state = 'unmappable' THEN 'unmappable' "
+    "  WHEN state = 'intent' THEN 'reconcile' "
+    "  WHEN v2_id IS NULL THEN 'create' "
+    "  WHEN written = desired THEN 'unchanged' ELSE 'update' END "
+    "WHERE action != 'gone'")
+# Done entities whose v2 object no longer holds what the plan wants.
+NEXT_UPDATES_WHERE = "v2_id IS NOT NULL AND action IN ('create', 'update', 'reconcile') AND written IS NOT desired"
+# Entities that still need a write (a create, or a create's follow-up PATCH, or an update).
+_REMAINING_WHERE = ("action != 'gone' AND (state IN ('pending', 'intent') OR "
+                    "(state = 'done' AND written IS NOT desired AND action != 'conflict'))")
+_ENTITY_COLUMNS = ("kind, key, v1_id, parent_key, v2_id, state, action, origin, reason, desired, written, "
+                   "natural_key, adopt_v2_id, attempts, last_error, intent_at, extra")
+
+
+def next_creates_sql(parent: Kind | None, requires: tuple[tuple[Kind, str], ...]) -> str:
+    """Pending creates of one kind whose parent and required objects exist in v2, in plan order.
+
+    The parent's v2 id comes back as the last column (`parent_v2`). Kept as one hand-tuned
+    query: at 100,000 participants it runs once per chunk (see `python -m benchmarks scale`).
+    """
+    columns = ", ".join(f"e.{c.strip()}" for c in _ENTITY_COLUMNS.split(","))
+    sql = f"SELECT {columns}, {'p.v2_id' if parent else 'NULL'} AS parent_v2 FROM entities e "
+    if parent:
+        sql += f"JOIN entities p ON p.kind = '{parent.value}' AND p.key = e.parent_key AND p.v2_id IS NOT NULL "
+    sql += "WHERE e.kind = ? AND e.state = 'pending' AND e.action IN ('create', 'reconcile') "
+    for kind, field in requires:
+        sql += (f"AND EXISTS (SELECT 1 FROM entities r WHERE r.kind = '{kind.value}' AND r.state = 'done' "
+                f"AND r.key = json_extract(e.desired, '$.{field}')) ")
+    return sql + "ORDER BY e.seq LIMIT ?"
 
 
 def content_hash(data: Any) -> str:
@@ -45,36 +80,35 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
-@dataclass
-class Entity:
-    """One row of the v1 -> v2 map."""
+def _loads(text: str | None) -> Any:
+    return json.loads(text) if text else None
 
-    kind: str
-    key: str  # v1 id; for presets the v2 preset name (variants have no v1 id)
-    v1_id: str | None
-    parent_key: str | None  # a participant's v1 meeting id
-    v2_id: str | None
-    state: str
-    action: str | None
-    origin: str | None  # created | adopted
-    desired: dict[str, Any] | None
-    written: dict[str, Any] | None
-    natural_key: str | None
-    attempts: int
-    last_error: str | None
-    intent_at: str | None
-    extra: dict[str, Any]
 
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "Entity":
-        return cls(
-            kind=row["kind"], key=row["key"], v1_id=row["v1_id"], parent_key=row["parent_key"],
-            v2_id=row["v2_id"], state=row["state"], action=row["action"], origin=row["origin"],
-            desired=json.loads(row["desired"]) if row["desired"] else None,
-            written=json.loads(row["written"]) if row["written"] else None,
-            natural_key=row["natural_key"], attempts=row["attempts"] or 0, last_error=row["last_error"],
-            intent_at=row["intent_at"], extra=json.loads(row["extra"]) if row["extra"] else {},
-        )
+def _entity(row: tuple[Any, ...]) -> Entity:
+    (kind, key, v1_id, parent_key, v2_id, state, action, origin, reason, desired, written,
+     natural_key, adopt_v2_id, attempts, last_error, intent_at, extra) = row
+    return Entity(kind=Kind(kind), key=key, v1_id=v1_id, parent_key=parent_key, v2_id=v2_id, state=State(state),
+                  action=Action(action) if action else None, origin=origin, reason=reason, desired=_loads(desired),
+                  written=_loads(written), natural_key=natural_key, adopt_v2_id=adopt_v2_id, attempts=attempts or 0,
+                  last_error=last_error, intent_at=intent_at, extra=_loads(extra) or {})
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    command: str
+    status: str
+    started_at: str
+    ended_at: str | None
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    at: str
+    entity: Entity | None
+    kind: Kind
+    key: str
+    event: str
+    detail: dict[str, Any] | None
 
 
 class Ledger:
@@ -82,14 +116,14 @@ class Ledger:
 
     def __init__(self, path: Path, conn: sqlite3.Connection, lock_fd: int | None) -> None:
         self.path = path
-        self.conn = conn
-        self.db = sqlite_utils.Database(conn)
+        self._conn = conn
+        self._db = sqlite_utils.Database(conn)
         self._lock_fd = lock_fd
         self.run_status: str | None = None  # set by a command whose outcome is more than "done"
 
     # ----------------------------------------------------------------- opening
     @classmethod
-    def open(cls, path: Path, pair: tuple[str, str] | None, *, lock: bool = True, create: bool = True) -> "Ledger":
+    def open(cls, path: Path, pair: tuple[str, str] | None, *, lock: bool = True, create: bool = True) -> Ledger:
         """Open (creating if allowed), take the run lock, and check the org pair.
 
         `pair=None` skips the binding check (status/export read whatever pair it holds).
@@ -126,6 +160,23 @@ class Ledger:
             raise LedgerConflict(f"ledger {path} is locked by another dyte-migrate run") from None
         return fd
 
+    def is_locked(self) -> bool:
+        """True while another process holds this ledger's run lock (a run is in progress)."""
+        if self._lock_fd is not None:
+            return False
+        try:
+            fd = os.open(f"{self.path}.lock", os.O_RDWR)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
         old_umask = os.umask(0o077)  # the db and its -wal/-shm files: owner only
@@ -150,25 +201,56 @@ class Ledger:
 
     def _ensure_schema(self) -> None:
         try:
-            tables = set(self.db.table_names())
+            tables = set(self._db.table_names())
             if "meta" in tables:
+                missing = {"runs", "snapshot", "entities", "journal"} - tables
                 version = self.meta("schema_version")
+                if version == "1" and not missing:
+                    self._upgrade_from_1()
+                    version = SCHEMA_VERSION
                 if version != SCHEMA_VERSION:
                     raise LedgerError(f"ledger {self.path} has schema version {version!r}; this tool writes {SCHEMA_VERSION}")
-                missing = {"runs", "snapshot", "entities", "journal"} - tables
                 if missing:
                     raise LedgerError(f"ledger {self.path} is corrupt: missing tables {', '.join(sorted(missing))}")
                 return
             if tables:
                 raise LedgerError(f"{self.path} is an SQLite file but not a dyte-migrate ledger")
-            self.conn.executescript(
-                f"BEGIN; {_SCHEMA} INSERT INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}'), "
-                f"('created_at', '{now_iso()}'); COMMIT;"
-            )
+            with self.transaction():
+                self._create_schema()
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"ledger {self.path} is corrupt ({exc})") from None
         except UnicodeDecodeError:  # a damaged schema: even SQLite's message is not text
             raise LedgerError(f"ledger {self.path} is corrupt (its schema is damaged)") from None
+
+    def _create_schema(self) -> None:
+        db = self._db
+        db["meta"].create({"key": str, "value": str}, pk="key")
+        db["runs"].create({"id": int, "command": str, "started_at": str, "ended_at": str, "status": str,
+                           "pid": int, "summary": str}, pk="id", not_null={"command", "started_at", "status"})
+        db["snapshot"].create({"kind": str, "v1_id": str, "parent_id": str, "data": str, "hash": str, "run_id": int},
+                              pk=("kind", "v1_id"), not_null={"kind", "v1_id", "data", "hash", "run_id"})
+        db["snapshot"].create_index(["kind", "parent_id"], index_name="snapshot_parent")
+        # AUTOINCREMENT keeps plan order stable across re-plans (sqlite-utils cannot declare it).
+        self._conn.execute(
+            "CREATE TABLE entities (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL, "
+            "v1_id TEXT, parent_key TEXT, v2_id TEXT, state TEXT NOT NULL, action TEXT, origin TEXT, reason TEXT, "
+            "desired TEXT, written TEXT, natural_key TEXT, adopt_v2_id TEXT, extra TEXT, "
+            "attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, intent_at TEXT, updated_at TEXT, UNIQUE (kind, key))")
+        db["entities"].create_index(["kind", "state"], index_name="entities_state")
+        db["entities"].create_index(["kind", "parent_key"], index_name="entities_parent")
+        self._conn.execute(
+            "CREATE TABLE journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, run_id INTEGER, "
+            "kind TEXT, key TEXT, event TEXT NOT NULL, detail TEXT)")
+        self.set_meta("schema_version", SCHEMA_VERSION)
+        self.set_meta("created_at", now_iso())
+
+    def _upgrade_from_1(self) -> None:
+        """Schema 1 kept an adopted v2 id inside `extra`; 2 has a column for it."""
+        with self.transaction():
+            self._conn.execute("ALTER TABLE entities ADD COLUMN adopt_v2_id TEXT")
+            self._conn.execute("UPDATE entities SET adopt_v2_id = json_extract(extra, '$.adopt_v2_id'), "
+                               "extra = json_remove(extra, '$.adopt_v2_id') WHERE json_extract(extra, '$.adopt_v2_id') IS NOT NULL")
+            self.set_meta("schema_version", SCHEMA_VERSION)
 
     def _bind(self, pair: tuple[str, str]) -> None:
         bound = (self.meta("v1_org"), self.meta("v2_org"))
@@ -182,12 +264,12 @@ class Ledger:
             )
 
     def close(self) -> None:
-        self.conn.close()
+        self._conn.close()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def __enter__(self) -> "Ledger":
+    def __enter__(self) -> Ledger:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -195,40 +277,56 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        self._conn.execute("COMMIT")
 
     # -------------------------------------------------------------------- meta
     def meta(self, key: str) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+        self._conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           (key, value))
 
     # -------------------------------------------------------------------- runs
     def start_run(self, command: str) -> int:
-        cur = self.conn.execute(
-            "INSERT INTO runs(command, started_at, status, pid) VALUES (?, ?, 'running', ?)", (command, now_iso(), os.getpid())
-        )
-        return int(cur.lastrowid or 0)
+        return int(self._db["runs"].insert({"command": command, "started_at": now_iso(), "status": "running",
+                                            "pid": os.getpid()}).last_pk)
 
     def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
-        self.conn.execute(
-            "UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE id = ?", (now_iso(), status, dumps(summary), run_id)
-        )
+        self._db["runs"].update(run_id, {"ended_at": now_iso(), "status": status, "summary": dumps(summary)})
+
+    def last_run(self, command: str | None = None) -> RunRecord | None:
+        where, args = ("WHERE command = ?", (command,)) if command else ("", ())
+        row = self._conn.execute(f"SELECT command, status, started_at, ended_at FROM runs {where} ORDER BY id DESC LIMIT 1",
+                                 args).fetchone()
+        return RunRecord(*row) if row else None
+
+    def extract_complete(self) -> bool:
+        """Whether the newest extract (alone, or as part of plan/migrate/verify) reached its end."""
+        snapshot_run = self.meta("snapshot_run")
+        newest = self._conn.execute(
+            "SELECT max(id) FROM runs WHERE command IN ('extract', 'plan', 'migrate', 'verify')").fetchone()[0]
+        if newest is None:
+            return False
+        if snapshot_run is not None and int(snapshot_run) == newest:
+            return True
+        # a newer run that has not finished its extract is either running or was interrupted in it
+        return snapshot_run is not None and not self._conn.execute(
+            "SELECT 1 FROM runs WHERE id = ? AND status IN ('running', 'interrupted', 'failed')", (newest,)).fetchone()
 
     # ---------------------------------------------------------------- snapshot
     def put_snapshot(self, run_id: int, kind: str, rows: Iterable[tuple[str, str | None, dict[str, Any]]]) -> int:
         """Upsert (v1_id, parent_id, data) rows of one kind, stamped with this extract run."""
         stamped = [(kind, v1_id, parent, dumps(data), content_hash(data), run_id) for v1_id, parent, data in rows]
         with self.transaction():
-            self.conn.executemany(
+            self._conn.executemany(
                 "INSERT INTO snapshot(kind, v1_id, parent_id, data, hash, run_id) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(kind, v1_id) DO UPDATE SET parent_id = excluded.parent_id, data = excluded.data, "
                 "hash = excluded.hash, run_id = excluded.run_id",
@@ -239,7 +337,7 @@ class Ledger:
     def finish_snapshot(self, run_id: int) -> int:
         """Forget objects the latest extract did not see (gone from v1); returns how many."""
         with self.transaction():
-            cur = self.conn.execute("DELETE FROM snapshot WHERE run_id != ?", (run_id,))
+            cur = self._conn.execute("DELETE FROM snapshot WHERE run_id != ?", (run_id,))
             self.set_meta("snapshot_run", str(run_id))
             self.set_meta("snapshot_at", now_iso())
         return cur.rowcount
@@ -247,164 +345,275 @@ class Ledger:
     def snapshot(self, kind: str, parent_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Stream one kind's v1 objects in a stable order (memory stays flat)."""
         if parent_id is None:
-            cur = self.conn.execute("SELECT data FROM snapshot WHERE kind = ? ORDER BY rowid", (kind,))
+            cur = self._conn.execute("SELECT data FROM snapshot WHERE kind = ? ORDER BY rowid", (kind,))
         else:
-            cur = self.conn.execute("SELECT data FROM snapshot WHERE kind = ? AND parent_id = ? ORDER BY rowid", (kind, parent_id))
+            cur = self._conn.execute("SELECT data FROM snapshot WHERE kind = ? AND parent_id = ? ORDER BY rowid", (kind, parent_id))
         for (data,) in cur:
             yield json.loads(data)
 
     def snapshot_count(self, kind: str) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM snapshot WHERE kind = ?", (kind,)).fetchone()[0])
+        return int(self._conn.execute("SELECT count(*) FROM snapshot WHERE kind = ?", (kind,)).fetchone()[0])
 
-    # ---------------------------------------------------------------- entities
-    def entity(self, kind: str, key: str) -> Entity | None:
-        row = self._entity_rows("WHERE kind = ? AND key = ?", (kind, key))
-        return next(row, None)
+    def snapshot_fingerprint(self) -> str:
+        """One hash of the whole v1 snapshot (the content hash of every object, in key order)."""
+        digest = hashlib.sha256()
+        for kind, v1_id, hashed in self._conn.execute("SELECT kind, v1_id, hash FROM snapshot ORDER BY kind, v1_id"):
+            digest.update(f"{kind}\0{v1_id}\0{hashed}\n".encode())
+        return digest.hexdigest()[:32]
 
-    def entities(self, kind: str | None = None, *, state: str | Iterable[str] | None = None,
-                 parent_key: str | None = None, where: str = "", params: tuple[Any, ...] = (),
-                 limit: int | None = None) -> Iterator[Entity]:
-        clauses, args = [], []
-        if kind:
+    # ------------------------------------------------------------ plan verbs
+    def record_plan(self, entities: Iterable[Entity]) -> None:
+        """Record what the plan wants for each entity, keeping what was already written.
+
+        An entity whose write is in flight keeps state `intent`; one the mappings refuse
+        becomes `unmappable`; otherwise it is `done` if v2 has it and `pending` if not.
+        """
+        batch: list[dict[str, Any]] = []
+        for entity in entities:
+            batch.append({
+                "kind": entity.kind.value, "key": entity.key, "v1_id": entity.v1_id, "parent_key": entity.parent_key,
+                "state": entity.state.value, "action": (entity.action or Action.CREATE).value,
+                "desired": dumps(entity.desired) if entity.desired is not None else None,
+                "natural_key": entity.natural_key, "extra": dumps(entity.extra or {}), "reason": entity.reason,
+                "at": now_iso()})
+            if len(batch) >= BATCH:
+                self._upsert_plan(batch)
+                batch = []
+        if batch:
+            self._upsert_plan(batch)
+
+    def _upsert_plan(self, rows: list[dict[str, Any]]) -> None:
+        with self.transaction():
+            self._conn.executemany(
+                "INSERT INTO entities(kind, key, v1_id, parent_key, state, action, desired, natural_key, extra, reason, updated_at) "
+                "VALUES (:kind, :key, :v1_id, :parent_key, :state, :action, :desired, :natural_key, :extra, :reason, :at) "
+                "ON CONFLICT(kind, key) DO UPDATE SET v1_id = excluded.v1_id, parent_key = excluded.parent_key, "
+                "action = excluded.action, desired = excluded.desired, natural_key = excluded.natural_key, "
+                "extra = excluded.extra, reason = excluded.reason, updated_at = excluded.updated_at, adopt_v2_id = NULL, "
+                "state = CASE WHEN entities.state = 'intent' THEN entities.state "
+                "             WHEN excluded.state = 'unmappable' THEN 'unmappable' "
+                "             WHEN entities.v2_id IS NOT NULL THEN 'done' ELSE 'pending' END",
+                rows,
+            )
+
+    def forget_missing(self, kind: Kind, keep: set[str] | None = None) -> None:
+        """Entities whose v1 object left the snapshot (or, with `keep`, whose key is not kept) leave the plan."""
+        with self.transaction():
+            if keep is None:
+                self._conn.execute("UPDATE entities SET action = 'gone' WHERE kind = ? AND key NOT IN "
+                                   "(SELECT v1_id FROM snapshot WHERE kind = ?)", (kind.value, kind.value))
+            else:
+                self._conn.execute(f"UPDATE entities SET action = 'gone' WHERE kind = ? AND key NOT IN "
+                                   f"({','.join('?' * len(keep)) or ''})", (kind.value, *sorted(keep)))
+
+    def cascade_unmappable(self, kind: Kind, required: Kind, field: str) -> None:
+        """Entities that need an object the mappings refused are unmappable too, and say which."""
+        with self.transaction():
+            self._conn.execute(
+                f"UPDATE entities SET state = 'unmappable', action = 'unmappable', "
+                f"reason = 'its v2 {required.value} ' || json_extract(desired, '$.{field}') || ' cannot be mapped' "
+                f"WHERE kind = ? AND state != 'unmappable' AND json_extract(desired, '$.{field}') IN "
+                f"(SELECT key FROM entities WHERE kind = ? AND state = 'unmappable')", (kind.value, required.value))
+
+    def decide(self) -> None:
+        """Set each entity's action from its ledger state; SQL keeps 100k rows cheap."""
+        with self.transaction():
+            self._conn.execute(DECIDE_SQL)
+
+    def adopt(self, kind: Kind, key: str, v2_id: str) -> None:
+        """The plan found an identical object in v2: the load will take it without a write."""
+        with self.transaction():
+            self._conn.execute("UPDATE entities SET action = 'adopt', adopt_v2_id = ? WHERE kind = ? AND key = ?",
+                               (v2_id, kind.value, key))
+
+    def conflict(self, kind: Kind, key: str, reason: str) -> None:
+        """v2 holds something we cannot reconcile with the mappings: left alone, with the reason."""
+        with self.transaction():
+            self._conn.execute("UPDATE entities SET action = 'conflict', reason = ? WHERE kind = ? AND key = ?",
+                               (reason, kind.value, key))
+
+    # ---------------------------------------------------------------- queries
+    def entity(self, kind: Kind, key: str) -> Entity | None:
+        return next(self._select("WHERE kind = ? AND key = ?", (Kind(kind).value, key)), None)
+
+    def entities(self, kind: Kind | None = None, *, states: Iterable[State] | None = None,
+                 actions: Iterable[Action] | None = None, parent_key: str | None = None,
+                 in_v2: bool | None = None, origin: str | None = None) -> Iterator[Entity]:
+        """Entities in plan order, filtered; `gone` ones only when asked for by action."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        if kind is not None:
             clauses.append("kind = ?")
-            args.append(kind)
-        if state is not None:
-            states = [state] if isinstance(state, str) else list(state)
-            clauses.append(f"state IN ({','.join('?' * len(states))})")
-            args.extend(states)
+            args.append(Kind(kind).value)
+        for column, values in (("state", states), ("action", actions)):
+            if values is not None:
+                chosen = [v.value for v in values]
+                clauses.append(f"{column} IN ({','.join('?' * len(chosen))})")
+                args.extend(chosen)
+        if actions is None:
+            clauses.append("action IS NOT 'gone'")
         if parent_key is not None:
             clauses.append("parent_key = ?")
             args.append(parent_key)
-        if where:
-            clauses.append(where)
-            args.extend(params)
-        sql = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        sql += " ORDER BY seq"
+        if in_v2 is not None:
+            clauses.append("v2_id IS NOT NULL" if in_v2 else "v2_id IS NULL")
+        if origin is not None:
+            clauses.append("origin = ?")
+            args.append(origin)
+        return self._select(("WHERE " + " AND ".join(clauses)) if clauses else "", tuple(args))
+
+    def count_entities(self, kind: Kind | None = None, *, actions: Iterable[Action] | None = None) -> int:
+        clauses, args = ["action IS NOT 'gone'"], []
+        if kind is not None:
+            clauses.append("kind = ?")
+            args.append(kind.value)
+        if actions is not None:
+            chosen = [a.value for a in actions]
+            clauses.append(f"action IN ({','.join('?' * len(chosen))})")
+            args.extend(chosen)
+        return int(self._conn.execute(f"SELECT count(*) FROM entities WHERE {' AND '.join(clauses)}", args).fetchone()[0])
+
+    def _select(self, where: str, args: tuple[Any, ...], limit: int | None = None) -> Iterator[Entity]:
+        sql = f"SELECT {_ENTITY_COLUMNS} FROM entities {where} ORDER BY seq"
         if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        return self._entity_rows(sql, tuple(args))
+            sql += f" LIMIT {int(limit)}"
+        for row in self._conn.execute(sql, args):
+            yield _entity(row)
 
-    def _entity_rows(self, sql: str, params: tuple[Any, ...]) -> Iterator[Entity]:
-        cur = self.conn.execute(f"SELECT * FROM entities {sql}", params)
-        names = [d[0] for d in cur.description]
-        for row in cur:
-            yield Entity.from_row(dict(zip(names, row)))
+    def known_v2_ids(self, kind: Kind, parent_key: str | None = None) -> set[str]:
+        """v2 ids this ledger holds for a kind (of one parent): never someone else's object."""
+        sql, args = "SELECT v2_id FROM entities WHERE kind = ? AND v2_id IS NOT NULL", [kind.value]
+        if parent_key is not None:
+            sql += " AND parent_key = ?"
+            args.append(parent_key)
+        return {r[0] for r in self._conn.execute(sql, args)}
 
-    def upsert_plan(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Record what the plan wants for each entity, keeping what was already written.
+    def v2_ids(self, kind: Kind) -> dict[str, str | None]:
+        """Key -> v2 id of every entity of a kind (None where it has none yet)."""
+        return dict(self._conn.execute("SELECT key, v2_id FROM entities WHERE kind = ?", (kind.value,)).fetchall())
 
-        The caller wraps batches in `transaction()`; one commit per entity would be slow.
-        """
-        self.conn.executemany(
-            "INSERT INTO entities(kind, key, v1_id, parent_key, state, action, desired, natural_key, extra, reason, updated_at) "
-            "VALUES (:kind, :key, :v1_id, :parent_key, :state, :action, :desired, :natural_key, :extra, :reason, :at) "
-            "ON CONFLICT(kind, key) DO UPDATE SET v1_id = excluded.v1_id, parent_key = excluded.parent_key, "
-            "action = excluded.action, desired = excluded.desired, natural_key = excluded.natural_key, "
-            "extra = excluded.extra, reason = excluded.reason, updated_at = excluded.updated_at, "
-            "state = CASE WHEN entities.state = 'intent' THEN entities.state "
-            "             WHEN excluded.state = 'unmappable' THEN 'unmappable' "
-            "             WHEN entities.v2_id IS NOT NULL THEN 'done' ELSE 'pending' END",
-            [
-                {
-                    "kind": r["kind"], "key": r["key"], "v1_id": r.get("v1_id"), "parent_key": r.get("parent_key"),
-                    "state": r.get("state", PENDING), "action": r["action"],
-                    "desired": dumps(r["desired"]) if r.get("desired") is not None else None,
-                    "natural_key": r.get("natural_key"), "extra": dumps(r.get("extra") or {}),
-                    "reason": r.get("reason"), "at": now_iso(),
-                }
-                for r in rows
-            ],
-        )
+    def parents_with_new_children(self, kind: Kind, parent: Kind) -> list[tuple[str, str]]:
+        """(parent key, parent v2 id) of parents already in v2 that get new children in this plan."""
+        return [tuple(r) for r in self._conn.execute(  # type: ignore[misc]
+            "SELECT DISTINCT p.key, p.v2_id FROM entities c JOIN entities p ON p.kind = ? AND p.key = c.parent_key "
+            "WHERE c.kind = ? AND c.action = 'create' AND p.v2_id IS NOT NULL ORDER BY p.seq",
+            (parent.value, kind.value))]
 
-    def set_action(self, kind: str, key: str, action: str, reason: str | None = None) -> None:
-        self.conn.execute("UPDATE entities SET action = ?, reason = ? WHERE kind = ? AND key = ?", (action, reason, kind, key))
+    def action_counts(self) -> dict[Kind, Counter[Action]]:
+        counts: dict[Kind, Counter[Action]] = {k: Counter() for k in Kind}
+        for kind, action, n in self._conn.execute(
+                "SELECT kind, action, count(*) FROM entities WHERE action != 'gone' GROUP BY kind, action"):
+            counts[Kind(kind)][Action(action)] = n
+        return counts
+
+    def counts(self) -> dict[Kind, Counter[str]]:
+        """Entities per kind and state (the `status` table); conflicts shown as such."""
+        out: dict[Kind, Counter[str]] = {k: Counter() for k in Kind}
+        for kind, state, n in self._conn.execute(
+                "SELECT kind, CASE WHEN action = 'conflict' THEN 'conflict' WHEN state = 'done' AND "
+                "written IS NOT desired THEN 'follow-up' ELSE state END AS shown, count(*) "
+                "FROM entities WHERE action IS NOT 'gone' GROUP BY kind, shown"):
+            out[Kind(kind)][state] = n
+        return out
+
+    def remaining(self, kinds: Iterable[Kind] | None = None) -> int:
+        """Entities that still need a write: pending, in flight, or a create's follow-up PATCH."""
+        chosen = [k.value for k in (kinds or Kind)]
+        return int(self._conn.execute(
+            f"SELECT count(*) FROM entities WHERE kind IN ({','.join('?' * len(chosen))}) AND {_REMAINING_WHERE}",
+            chosen).fetchone()[0])
+
+    def held_back(self, kind: Kind, parent: Kind) -> int:
+        """Pending entities whose parent failed or is unmappable: they cannot be created this run."""
+        return int(self._conn.execute(
+            "SELECT count(*) FROM entities c JOIN entities p ON p.kind = ? AND p.key = c.parent_key "
+            "WHERE c.kind = ? AND c.state = 'pending' AND p.v2_id IS NULL AND p.state IN ('failed', 'unmappable')",
+            (parent.value, kind.value)).fetchone()[0])
+
+    # ------------------------------------------------------------ load verbs
+    def next_creates(self, kind: Kind, limit: int, parent: Kind | None = None,
+                     requires: tuple[tuple[Kind, str], ...] = ()) -> list[tuple[Entity, str | None]]:
+        """Pending creates whose dependencies exist in v2, with the parent's v2 id."""
+        cur = self._conn.execute(next_creates_sql(parent, requires), (kind.value, limit))
+        return [(_entity(row[:-1]), row[-1]) for row in cur]
+
+    def next_updates(self, kind: Kind, limit: int, skip: set[str]) -> list[Entity]:
+        """Done entities whose v2 object does not hold what the plan wants, less those tried this run."""
+        out: list[Entity] = []
+        for entity in self._select(f"WHERE kind = ? AND state = 'done' AND {NEXT_UPDATES_WHERE}", (kind.value,)):
+            if entity.key not in skip:
+                out.append(entity)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def in_flight(self, kind: Kind) -> list[Entity]:
+        """What a previous (killed) run left in state `intent`."""
+        return list(self._select("WHERE kind = ? AND state = 'intent'", (kind.value,)))
 
     def mark_intent(self, run_id: int, entities: list[Entity], event: str) -> None:
         """Commit the intent to write, before the write is sent."""
         at = now_iso()
         with self.transaction():
-            self.conn.executemany(
+            self._conn.executemany(
                 "UPDATE entities SET state = 'intent', intent_at = ?, attempts = attempts + 1, updated_at = ? WHERE kind = ? AND key = ?",
-                [(at, at, e.kind, e.key) for e in entities],
+                [(at, at, e.kind.value, e.key) for e in entities],
             )
             self._journal(run_id, [(e.kind, e.key, event, None) for e in entities])
         for e in entities:
-            e.state, e.intent_at, e.attempts = INTENT, at, e.attempts + 1
+            e.state, e.intent_at, e.attempts = State.INTENT, at, e.attempts + 1
 
-    def record_results(self, run_id: int, results: list["WriteResult"]) -> None:
+    def record_results(self, run_id: int, results: list[WriteResult]) -> None:
         """Commit the outcome of a batch of writes in one transaction."""
         at = now_iso()
         with self.transaction():
-            self.conn.executemany(
+            self._conn.executemany(
                 "UPDATE entities SET state = ?, v2_id = COALESCE(?, v2_id), written = COALESCE(?, written), "
                 "origin = COALESCE(origin, ?), last_error = ?, updated_at = ? WHERE kind = ? AND key = ?",
-                [(r.state, r.v2_id, dumps(r.written) if r.written is not None else None, r.origin,
-                  r.error, at, r.kind, r.key) for r in results],
+                [(r.state.value, r.v2_id, dumps(r.written) if r.written is not None else None, r.origin,
+                  r.error, at, r.kind.value, r.key) for r in results],
             )
             self._journal(run_id, [(r.kind, r.key, r.event, r.detail) for r in results])
 
-    def _journal(self, run_id: int, events: list[tuple[str, str, str, dict[str, Any] | None]]) -> None:
+    def forget_v2(self, kind: Kind, keys: list[str]) -> None:
+        """Objects rollback deleted: the entity goes back to pending, so a later migrate recreates it."""
+        with self.transaction():
+            self._conn.executemany("UPDATE entities SET v2_id = NULL, written = NULL, origin = NULL, state = 'pending' "
+                                   "WHERE kind = ? AND key = ?", [(kind.value, key) for key in keys])
+
+    def _journal(self, run_id: int, events: list[tuple[Kind, str, str, dict[str, Any] | None]]) -> None:
         at = now_iso()
-        self.conn.executemany(
+        self._conn.executemany(
             "INSERT INTO journal(at, run_id, kind, key, event, detail) VALUES (?, ?, ?, ?, ?, ?)",
-            [(at, run_id, k, key, ev, dumps(d) if d else None) for k, key, ev, d in events],
+            [(at, run_id, k.value, key, ev, dumps(d) if d else None) for k, key, ev, d in events],
         )
 
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Entities per kind and state (the `status` command's table); conflicts shown as such."""
-        out: dict[str, dict[str, int]] = {k: {} for k in KINDS}
-        for kind, state, n in self.conn.execute(
-                "SELECT kind, CASE WHEN action = 'conflict' THEN 'conflict' ELSE state END AS shown, count(*) "
-                "FROM entities WHERE action IS NOT 'gone' GROUP BY kind, shown"):
-            out.setdefault(kind, {})[state] = n
-        return out
+    # ---------------------------------------------------------------- journal
+    def events(self, kind: Kind, key: str) -> list[str]:
+        """Every journal event of one entity, intents included, oldest first."""
+        return [r[0] for r in self._conn.execute("SELECT event FROM journal WHERE kind = ? AND key = ? ORDER BY seq",
+                                                 (Kind(kind).value, key))]
 
     def journal_counts(self, run_id: int) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
-        for kind, event, n in self.conn.execute(
+        for kind, event, n in self._conn.execute(
             "SELECT kind, event, count(*) FROM journal WHERE run_id = ? GROUP BY kind, event", (run_id,)
         ):
             out.setdefault(kind, {})[event] = n
         return out
 
+    def journal(self, run_id: int) -> tuple[int, Iterator[JournalEntry]]:
+        """What one run did to each entity (outcomes only; intents are bookkeeping), with the entity."""
+        source = ("FROM journal j LEFT JOIN entities e ON e.kind = j.kind AND e.key = j.key "
+                  "WHERE j.run_id = ? AND j.event NOT LIKE 'intent:%'")
+        total = int(self._conn.execute(f"SELECT count(*) {source}", (run_id,)).fetchone()[0])
+        columns = ", ".join(f"e.{c.strip()}" for c in _ENTITY_COLUMNS.split(","))
 
-@dataclass
-class WriteResult:
-    kind: str
-    key: str
-    state: str
-    event: str  # created | adopted | updated | failed | retry | rolled_back ...
-    v2_id: str | None = None
-    written: dict[str, Any] | None = None
-    origin: str | None = None
-    error: str | None = None
-    detail: dict[str, Any] | None = None
+        def entries() -> Iterator[JournalEntry]:
+            for row in self._conn.execute(f"SELECT j.at, j.kind, j.key, j.event, j.detail, {columns} {source} ORDER BY j.seq",
+                                          (run_id,)):
+                at, kind, key, event, detail = row[:5]
+                entity = _entity(row[5:]) if row[5] is not None else None
+                yield JournalEntry(at, entity, Kind(kind), key, event, _loads(detail))
 
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE runs (
-  id INTEGER PRIMARY KEY, command TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT,
-  status TEXT NOT NULL, pid INTEGER, summary TEXT
-);
-CREATE TABLE snapshot (
-  kind TEXT NOT NULL, v1_id TEXT NOT NULL, parent_id TEXT, data TEXT NOT NULL, hash TEXT NOT NULL,
-  run_id INTEGER NOT NULL, PRIMARY KEY (kind, v1_id)
-);
-CREATE INDEX snapshot_parent ON snapshot(kind, parent_id);
-CREATE TABLE entities (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  kind TEXT NOT NULL, key TEXT NOT NULL, v1_id TEXT, parent_key TEXT,
-  v2_id TEXT, state TEXT NOT NULL, action TEXT, origin TEXT, reason TEXT,
-  desired TEXT, written TEXT, natural_key TEXT, extra TEXT,
-  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, intent_at TEXT, updated_at TEXT,
-  UNIQUE (kind, key)
-);
-CREATE INDEX entities_state ON entities(kind, state);
-CREATE INDEX entities_parent ON entities(kind, parent_key);
-CREATE TABLE journal (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, run_id INTEGER, kind TEXT, key TEXT,
-  event TEXT NOT NULL, detail TEXT
-);
-"""
+        return total, entries()

@@ -1,54 +1,35 @@
 """Load: apply the plan to v2, exactly once, in dependency order.
 
-Presets -> meetings -> participants -> webhooks. Work goes in chunks: the intent of a
-whole chunk is committed to the ledger, its writes are sent concurrently, and their
-outcomes are committed together. Chunks overlap: the next chunk's intent is committed
-and its writes queued while the previous one is still in flight, so the pipe does not
-drain at every chunk boundary; a fixed pool of workers (one per connection) sends them.
-A write whose answer was lost (dropped connection,
-5xx on a POST) is settled by looking the object up in v2 by its natural key before it
-is ever sent again; so is anything a killed run left in state `intent`.
+Kinds go in the order `kinds.KINDS` declares (presets -> meetings -> participants ->
+webhooks). Work goes in chunks: the intent of a whole chunk is committed to the ledger,
+its writes are sent concurrently, and their outcomes are committed together. Chunks
+overlap: the next chunk's intent is committed and its writes queued while the previous
+one is still in flight, so the pipe does not drain at every chunk boundary; a fixed pool
+of workers (one per connection) sends them. A write whose answer was lost (dropped
+connection, 5xx on a POST) is settled by looking the object up in v2 by its natural key
+before it is ever sent again; so is anything a killed run left in state `intent`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter, defaultdict, deque
-from dataclasses import dataclass, field
+from collections import Counter, deque
 from typing import Any, Awaitable, Callable
 
-from migrator import reconcile
+from migrator import kinds
 from migrator.client import DyteClient
 from migrator.errors import ApiError, AuthError, MalformedResponse, TransportError, WriteOutcomeUnknown
-from migrator.ledger import DONE, FAILED, INTENT, PENDING, Entity, Ledger, WriteResult
+from migrator.kinds import KindSpec
+from migrator.ledger import Ledger
+from migrator.model import Action, Entity, EntityError, Kind, LoadSummary, State, WriteResult
 
-KIND_ORDER = ("preset", "meeting", "participant", "webhook")
 MAX_UNCERTAIN = 5  # give up on an entity after this many writes with unknown outcome in one run
-# Fields the v2 PATCH endpoints do not take.
-NOT_PATCHABLE: dict[str, tuple[str, ...]] = {"participant": ("custom_participant_id",)}
-MEETING_MATCH_FIELDS = ("record_on_start", "live_stream_on_start")
-# Pending participant creates whose meeting and preset already exist in v2, in plan order.
-NEXT_PARTICIPANT_CREATES_SQL = (
-    "SELECT p.*, m.v2_id AS meeting_v2 FROM entities p "
-    "JOIN entities m ON m.kind = 'meeting' AND m.key = p.parent_key AND m.v2_id IS NOT NULL "
-    "WHERE p.kind = 'participant' AND p.state = 'pending' AND p.action IN ('create', 'reconcile') "
-    "AND EXISTS (SELECT 1 FROM entities s WHERE s.kind = 'preset' AND s.state = 'done' "
-    "            AND s.key = json_extract(p.desired, '$.preset_name')) "
-    "ORDER BY p.seq LIMIT ?")
-# Done entities whose v2 object no longer holds what the plan wants.
-NEXT_UPDATES_WHERE = "v2_id IS NOT NULL AND action IN ('create', 'update', 'reconcile') AND written IS NOT desired"
 PIPELINE_DEPTH = 2  # chunks in flight at once: the one being sent and the next, intent already committed
+# Events that count as an outcome of a run (the rest is bookkeeping: retries, follow-ups).
+COUNTED_EVENTS = ("created", "adopted", "updated", "failed")
 
-Progress = Callable[[str, int], None]
-
-
-@dataclass
-class LoadSummary:
-    counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    writes: int = 0
-    stopped: str | None = None  # why the run stopped early, if it did
-    errors: list[dict[str, Any]] = field(default_factory=list)
+Progress = Callable[[Kind, int], None]
 
 
 class _Uncertain:
@@ -70,7 +51,7 @@ class _Chunk:
         self.done = asyncio.Event()
         self.error: BaseException | None = None
 
-    async def landed(self) -> "_Chunk":
+    async def landed(self) -> _Chunk:
         await self.done.wait()
         if self.error is not None:
             raise self.error
@@ -80,18 +61,19 @@ class _Chunk:
 class Loader:
     def __init__(self, client: DyteClient, ledger: Ledger, run_id: int, *, chunk: int = 64,
                  max_writes: int | None = None, deadline: float | None = None,
-                 stop: asyncio.Event | None = None, only: set[str] | None = None,
+                 stop: asyncio.Event | None = None, only: frozenset[Kind] | None = None,
                  progress: Progress | None = None, concurrency: int | None = None) -> None:
         self.client, self.ledger, self.run_id = client, ledger, run_id
         self.chunk = chunk
         self.concurrency = concurrency or max(1, chunk // 8)  # writes in flight: match the client's slots
         self.max_writes, self.deadline = max_writes, deadline
         self.stop = stop or asyncio.Event()
-        self.only = only or set(KIND_ORDER)
-        self.progress = progress or (lambda kind, n: None)
+        self.only = only or frozenset(Kind)
+        self.progress: Progress = progress or (lambda kind, n: None)
         self.summary = LoadSummary()
-        self._uncertain_tries: Counter[tuple[str, str]] = Counter()
+        self._uncertain_tries: Counter[tuple[Kind, str]] = Counter()
         self._unreachable: TransportError | None = None
+        self._parents: dict[Kind, dict[str, str | None]] = {}
 
     # ------------------------------------------------------------- budget
     def _budget(self) -> int:
@@ -113,67 +95,64 @@ class Loader:
     # ------------------------------------------------------------- run
     async def run(self) -> LoadSummary:
         await self.reconcile_in_flight()
-        for kind in KIND_ORDER:
-            if kind not in self.only:
+        for spec in kinds.KINDS:
+            if spec.kind not in self.only:
                 continue
-            self._adopt_planned(kind)
-            await self._creates(kind)
-            await self._updates(kind)
+            self._adopt_planned(spec)
+            await self._creates(spec)
+            await self._updates(spec)
         self._count_static()
         return self.summary
 
     def _count_static(self) -> None:
-        for kind, action, n in self.ledger.conn.execute(
-                "SELECT kind, action, count(*) FROM entities WHERE action IN ('unchanged', 'unmappable', 'conflict') "
-                "GROUP BY kind, action"):
-            if kind in self.only:
-                self.summary.counts[kind]["failed" if action == "conflict" else action] += n
-        for kind, n in self.ledger.conn.execute(
-                "SELECT p.kind, count(*) FROM entities p JOIN entities m ON m.kind = 'meeting' AND m.key = p.parent_key "
-                "WHERE p.kind = 'participant' AND p.state = 'pending' AND m.v2_id IS NULL "
-                "AND m.state IN ('failed', 'unmappable') GROUP BY p.kind"):
-            if kind in self.only:
-                self.summary.counts[kind]["failed"] += n
+        """Entities this run did not touch still belong in its counts: unchanged, unmappable, conflicts."""
+        for kind, actions in self.ledger.action_counts().items():
+            if kind not in self.only:
+                continue
+            tally = self.summary.counts[kind]
+            tally["unchanged"] += actions[Action.UNCHANGED]
+            tally["unmappable"] += actions[Action.UNMAPPABLE]
+            tally["failed"] += actions[Action.CONFLICT]
+            parent = kinds.spec(kind).parent
+            if parent is not None:
+                tally["failed"] += self.ledger.held_back(kind, parent)
+
+    def _parent_v2(self, spec: KindSpec, entity: Entity) -> str | None:
+        if spec.parent is None:
+            return None
+        ids = self._parents.get(spec.parent)
+        if ids is None or not ids.get(entity.parent_key or ""):  # parents gain v2 ids as the run goes
+            ids = self._parents[spec.parent] = self.ledger.v2_ids(spec.parent)
+        return ids.get(entity.parent_key or "")
 
     # ------------------------------------------------------------- adopt
-    def _adopt_planned(self, kind: str) -> None:
+    def _adopt_planned(self, spec: KindSpec) -> None:
         """Objects the plan found identical in v2 join the ledger without a write."""
         adopted = [
-            WriteResult(e.kind, e.key, DONE, "adopted", v2_id=e.extra.get("adopt_v2_id"), written=e.desired, origin="adopted")
-            for e in self.ledger.entities(kind, state=PENDING, where="action = 'adopt'")
+            WriteResult(e.kind, e.key, State.DONE, "adopted", v2_id=e.adopt_v2_id, written=e.desired, origin="adopted")
+            for e in self.ledger.entities(spec.kind, states=[State.PENDING], actions=[Action.ADOPT])
         ]
         if adopted:
             self.ledger.record_results(self.run_id, adopted)
-            self.summary.counts[kind]["adopted"] += len(adopted)
+            self.summary.counts[spec.kind]["adopted"] += len(adopted)
 
     # ------------------------------------------------------------- creates
-    def _next_creates(self, kind: str, limit: int) -> list[tuple[Entity, str | None]]:
-        """Pending creates whose dependencies exist in v2, with the parent's v2 id."""
-        if kind != "participant":
-            return [(e, None) for e in self.ledger.entities(
-                kind, state=PENDING, where="action IN ('create', 'reconcile')", limit=limit)]
-        cur = self.ledger.conn.execute(NEXT_PARTICIPANT_CREATES_SQL, (limit,))
-        names = [d[0] for d in cur.description]
-        out = []
-        for row in cur:
-            data = dict(zip(names, row))
-            meeting_v2 = data.pop("meeting_v2")
-            out.append((Entity.from_row(data), meeting_v2))
-        return out
+    async def _creates(self, spec: KindSpec) -> None:
+        def next_batch(limit: int) -> list[tuple[Entity, str | None]]:
+            return self.ledger.next_creates(spec.kind, limit, spec.parent, spec.requires)
 
-    async def _creates(self, kind: str) -> None:
         def complete(chunk: _Chunk) -> list[Entity]:
             settled = [o for o in chunk.outcomes if isinstance(o, WriteResult)]
             if settled:
                 self.ledger.record_results(self.run_id, settled)
                 self._tally(settled)
-            self.progress(kind, len(chunk.jobs))
+            self.progress(spec.kind, len(chunk.jobs))
             return [e for (e, _), o in zip(chunk.jobs, chunk.outcomes) if o is UNCERTAIN]
 
-        await self._pipeline(kind, lambda limit: self._next_creates(kind, limit), lambda job: job[0], "intent:create",
-                             lambda job: self._create(*job), complete)
+        await self._pipeline(spec, next_batch, lambda job: job[0], "intent:create",
+                             lambda job: self._create(spec, *job), complete)
 
-    async def _pipeline(self, kind: str, next_batch: Callable[[int], list[Any]], entity_of: Callable[[Any], Entity],
+    async def _pipeline(self, spec: KindSpec, next_batch: Callable[[int], list[Any]], entity_of: Callable[[Any], Entity],
                         event: str, send: Callable[[Any], Awaitable[Any]],
                         complete: Callable[[_Chunk], list[Entity]]) -> None:
         """Send chunks of writes through `concurrency` workers, up to PIPELINE_DEPTH chunks in flight.
@@ -205,7 +184,7 @@ class Loader:
             if unsure:
                 while in_flight:
                     unsure += complete(await in_flight.popleft().landed())
-                await self._settle(kind, unsure)
+                await self._settle(spec, unsure)
 
         workers = [asyncio.create_task(worker()) for _ in range(self.concurrency)]
         try:
@@ -239,134 +218,97 @@ class Loader:
         if self._unreachable is not None:
             raise self._unreachable
 
-    def _create_request(self, entity: Entity, parent_v2: str | None) -> tuple[str, dict[str, Any], dict[str, Any]]:
-        """(path, body, what v2 holds after it) for a create."""
-        desired = dict(entity.desired or {})
-        if entity.kind == "meeting":
-            body = {k: v for k, v in desired.items() if k != "status"}
-            return "/meetings", body, {**body, "status": "ACTIVE"} if "status" in desired else body
-        path = {"preset": "/presets", "webhook": "/webhooks"}.get(entity.kind, f"/meetings/{parent_v2}/participants")
-        return path, desired, desired
-
-    async def _create(self, entity: Entity, parent_v2: str | None) -> WriteResult | _Uncertain:
-        path, body, written = self._create_request(entity, parent_v2)
+    async def _create(self, spec: KindSpec, entity: Entity, parent_v2: str | None) -> WriteResult | _Uncertain:
+        body, written = spec.create_request(entity.desired or {})
         try:
-            answer = await self.client.v2("POST", path, json=body)
+            answer = await self.client.v2("POST", spec.collection_path(parent_v2), json=body)
         except (WriteOutcomeUnknown, MalformedResponse):
             return UNCERTAIN
         except TransportError as exc:  # never connected: nothing was applied
             self._unreachable = exc
-            return WriteResult(entity.kind, entity.key, PENDING, "not-sent", error=str(exc))
+            return WriteResult(entity.kind, entity.key, State.PENDING, "not-sent", error=str(exc))
         except AuthError:
             raise
         except ApiError as exc:
-            self.summary.errors.append({"kind": entity.kind, "key": entity.key, "error": exc.api_message})
-            return WriteResult(entity.kind, entity.key, FAILED, "failed", error=f"{exc.status}: {exc.api_message}")
+            self.summary.errors.append(EntityError(entity.kind, entity.key, exc.api_message))
+            return WriteResult(entity.kind, entity.key, State.FAILED, "failed", error=f"{exc.status}: {exc.api_message}")
         data = answer.get("data")
         v2_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(v2_id, str) or not v2_id:
             return UNCERTAIN
-        return WriteResult(entity.kind, entity.key, DONE, "created", v2_id=v2_id, written=written, origin="created")
+        return WriteResult(entity.kind, entity.key, State.DONE, "created", v2_id=v2_id, written=written, origin="created")
 
     # ------------------------------------------------------------- reconcile
     async def reconcile_in_flight(self) -> None:
         """Settle what a previous (killed) run left in state `intent`, before any new write."""
-        for kind in KIND_ORDER:
-            stuck = list(self.ledger.entities(kind, state=INTENT))
+        for spec in kinds.KINDS:
+            stuck = self.ledger.in_flight(spec.kind)
             if not stuck:
                 continue
             updates = [e for e in stuck if e.v2_id]
             if updates:  # PATCH is idempotent: the plan asks for it again if it did not land
                 self.ledger.record_results(self.run_id, [
-                    WriteResult(e.kind, e.key, DONE, "reconciled-update") for e in updates])
+                    WriteResult(e.kind, e.key, State.DONE, "reconciled-update") for e in updates])
             creates = [e for e in stuck if not e.v2_id]
             if creates:
-                await self._settle(kind, creates, resumed=True)
+                await self._settle(spec, creates, resumed=True)
 
-    async def _settle(self, kind: str, entities: list[Entity], resumed: bool = False) -> None:
-        found = await self._lookup(kind, entities)
+    async def _settle(self, spec: KindSpec, entities: list[Entity], resumed: bool = False) -> None:
+        found = await self._lookup(spec, entities)
         results: list[WriteResult] = []
         for entity in entities:
             hit = found.get(entity.key)
             if hit is not None:
                 v2_id, written = hit
-                results.append(WriteResult(kind, entity.key, DONE, "adopted", v2_id=v2_id, written=written,
+                results.append(WriteResult(entity.kind, entity.key, State.DONE, "adopted", v2_id=v2_id, written=written,
                                            origin="created", detail={"reconciled": True, "resumed": resumed}))
                 continue
-            self._uncertain_tries[(kind, entity.key)] += 1
-            if self._uncertain_tries[(kind, entity.key)] >= MAX_UNCERTAIN:
+            self._uncertain_tries[(entity.kind, entity.key)] += 1
+            if self._uncertain_tries[(entity.kind, entity.key)] >= MAX_UNCERTAIN:
                 error = f"{MAX_UNCERTAIN} writes in a row had an unknown outcome and none landed; run migrate again"
-                self.summary.errors.append({"kind": kind, "key": entity.key, "error": error})
-                results.append(WriteResult(kind, entity.key, FAILED, "failed", error=error))
+                self.summary.errors.append(EntityError(entity.kind, entity.key, error))
+                results.append(WriteResult(entity.kind, entity.key, State.FAILED, "failed", error=error))
             else:  # not in v2: it never landed, so it is safe to send again
-                results.append(WriteResult(kind, entity.key, PENDING, "retry", detail={"resumed": resumed}))
+                results.append(WriteResult(entity.kind, entity.key, State.PENDING, "retry", detail={"resumed": resumed}))
         self.ledger.record_results(self.run_id, results)
         self._tally(results)
 
-    async def _lookup(self, kind: str, entities: list[Entity]) -> dict[str, tuple[str, dict[str, Any]]]:
-        """v1 key -> (v2 id, what v2 holds) for in-flight creates that did land."""
-        known = {r[0] for r in self.ledger.conn.execute(
-            "SELECT v2_id FROM entities WHERE kind = ? AND v2_id IS NOT NULL", (kind,))}
+    async def _lookup(self, spec: KindSpec, entities: list[Entity]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """v1 key -> (v2 id, what v2 holds) for in-flight creates that did land.
+
+        Candidates are v2 objects with the entity's natural key that this ledger does not
+        already hold; each is claimed at most once.
+        """
+        claimed = self.ledger.known_v2_ids(spec.kind)
         found: dict[str, tuple[str, dict[str, Any]]] = {}
-        if kind == "preset":
-            names = await reconcile.v2_presets(self.client)
-            for e in entities:
-                if names.get(e.key) and names[e.key] not in known:
-                    found[e.key] = (names[e.key], e.desired or {})
-        elif kind == "webhook":
-            hooks = await reconcile.v2_webhooks(self.client)
-            for e in entities:
-                hook = hooks.get(e.natural_key or "")
-                if hook and hook.get("id") not in known:
-                    found[e.key] = (hook["id"], e.desired or {})
-        elif kind == "participant":
-            by_meeting: dict[str, list[Entity]] = defaultdict(list)
-            for e in entities:
-                by_meeting[e.parent_key or ""].append(e)
-            for meeting_key, group in by_meeting.items():
-                meeting = self.ledger.entity("meeting", meeting_key)
-                if meeting is None or not meeting.v2_id:
+        pools: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
+        for entity in entities:
+            parent_v2 = self._parent_v2(spec, entity)
+            if spec.parent is not None and not parent_v2:
+                continue  # its parent is not in v2: it cannot have been created
+            desired = entity.desired or {}
+            if spec.lookup is kinds.Lookup.TITLE_SINCE:  # a search per entity: by title, created since its intent
+                candidates = await spec.listing(self.client, title=desired.get("title") or "", since=entity.intent_at)
+            else:  # one listing per parent (or for the org) serves every entity under it
+                pool_key = (parent_v2, None)
+                if pool_key not in pools:
+                    pools[pool_key] = await spec.listing(self.client, parent_v2)
+                candidates = pools[pool_key]
+            for candidate in candidates:
+                if (candidate["id"] in claimed or spec.natural_key(candidate) != entity.natural_key
+                        or not spec.matches(desired, candidate)):
                     continue
-                pool: dict[str, list[str]] = defaultdict(list)
-                for p in await reconcile.v2_participants(self.client, meeting.v2_id):
-                    if p.get("id") not in known:
-                        pool[p.get("custom_participant_id") or ""].append(p["id"])
-                for e in group:
-                    ids = pool.get(e.natural_key or "")
-                    if ids:
-                        found[e.key] = (ids.pop(0), e.desired or {})
-        elif kind == "meeting":
-            claimed: set[str] = set(known)
-            for e in entities:
-                desired = e.desired or {}
-                for candidate in await reconcile.v2_meetings_since(self.client, desired.get("title"), e.intent_at):
-                    if candidate.get("id") in claimed or not reconcile.matches(desired, candidate, MEETING_MATCH_FIELDS):
-                        continue
-                    claimed.add(candidate["id"])
-                    body = {k: v for k, v in desired.items() if k != "status"}
-                    written = {**body, "status": candidate.get("status", "ACTIVE")} if "status" in desired else body
-                    found[e.key] = (candidate["id"], written)
-                    break
+                claimed.add(candidate["id"])
+                found[entity.key] = (candidate["id"], spec.holds_after_reconcile(desired, candidate))
+                break
         return found
 
     # ------------------------------------------------------------- updates
-    def _next_updates(self, kind: str, limit: int, skip: set[str]) -> list[Entity]:
-        rows = self.ledger.entities(
-            kind, state=DONE,
-            where=NEXT_UPDATES_WHERE)
-        out = []
-        for e in rows:
-            if e.key not in skip:
-                out.append(e)
-                if len(out) >= limit:
-                    break
-        return out
-
-    async def _updates(self, kind: str) -> None:
+    async def _updates(self, spec: KindSpec) -> None:
         tried: set[str] = set()
 
         def next_batch(limit: int) -> list[Entity]:
-            batch = self._next_updates(kind, limit, tried)
+            batch = self.ledger.next_updates(spec.kind, limit, tried)
             tried.update(e.key for e in batch)
             return batch
 
@@ -374,33 +316,28 @@ class Loader:
             results: list[WriteResult] = list(chunk.outcomes)
             self.ledger.record_results(self.run_id, results)
             self._tally(results)
-            self.progress(kind, sum(1 for r in results if r.event != "status-set"))  # follow-ups are part of a create
+            self.progress(spec.kind, sum(1 for r in results if r.event != "status-set"))  # follow-ups are part of a create
             return []
 
-        await self._pipeline(kind, next_batch, lambda e: e, "intent:update", self._update, complete)
+        await self._pipeline(spec, next_batch, lambda e: e, "intent:update", lambda e: self._update(spec, e), complete)
 
-    async def _update(self, entity: Entity) -> WriteResult:
+    async def _update(self, spec: KindSpec, entity: Entity) -> WriteResult:
         desired, written = entity.desired or {}, entity.written or {}
-        body = {k: v for k, v in desired.items() if written.get(k) != v and k not in NOT_PATCHABLE.get(entity.kind, ())}
-        path = {"preset": f"/presets/{entity.v2_id}", "meeting": f"/meetings/{entity.v2_id}",
-                "webhook": f"/webhooks/{entity.v2_id}"}.get(entity.kind)
-        if entity.kind == "participant":
-            meeting = self.ledger.entity("meeting", entity.parent_key or "")
-            path = f"/meetings/{meeting.v2_id if meeting else ''}/participants/{entity.v2_id}"
-        follow_up = entity.action == "create"  # a new meeting's status, not a v1 change
+        body = spec.patch_body(desired, written)
+        follow_up = entity.action is Action.CREATE  # a new object's create-then-PATCH field, not a v1 change
         try:
-            await self.client.v2("PATCH", path or "/", json=body)
+            await self.client.v2("PATCH", spec.item_path(entity.v2_id or "", self._parent_v2(spec, entity)), json=body)
         except AuthError:
             raise
         except (ApiError, WriteOutcomeUnknown, MalformedResponse) as exc:
             message = exc.api_message if isinstance(exc, ApiError) else str(exc)
-            self.summary.errors.append({"kind": entity.kind, "key": entity.key, "error": message})
-            return WriteResult(entity.kind, entity.key, FAILED, "failed", error=message)
-        return WriteResult(entity.kind, entity.key, DONE, "status-set" if follow_up else "updated",
+            self.summary.errors.append(EntityError(entity.kind, entity.key, message))
+            return WriteResult(entity.kind, entity.key, State.FAILED, "failed", error=message)
+        return WriteResult(entity.kind, entity.key, State.DONE, "status-set" if follow_up else "updated",
                            written={**written, **body})
 
     # ------------------------------------------------------------- counts
     def _tally(self, results: list[WriteResult]) -> None:
         for r in results:
-            if r.event in ("created", "adopted", "updated", "failed"):
+            if r.event in COUNTED_EVENTS:
                 self.summary.counts[r.kind][r.event] += 1

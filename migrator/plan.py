@@ -5,80 +5,56 @@ already exists in v2 under the same natural key), conflict (v2 holds something
 different that we did not write), unmappable (with the reason), reconcile (a write
 whose outcome is unknown; the loader settles it before writing anything else).
 
-The plan reads v2 only where the answer can change a decision: the preset and webhook
-listings (name collisions), participant listings of meetings that already exist in v2,
-and the current v2 object of each planned update. It writes nothing to v2.
+The plan reads v2 only where the answer can change a decision: the listings of kinds
+whose natural key is unique in v2 (name collisions), the children of parents that
+already exist in v2, and the current v2 object of each planned update. It writes
+nothing to v2. A saved plan (`SavedPlan`) adds fingerprints of its inputs, so `migrate
+--plan` can apply exactly what a reviewer approved, or refuse when the world moved.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
 
-from deepdiff import DeepDiff
-
+from migrator import kinds
 from migrator.client import DyteClient
-from migrator.errors import ApiError
-from migrator.ledger import UNMAPPABLE, Entity, Ledger
-from migrator.mapping import Mapped, MappingSet, Note, PresetCatalog, PresetChoice, Unmappable
-from migrator import reconcile
+from migrator.errors import ConfigError
+from migrator.kinds import KindSpec, Lookup
+from migrator.ledger import Ledger, content_hash
+from migrator.mapping import Mapped, MappingSet, PresetCatalog, PresetChoice, Unmappable
+from migrator.model import (
+    Action,
+    Entity,
+    Finding,
+    Kind,
+    NoteTally,
+    PlanSummary,
+    Recording,
+    Relocation,
+    State,
+    changes,
+)
 
-# An entity's action follows from its state and from what we last wrote (`written`) vs. `desired`.
-DECIDE_SQL = (
-    "UPDATE entities SET action = CASE "
-    "  WHEN state = 'unmappable' THEN 'unmappable' "
-    "  WHEN state = 'intent' THEN 'reconcile' "
-    "  WHEN v2_id IS NULL THEN 'create' "
-    "  WHEN written = desired THEN 'unchanged' ELSE 'update' END "
-    "WHERE action != 'gone'")
-BATCH = 2000
-ACTIONS = ("create", "update", "unchanged", "adopt", "conflict", "unmappable", "reconcile")
-KIND_ORDER = ("preset", "meeting", "participant", "webhook")
 EXAMPLES_PER_NOTE = 3
-
-
-@dataclass
-class NoteTally:
-    """One kind of transformation, counted over every entity it touched."""
-
-    kind: str
-    note: str
-    source: str | None
-    target: str | None
-    reason: str
-    count: int = 0
-    examples: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class PlanSummary:
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    unmappable: list[dict[str, Any]] = field(default_factory=list)
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
-    updates: list[dict[str, Any]] = field(default_factory=list)
-    relocation: dict[str, dict[str, Any]] = field(default_factory=dict)
-    notes: list[NoteTally] = field(default_factory=list)
-    entity_notes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # presets, meetings, webhooks
-    recordings: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    v2_reads: int = 0
-
-
-def _note_dict(note: Note) -> dict[str, Any]:
-    return {"kind": note.kind, "source": note.source, "target": note.target,
-            "before": note.before, "after": note.after, "reason": note.reason}
+SAVED_PLAN_VERSION = 1
 
 
 class Planner:
-    def __init__(self, ledger: Ledger, mappings: MappingSet, client: DyteClient | None) -> None:
+    def __init__(self, ledger: Ledger, mappings: MappingSet, client: DyteClient | None, *,
+                 fingerprint_v2: bool = False) -> None:
         self.ledger, self.mappings, self.client = ledger, mappings, client
         self.summary = PlanSummary()
-        self._tallies: dict[tuple[str, str, str | None, str | None, str], NoteTally] = {}
+        self._tallies: dict[tuple[Kind, str, str | None, str | None, str], NoteTally] = {}
+        self._fingerprint_v2 = fingerprint_v2
+        self._v2_read = hashlib.sha256()  # every v2 object a decision rests on, in reading order
 
     # ------------------------------------------------------------------ notes
-    def _tally(self, kind: str, key: str, mapped: Mapped, keep_per_entity: bool) -> None:
+    def _tally(self, kind: Kind, key: str, mapped: Mapped, keep_per_entity: bool) -> None:
         for note in mapped.notes:
             tk = (kind, note.kind, note.source, note.target, note.reason)
             tally = self._tallies.get(tk)
@@ -88,30 +64,39 @@ class Planner:
             if len(tally.examples) < EXAMPLES_PER_NOTE and (note.before is not None or note.after is not None):
                 tally.examples.append({"key": key, "before": note.before, "after": note.after})
         if keep_per_entity and mapped.notes:
-            self.summary.entity_notes[f"{kind}:{key}"] = [_note_dict(n) for n in mapped.notes]
+            self.summary.entity_notes[(kind, key)] = [
+                {"kind": n.kind, "source": n.source, "target": n.target, "before": n.before, "after": n.after,
+                 "reason": n.reason} for n in mapped.notes]
+
+    def _mapped(self, entity: Entity, mapped: Mapped, keep_notes: bool = True) -> Entity:
+        self._tally(entity.kind, entity.key, mapped, keep_per_entity=keep_notes)
+        entity.desired = mapped.payload
+        entity.natural_key = kinds.spec(entity.kind).natural_key(mapped.payload)
+        return entity
+
+    @staticmethod
+    def _refused(entity: Entity, exc: Unmappable) -> Entity:
+        entity.state, entity.action, entity.reason = State.UNMAPPABLE, Action.UNMAPPABLE, exc.reason
+        return entity
 
     # ------------------------------------------------------------------ map
-    def _meeting_rows(self, meetings: dict[str, dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    def _meetings(self, meetings: dict[str, dict[str, Any]]) -> Iterator[Entity]:
         for mid, meeting in meetings.items():
-            row: dict[str, Any] = {"kind": "meeting", "key": mid, "v1_id": mid,
-                                   "extra": {"roomName": meeting.get("roomName"), "title": meeting.get("title")}}
+            entity = Entity(Kind.MEETING, mid, v1_id=mid,
+                            extra={"roomName": meeting.get("roomName"), "title": meeting.get("title")})
             try:
-                mapped = self.mappings.map_meeting(meeting)
+                yield self._mapped(entity, self.mappings.map_meeting(meeting))
             except Unmappable as exc:
-                yield {**row, "state": UNMAPPABLE, "action": "unmappable", "reason": exc.reason}
-                continue
-            self._tally("meeting", mid, mapped, keep_per_entity=True)
-            yield {**row, "action": "create", "desired": mapped.payload,
-                   "natural_key": reconcile.natural_key("meeting", mapped.payload)}
+                yield self._refused(entity, exc)
 
-    def _participant_rows(self, meetings: dict[str, dict[str, Any]], catalog: PresetCatalog,
-                          choices: dict[str, PresetChoice]) -> Iterator[dict[str, Any]]:
+    def _participants(self, meetings: dict[str, dict[str, Any]], catalog: PresetCatalog,
+                      choices: dict[str, PresetChoice]) -> Iterator[Entity]:
         relocation = self.summary.relocation
-        for p in self.ledger.snapshot("participant"):
+        for p in self.ledger.snapshot(Kind.PARTICIPANT.value):
             pid, mid = p.get("id"), p.get("meetingId")
-            row: dict[str, Any] = {"kind": "participant", "key": pid, "v1_id": pid, "parent_key": mid,
-                                   "extra": {"meetingId": mid, "clientSpecificId": p.get("clientSpecificId"),
-                                             "email": p.get("email"), "name": p.get("name")}}
+            entity = Entity(Kind.PARTICIPANT, pid, v1_id=pid, parent_key=mid,
+                            extra={"meetingId": mid, "clientSpecificId": p.get("clientSpecificId"),
+                                   "email": p.get("email"), "name": p.get("name")})
             meeting = meetings.get(mid)
             try:
                 if meeting is None:
@@ -119,244 +104,210 @@ class Planner:
                 choice = self.mappings.resolve_preset(p, meeting, catalog)
                 mapped = self.mappings.map_participant(p, choice.v2_name)
             except Unmappable as exc:
-                yield {**row, "state": UNMAPPABLE, "action": "unmappable", "reason": exc.reason}
+                yield self._refused(entity, exc)
                 continue
             choices.setdefault(choice.v2_name, choice)
-            entry = relocation.setdefault(choice.v2_name, {"preset": choice.preset, "role": choice.role,
-                                                           "waiting_room": choice.waiting_room,
-                                                           "participants": 0, "by_source": Counter(),
-                                                           "reasons": Counter()})
-            entry["participants"] += 1
-            entry["by_source"][choice.source] += 1
-            entry["reasons"][choice.reason] += 1
-            self._tally("participant", pid, mapped, keep_per_entity=False)
-            row["extra"]["preset_source"] = choice.source
-            yield {**row, "action": "create", "desired": mapped.payload,
-                   "natural_key": reconcile.natural_key("participant", mapped.payload)}
+            entry = relocation.get(choice.v2_name)
+            if entry is None:
+                entry = relocation[choice.v2_name] = Relocation(choice.v2_name, choice.preset, choice.role,
+                                                                bool(choice.waiting_room))
+            entry.participants += 1
+            entry.by_source[choice.source] += 1
+            entry.reasons[choice.reason] += 1
+            entity.extra["preset_source"] = choice.source
+            yield self._mapped(entity, mapped, keep_notes=False)
 
-    def _preset_rows(self, choices: dict[str, PresetChoice], catalog: PresetCatalog) -> Iterator[dict[str, Any]]:
+    def _presets(self, choices: dict[str, PresetChoice], catalog: PresetCatalog) -> Iterator[Entity]:
         for name, choice in choices.items():
-            row: dict[str, Any] = {"kind": "preset", "key": name, "v1_id": None, "natural_key": name,
-                                   "extra": {"preset": choice.preset, "role": choice.role, "waiting_room": choice.waiting_room}}
+            entity = Entity(Kind.PRESET, name, extra={"preset": choice.preset, "role": choice.role,
+                                                      "waiting_room": choice.waiting_room})
             try:
-                mapped = self.mappings.map_preset(choice, catalog)
+                yield self._mapped(entity, self.mappings.map_preset(choice, catalog))
             except Unmappable as exc:
-                yield {**row, "state": UNMAPPABLE, "action": "unmappable", "reason": exc.reason}
-                continue
-            self._tally("preset", name, mapped, keep_per_entity=True)
-            yield {**row, "action": "create", "desired": mapped.payload}
+                entity.natural_key = name
+                yield self._refused(entity, exc)
 
-    def _webhook_rows(self) -> Iterator[dict[str, Any]]:
-        for hook in self.ledger.snapshot("webhook"):
-            row: dict[str, Any] = {"kind": "webhook", "key": hook.get("id"), "v1_id": hook.get("id"), "extra": {}}
+    def _webhooks(self) -> Iterator[Entity]:
+        for hook in self.ledger.snapshot(Kind.WEBHOOK.value):
+            entity = Entity(Kind.WEBHOOK, hook.get("id"), v1_id=hook.get("id"))
             try:
-                mapped = self.mappings.map_webhook(hook)
+                yield self._mapped(entity, self.mappings.map_webhook(hook))
             except Unmappable as exc:
-                yield {**row, "state": UNMAPPABLE, "action": "unmappable", "reason": exc.reason}
-                continue
-            self._tally("webhook", hook["id"], mapped, keep_per_entity=True)
-            yield {**row, "action": "create", "desired": mapped.payload,
-                   "natural_key": reconcile.natural_key("webhook", mapped.payload)}
-
-    def _store(self, rows: Iterator[dict[str, Any]]) -> None:
-        batch: list[dict[str, Any]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= BATCH:
-                with self.ledger.transaction():
-                    self.ledger.upsert_plan(batch)
-                batch.clear()
-        if batch:
-            with self.ledger.transaction():
-                self.ledger.upsert_plan(batch)
+                yield self._refused(entity, exc)
 
     def map_all(self) -> None:
         catalog = PresetCatalog(self.ledger.snapshot("preset"), self.ledger.snapshot("role"))
-        meetings = {m["id"]: m for m in self.ledger.snapshot("meeting")}
+        meetings = {m["id"]: m for m in self.ledger.snapshot(Kind.MEETING.value)}
         choices: dict[str, PresetChoice] = {c.v2_name: c for c in self.mappings.base_presets(catalog)}
-        self._store(self._meeting_rows(meetings))
-        self._store(self._participant_rows(meetings, catalog, choices))
-        self._store(self._preset_rows(choices, catalog))
-        self._store(self._webhook_rows())
-        self._forget_stale(set(choices))
-        self._cascade_unmappable_presets()
-        self.summary.notes = sorted(self._tallies.values(), key=lambda t: (t.kind, t.note, t.source or ""))
-        for entry in self.summary.relocation.values():
-            entry["by_source"] = dict(entry["by_source"])
-            entry["reasons"] = dict(entry["reasons"])
+        self.ledger.record_plan(self._meetings(meetings))
+        self.ledger.record_plan(self._participants(meetings, catalog, choices))
+        self.ledger.record_plan(self._presets(choices, catalog))
+        self.ledger.record_plan(self._webhooks())
+        for spec in kinds.KINDS:  # a variant preset no participant needs any more leaves the plan too
+            self.ledger.forget_missing(spec.kind, None if spec.keyed_by_v1 else set(choices))
+        for spec in kinds.KINDS:
+            for required, field in spec.requires:
+                self.ledger.cascade_unmappable(spec.kind, required, field)
+        self.summary.notes = sorted(self._tallies.values(), key=lambda t: (t.kind.value, t.note, t.source or ""))
         self.summary.recordings = self._recordings(meetings)
 
-    def _forget_stale(self, preset_names: set[str]) -> None:
-        """Entities whose v1 object is gone (or variants no longer needed) leave the plan."""
-        with self.ledger.transaction():
-            for kind in ("meeting", "participant", "webhook"):
-                self.ledger.conn.execute(
-                    "UPDATE entities SET action = 'gone' WHERE kind = ? AND key NOT IN "
-                    "(SELECT v1_id FROM snapshot WHERE kind = ?)", (kind, kind))
-            placeholders = ",".join("?" * len(preset_names)) or "''"
-            self.ledger.conn.execute(
-                f"UPDATE entities SET action = 'gone' WHERE kind = 'preset' AND key NOT IN ({placeholders})",
-                tuple(preset_names))
-
-    def _cascade_unmappable_presets(self) -> None:
-        with self.ledger.transaction():
-            self.ledger.conn.execute(
-                "UPDATE entities SET state = 'unmappable', action = 'unmappable', "
-                "reason = 'its v2 preset ' || json_extract(desired, '$.preset_name') || ' cannot be mapped' "
-                "WHERE kind = 'participant' AND state != 'unmappable' AND json_extract(desired, '$.preset_name') IN "
-                "(SELECT key FROM entities WHERE kind = 'preset' AND state = 'unmappable')")
-
-    def _recordings(self, meetings: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-        v2_ids = dict(self.ledger.conn.execute("SELECT key, v2_id FROM entities WHERE kind = 'meeting'").fetchall())
+    def _recordings(self, meetings: dict[str, dict[str, Any]]) -> list[Recording]:
+        v2_ids = self.ledger.v2_ids(Kind.MEETING)
         return [
-            {"v1_meeting": r.get("meetingId"), "room_name": r.get("roomName"),
-             "title": (meetings.get(r.get("meetingId")) or {}).get("title"),
-             "v2_meeting": v2_ids.get(r.get("meetingId")), "recording_id": r.get("id"),
-             "status": r.get("status"), "download_url": r.get("downloadUrl"),
-             "download_url_expiry": r.get("downloadUrlExpiry"), "file": r.get("outputFileName")}
+            Recording(v1_meeting=r.get("meetingId"), room_name=r.get("roomName"),
+                      title=(meetings.get(r.get("meetingId")) or {}).get("title"),
+                      v2_meeting=v2_ids.get(r.get("meetingId")), recording_id=r.get("id"), status=r.get("status"),
+                      download_url=r.get("downloadUrl"), download_url_expiry=r.get("downloadUrlExpiry"),
+                      file=r.get("outputFileName"))
             for r in self.ledger.snapshot("recording")
         ]
 
-    # ------------------------------------------------------------------ decide
-    def decide(self) -> None:
-        """Set each entity's action from its ledger state; SQL keeps 100k rows cheap."""
-        with self.ledger.transaction():
-            self.ledger.conn.execute(DECIDE_SQL)
+    # ------------------------------------------------------------------ compare with v2
+    def _read(self, value: Any) -> Any:
+        """Note a v2 answer a decision rests on (for a saved plan's fingerprint); return it."""
+        self._v2_read.update(json.dumps(value, sort_keys=True, default=str).encode())
+        return value
 
     async def compare_with_v2(self) -> None:
         if self.client is None:
             return
-        client = self.client
-
-        async def presets() -> dict[str, dict[str, Any]]:
-            return {name: {"id": v2_id} for name, v2_id in (await reconcile.v2_presets(client)).items()}
-
-        # A preset listing carries only names; webhooks come whole.
-        await self._collisions_by_key("preset", presets, lambda v2_id: reconcile.v2_preset(client, v2_id))
-        await self._collisions_by_key("webhook", lambda: reconcile.v2_webhooks(client), None)
-        await self._collisions_participants()
+        for spec in kinds.KINDS:
+            if spec.lookup is Lookup.ORG:
+                await self._collisions_in_org(spec)
+            elif spec.lookup is Lookup.PER_PARENT and spec.parent is not None:
+                await self._collisions_per_parent(spec, spec.parent)
+            elif self._fingerprint_v2:  # not searched for collisions, but a saved plan notices a new object
+                self._read(sorted(await spec.listing(self.client), key=lambda o: str(o.get("id"))))
         await self._check_updates()
 
-    def _known_v2_ids(self, kind: str) -> set[str]:
-        return {r[0] for r in self.ledger.conn.execute(
-            "SELECT v2_id FROM entities WHERE kind = ? AND v2_id IS NOT NULL", (kind,))}
-
-    def _adopt_or_conflict(self, kind: str, key: str, desired: dict[str, Any], actual: dict[str, Any], v2_id: str) -> None:
-        diff = reconcile.subset_diff(desired, actual)
-        if diff:
-            self.ledger.set_action(kind, key, "conflict",
-                                   f"v2 already holds a {kind} with the same key that differs at {', '.join(diff[:5])}")
-            self.summary.conflicts.append({"kind": kind, "key": key, "v2_id": v2_id, "fields": diff,
-                                           "diff": _deepdiff(actual, desired)})
+    async def _adopt_or_conflict(self, entity: Entity, actual: dict[str, Any], v2_id: str) -> None:
+        found = changes(actual, entity.desired)
+        if found:
+            reason = (f"v2 already holds a {entity.kind} with the same key that differs at "
+                      f"{', '.join(c.path for c in found[:5])}")
+            self.ledger.conflict(entity.kind, entity.key, reason)
+            self.summary.conflicts.append(Finding(entity.kind, entity.key, v2_id, reason, found))
         else:
-            with self.ledger.transaction():
-                self.ledger.conn.execute(
-                    "UPDATE entities SET action = 'adopt', extra = json_set(COALESCE(extra, '{}'), '$.adopt_v2_id', ?) "
-                    "WHERE kind = ? AND key = ?", (v2_id, kind, key))
+            self.ledger.adopt(entity.kind, entity.key, v2_id)
 
-    async def _collisions_by_key(self, kind: str, listing: Callable[[], Awaitable[dict[str, dict[str, Any]]]],
-                                 fetch: Callable[[str], Awaitable[dict[str, Any]]] | None) -> None:
+    async def _collisions_in_org(self, spec: KindSpec) -> None:
         """Creates whose natural key already names a v2 object we did not write: adopt or conflict."""
-        creates = list(self.ledger.entities(kind, where="action = 'create'"))
-        if not creates:
+        assert self.client is not None
+        creates = list(self.ledger.entities(spec.kind, actions=[Action.CREATE]))
+        if not creates and not self._fingerprint_v2:
             return
-        existing = await listing()  # natural key -> v2 object (at least its id)
-        known = self._known_v2_ids(kind)
+        listing = self._read(await spec.listing(self.client))
+        existing: dict[str, dict[str, Any]] = {}
+        for item in listing:
+            existing.setdefault(spec.natural_key(item) or "", item)
+        known = self.ledger.known_v2_ids(spec.kind)
         for entity in creates:
             found = existing.get(entity.natural_key or "")
-            if found and found.get("id") not in known and entity.desired is not None:
-                actual = await fetch(found["id"]) if fetch else found
-                self._adopt_or_conflict(kind, entity.key, entity.desired, actual, found["id"])
+            if found and found["id"] not in known and entity.desired is not None:
+                await self._adopt_or_conflict(entity, self._read(await spec.whole(self.client, found)), found["id"])
 
-    async def _collisions_participants(self) -> None:
-        """New participants of meetings that already exist in v2 may already be there."""
+    async def _collisions_per_parent(self, spec: KindSpec, parent: Kind) -> None:
+        """New children of parents that already exist in v2 may already be there."""
         assert self.client is not None
-        rows = self.ledger.conn.execute(
-            "SELECT DISTINCT m.key, m.v2_id FROM entities p JOIN entities m ON m.kind = 'meeting' AND m.key = p.parent_key "
-            "WHERE p.kind = 'participant' AND p.action = 'create' AND m.v2_id IS NOT NULL").fetchall()
-        for meeting_key, meeting_v2 in rows:
-            known = {r[0] for r in self.ledger.conn.execute(
-                "SELECT v2_id FROM entities WHERE kind = 'participant' AND parent_key = ? AND v2_id IS NOT NULL", (meeting_key,))}
-            by_custom: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            for p in await reconcile.v2_participants(self.client, meeting_v2):
-                if p.get("id") not in known:
-                    by_custom[p.get("custom_participant_id") or ""].append(p)
-            for entity in self.ledger.entities("participant", parent_key=meeting_key, where="action = 'create'"):
-                candidates = by_custom.get(entity.natural_key or "")
+        for parent_key, parent_v2 in self.ledger.parents_with_new_children(spec.kind, parent):
+            known = self.ledger.known_v2_ids(spec.kind, parent_key)
+            by_key: dict[str, list[dict[str, Any]]] = {}
+            for item in self._read(await spec.listing(self.client, parent_v2)):
+                if item["id"] not in known:
+                    by_key.setdefault(spec.natural_key(item) or "", []).append(item)
+            for entity in self.ledger.entities(spec.kind, parent_key=parent_key, actions=[Action.CREATE]):
+                candidates = by_key.get(entity.natural_key or "")
                 if candidates and entity.desired is not None:
                     found = candidates.pop(0)
-                    self._adopt_or_conflict("participant", entity.key, entity.desired, found, found["id"])
+                    await self._adopt_or_conflict(entity, found, found["id"])
 
     async def _check_updates(self) -> None:
         assert self.client is not None
-        for entity in list(self.ledger.entities(where="action = 'update'")):
-            actual = await self._fetch(entity)
+        parents: dict[Kind, dict[str, str | None]] = {}
+        for entity in list(self.ledger.entities(actions=[Action.UPDATE])):
+            spec = kinds.spec(entity.kind)
+            parent_v2 = None
+            if spec.parent is not None:
+                parent_v2 = parents.setdefault(spec.parent, self.ledger.v2_ids(spec.parent)).get(entity.parent_key or "")
+            actual = self._read(await spec.fetch(self.client, entity.v2_id or "", parent_v2))
             if actual is None:
-                self.ledger.set_action(entity.kind, entity.key, "conflict", "the v2 object we created is gone")
-                self.summary.conflicts.append({"kind": entity.kind, "key": entity.key, "v2_id": entity.v2_id,
-                                               "fields": ["."], "diff": {}})
+                reason = "the v2 object we created is gone"
+                self.ledger.conflict(entity.kind, entity.key, reason)
+                self.summary.conflicts.append(Finding(entity.kind, entity.key, entity.v2_id, reason,
+                                                      changes(None, entity.desired)))
                 continue
-            changed_by_others = reconcile.subset_diff(entity.written or {}, actual)
-            immutable = [f for f in IMMUTABLE.get(entity.kind, ()) if (entity.written or {}).get(f) != (entity.desired or {}).get(f)]
+            changed_by_others = changes(actual, entity.written or {})
+            immutable = spec.immutable_changes(entity.desired or {}, entity.written or {})
+            wanted = changes(actual, entity.desired)
             if changed_by_others or immutable:
-                why = (f"v2 changed since we wrote it at {', '.join(changed_by_others[:5])}" if changed_by_others
-                       else f"v2 cannot change {', '.join(immutable)} of an existing {entity.kind}")
-                self.ledger.set_action(entity.kind, entity.key, "conflict", why)
-                self.summary.conflicts.append({"kind": entity.kind, "key": entity.key, "v2_id": entity.v2_id,
-                                               "fields": changed_by_others or immutable, "diff": _deepdiff(actual, entity.desired)})
+                reason = (f"v2 changed since we wrote it at {', '.join(c.path for c in changed_by_others[:5])}"
+                          if changed_by_others else f"v2 cannot change {', '.join(immutable)} of an existing {entity.kind}")
+                self.ledger.conflict(entity.kind, entity.key, reason)
+                self.summary.conflicts.append(Finding(entity.kind, entity.key, entity.v2_id, reason, wanted))
             else:
-                self.summary.updates.append({"kind": entity.kind, "key": entity.key, "v2_id": entity.v2_id,
-                                             "diff": _deepdiff(actual, entity.desired)})
+                self.summary.updates.append(Finding(entity.kind, entity.key, entity.v2_id, "update", wanted))
 
-    async def _fetch(self, entity: Entity) -> dict[str, Any] | None:
-        assert self.client is not None
-        path = {
-            "preset": f"/presets/{entity.v2_id}",
-            "meeting": f"/meetings/{entity.v2_id}",
-            "webhook": f"/webhooks/{entity.v2_id}",
-        }.get(entity.kind)
-        if entity.kind == "participant":
-            parent = self.ledger.entity("meeting", entity.parent_key)
-            path = f"/meetings/{parent.v2_id if parent else ''}/participants/{entity.v2_id}"
-        try:
-            body = await self.client.v2("GET", path or "/")
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        data = body.get("data")
-        return data if isinstance(data, dict) else None
-
-    # ------------------------------------------------------------------ summary
-    def tally_actions(self) -> None:
-        counts: dict[str, dict[str, int]] = {k: {} for k in KIND_ORDER}
-        for kind, action, n in self.ledger.conn.execute(
-                "SELECT kind, action, count(*) FROM entities WHERE action != 'gone' GROUP BY kind, action"):
-            counts.setdefault(kind, {})[action] = n
-        self.summary.counts = counts
-        self.summary.unmappable = [
-            {"kind": k, "key": key, "reason": reason}
-            for k, key, reason in self.ledger.conn.execute(
-                "SELECT kind, key, reason FROM entities WHERE action = 'unmappable' ORDER BY kind, seq")
-        ]
-
+    # ------------------------------------------------------------------ run
     async def run(self) -> PlanSummary:
         self.map_all()
-        self.decide()
+        self.ledger.decide()
         await self.compare_with_v2()
-        self.tally_actions()
+        self.summary.counts = self.ledger.action_counts()
         return self.summary
 
+    def v2_fingerprint(self) -> str:
+        return self._v2_read.hexdigest()[:32]
 
-# Fields v2 cannot change on an existing object: a different value is a conflict.
-IMMUTABLE: dict[str, tuple[str, ...]] = {"participant": ("custom_participant_id",)}
+
+# ---------------------------------------------------------------------- saved plans
+@dataclass(frozen=True)
+class Fingerprints:
+    """What a plan was made from: a change in any of them makes a saved plan stale."""
+
+    v1_snapshot: str
+    v2_state: str
+    mappings: str
+    tool_version: str
+
+    def as_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+    def stale(self, now: Fingerprints) -> list[str]:
+        names = {"v1_snapshot": "v1 changed", "v2_state": "v2 changed", "mappings": "the mappings changed",
+                 "tool_version": "the tool version changed"}
+        return [why for field, why in names.items() if getattr(self, field) != getattr(now, field)]
 
 
-def _deepdiff(actual: Any, desired: Any) -> dict[str, Any]:
-    """Field-level diff (deepdiff) from what v2 holds to what the mapping wants, JSON-able."""
-    if not isinstance(actual, dict) or not isinstance(desired, dict):
-        return {"values_changed": {"root": {"old_value": actual, "new_value": desired}}}
-    projected = {k: actual.get(k) for k in desired}
-    diff = DeepDiff(projected, desired, ignore_order=True, verbose_level=2)
-    return json.loads(diff.to_json())
+def planned_actions(ledger: Ledger) -> list[dict[str, str]]:
+    """Each entity's action and a hash of the body it wants: what a saved plan promises to do."""
+    return [{"kind": e.kind.value, "key": e.key, "action": (e.action or Action.CREATE).value,
+             "desired": content_hash(e.desired)} for e in ledger.entities()]
 
+
+@dataclass(frozen=True)
+class SavedPlan:
+    path: Path
+    fingerprints: Fingerprints
+    actions: list[dict[str, str]]
+
+    @classmethod
+    def load(cls, path: Path) -> SavedPlan:
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+            saved = document["saved_plan"]
+            if saved.get("version") != SAVED_PLAN_VERSION:
+                raise ConfigError(f"saved plan {path} has version {saved.get('version')!r}; this tool reads {SAVED_PLAN_VERSION}")
+            return cls(Path(path), Fingerprints(**saved["fingerprints"]), list(saved["actions"]))
+        except FileNotFoundError:
+            raise ConfigError(f"saved plan {path} does not exist") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
+            raise ConfigError(f"{path} is not a saved plan (make one with `dyte-migrate plan --out FILE`)") from None
+
+    def check(self, now: Fingerprints, actions: list[dict[str, str]]) -> None:
+        """Refuse (exit 2) unless the world is as it was when the plan was made."""
+        reasons = self.fingerprints.stale(now)
+        if not reasons and actions != self.actions:
+            reasons = ["the planned actions differ"]
+        if reasons:
+            raise ConfigError(f"saved plan {self.path} is stale: {', '.join(reasons)} since it was made; "
+                              "run `plan --out` again and review it")

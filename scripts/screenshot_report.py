@@ -34,7 +34,7 @@ def plan_against_sandbox(workdir: Path, meetings: int, participants: int) -> Pat
     server = SandboxServer(ServeOptions(meetings=meetings, participants=participants, rate_limit=0,
                                         credentials_out=credentials)).start()
     try:
-        options = Options(ledger=workdir / "ledger.sqlite", reports_dir=workdir / "reports", progress=False,
+        options = Options(ledger=workdir / "ledger.sqlite", reports_dir=workdir / "reports",
                           rate_per_minute=0)
         Migration(load_credentials(credentials, env={}), options).plan()
     finally:

@@ -11,7 +11,10 @@ import textwrap
 import pytest
 
 from migrator.errors import EXIT_LOCKED, EXIT_USAGE, LedgerConflict, LedgerError
-from migrator.ledger import DONE, INTENT, PENDING, Ledger, WriteResult, content_hash
+from migrator.ledger import Ledger, content_hash
+from migrator.model import Entity, Kind, State, WriteResult
+
+DONE, INTENT, PENDING = State.DONE, State.INTENT, State.PENDING
 
 PAIR = ("v1-org", "v2-org")
 
@@ -96,22 +99,18 @@ def test_content_hash_ignores_key_order():
 def test_intent_then_result_round_trip(tmp_path):
     with Ledger.open(tmp_path / "l.sqlite", PAIR) as ledger:
         run = ledger.start_run("migrate")
-        with ledger.transaction():
-            ledger.upsert_plan([{"kind": "meeting", "key": "m1", "v1_id": "m1", "action": "create",
-                                 "desired": {"title": "t"}, "natural_key": "t"}])
+        ledger.record_plan([Entity(Kind.MEETING, "m1", v1_id="m1", desired={"title": "t"}, natural_key="t")])
         entity = ledger.entity("meeting", "m1")
         assert entity.state == PENDING
         ledger.mark_intent(run, [entity], "intent:create")
         assert ledger.entity("meeting", "m1").state == INTENT
-        ledger.record_results(run, [WriteResult("meeting", "m1", DONE, "created", v2_id="v2-m1",
+        ledger.record_results(run, [WriteResult(Kind.MEETING, "m1", DONE, "created", v2_id="v2-m1",
                                                 written={"title": "t"}, origin="created")])
         done = ledger.entity("meeting", "m1")
         assert (done.state, done.v2_id, done.written, done.origin) == (DONE, "v2-m1", {"title": "t"}, "created")
-        events = [r[0] for r in ledger.conn.execute("SELECT event FROM journal ORDER BY seq")]
+        events = ledger.events(Kind.MEETING, "m1")
         assert events == ["intent:create", "created"]
         # re-planning keeps what was written and the state
-        with ledger.transaction():
-            ledger.upsert_plan([{"kind": "meeting", "key": "m1", "v1_id": "m1", "action": "create",
-                                 "desired": {"title": "u"}, "natural_key": "u"}])
+        ledger.record_plan([Entity(Kind.MEETING, "m1", v1_id="m1", desired={"title": "u"}, natural_key="u")])
         again = ledger.entity("meeting", "m1")
         assert (again.state, again.v2_id, again.written, again.desired) == (DONE, "v2-m1", {"title": "t"}, {"title": "u"})

@@ -10,7 +10,8 @@ import pytest
 import respx
 
 from migrator.client import DyteClient
-from migrator.ledger import DONE, FAILED, INTENT, Ledger
+from migrator.ledger import Ledger
+from migrator.model import Action, Entity, Kind, State
 from migrator.load import Loader
 from migrator.settings import PROFILES, ApiCredentials, Credentials
 
@@ -27,13 +28,16 @@ def ledger(tmp_path):
         yield ledger
 
 
-def plan(ledger: Ledger, *rows: dict) -> None:
-    with ledger.transaction():
-        ledger.upsert_plan(rows)
+DONE, FAILED, INTENT = State.DONE, State.FAILED, State.INTENT
 
 
-def preset_row(name: str) -> dict:
-    return {"kind": "preset", "key": name, "action": "create", "desired": {"name": name}, "natural_key": name}
+def plan(ledger: Ledger, *rows: Entity) -> None:
+    ledger.record_plan(rows)
+    ledger.decide()
+
+
+def preset_row(name: str) -> Entity:
+    return Entity(Kind.PRESET, name, action=Action.CREATE, desired={"name": name}, natural_key=name)
 
 
 def run(ledger: Ledger, **kwargs) -> Loader:
@@ -91,8 +95,7 @@ def test_intent_left_by_a_killed_run_is_settled_before_any_write(ledger):
     plan(ledger, preset_row("host"), preset_row("guest"))
     run_id = ledger.start_run("migrate")
     ledger.mark_intent(run_id, [ledger.entity("preset", "host")], "intent:create")  # then the process died
-    with ledger.transaction():
-        ledger.conn.execute("UPDATE entities SET action = 'reconcile' WHERE state = 'intent'")
+    ledger.decide()  # the next plan marks what is in flight `reconcile`
     calls: list[str] = []
 
     def listing(request: httpx.Request) -> httpx.Response:
@@ -109,7 +112,7 @@ def test_intent_left_by_a_killed_run_is_settled_before_any_write(ledger):
     run(ledger)
     assert calls == ["list", "create:guest"], "reconcile first; the landed write is adopted, not resent"
     assert ledger.entity("preset", "host").v2_id == "p-1"
-    assert not list(ledger.entities(state=INTENT))
+    assert not list(ledger.entities(states=[INTENT]))
 
 
 @respx.mock
@@ -124,8 +127,8 @@ def test_batch_size_caps_writes(ledger):
 
 @respx.mock
 def test_meeting_closed_in_v1_is_created_then_set_inactive(ledger):
-    plan(ledger, {"kind": "meeting", "key": "m1", "v1_id": "m1", "action": "create", "natural_key": "Standup",
-                  "desired": {"title": "Standup", "record_on_start": False, "status": "INACTIVE"}})
+    plan(ledger, Entity(Kind.MEETING, "m1", v1_id="m1", action=Action.CREATE, natural_key="Standup",
+                        desired={"title": "Standup", "record_on_start": False, "status": "INACTIVE"}))
     create = respx.post(f"{V2}/meetings").mock(return_value=httpx.Response(201, json={"success": True, "data": {"id": "v2-m1"}}))
     patch = respx.patch(f"{V2}/meetings/v2-m1").mock(return_value=httpx.Response(200, json={"success": True, "data": {}}))
     loader = run(ledger)

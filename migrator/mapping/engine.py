@@ -160,12 +160,12 @@ class CompiledRule:
 
     def apply(self, source: Any, payload: dict[str, Any], notes: list[Note], label: str) -> None:
         if self.action != "to":
-            kind: NoteKind = "dropped" if self.action == "drop" else "relocated"
+            note_type: NoteKind = "dropped" if self.action == "drop" else "relocated"
             for path, name in zip(self.sources, self.source_names, strict=True):
                 value = get_path(source, path)
                 if _present(value):  # a relocated document is mapped elsewhere: no need to repeat it
-                    before = None if kind == "relocated" and isinstance(value, dict) else value
-                    notes.append(Note(kind, name, None, before, None, self.reason))
+                    before = None if note_type == "relocated" and isinstance(value, dict) else value
+                    notes.append(Note(note_type, name, None, before, None, self.reason))
             return
         value = self._value(source, notes, label)
         if value is not MISSING:

@@ -6,6 +6,8 @@ bad edit stops the run before anything is read or written (exit 2).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,6 +110,11 @@ class MappingSet:
                 sources[name], model, spec.sections, set(spec.computed), spec.variants
             )
         return cls({name: source.sha256 for name, source in sources.items()}, endpoints, models, compiled)
+
+    @property
+    def fingerprint(self) -> str:
+        """One hash of every mapping file's content: a saved plan and a ledger notice any edit."""
+        return hashlib.sha256(json.dumps(self.files, sort_keys=True).encode()).hexdigest()[:32]
 
     # -- meetings, participants, webhooks -----------------------------------------------------
 

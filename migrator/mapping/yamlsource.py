@@ -131,10 +131,10 @@ def line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 
 
 def _problem(error: ErrorDetails) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
+    error_type = error["type"]
+    if error_type == "extra_forbidden":
         return "unknown key"
-    if kind == "missing":
+    if error_type == "missing":
         return "missing required key"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")

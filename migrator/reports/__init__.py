@@ -59,5 +59,12 @@ def write_report(reports_dir: Path, name: str, data: dict[str, Any]) -> list[str
     return [str(t) for t in targets]
 
 
+def write_saved_plan(path: Path, data: dict[str, Any], saved: dict[str, Any]) -> str:
+    """A saved plan: the plan report's data plus what `migrate --plan` checks before applying it (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, json_chunks(redacted_document({**data, "saved_plan": saved})))
+    return str(path)
+
+
 __all__ = ["REPORT_SCHEMA_VERSION", "RowStream", "load_schema", "migrate_report", "plan_report", "rollback_report",
-           "schema_path", "verify_report", "write_report"]
+           "schema_path", "verify_report", "write_report", "write_saved_plan"]

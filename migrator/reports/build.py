@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from typing import Any
 
 from migrator.ledger import Ledger
-from migrator.load import LoadSummary
 from migrator.mapping import MappingSet
-from migrator.plan import ACTIONS, KIND_ORDER, NoteTally, PlanSummary
+from migrator.model import PLAN_ACTIONS, EntityError, ExtractSummary, Kind, LoadSummary, NoteTally, PlanSummary, RollbackSummary, VerifySummary
 from migrator.reports.ledger_rows import changed_rows, journal_rows, plan_rows, unmappable_rows
-from migrator.reports.model import RowStream, document, expected_changes
-from migrator.verify import VerifySummary
+from migrator.reports.model import RowStream, document
 
 # What a reviewer must see first: what is lost, then what is changed, then the rest.
 NOTE_ORDER = ("lossy", "dropped", "converted", "relocated", "renamed", "defaulted")
@@ -20,7 +19,7 @@ _PLAN_VERBS = {"create": "to create", "update": "to update", "unchanged": "uncha
 
 
 def _plan_counts(summary: PlanSummary) -> dict[str, dict[str, int]]:
-    return {kind: {action: summary.counts.get(kind, {}).get(action, 0) for action in ACTIONS} for kind in KIND_ORDER}
+    return {kind.value: {action.value: summary.counts.get(kind, Counter())[action] for action in PLAN_ACTIONS} for kind in Kind}
 
 
 def _plan_headline(counts: dict[str, dict[str, int]]) -> str:
@@ -28,12 +27,12 @@ def _plan_headline(counts: dict[str, dict[str, int]]) -> str:
     for actions in counts.values():
         totals.update(actions)
     entities = sum(totals.values())
-    shown = ", ".join(f"{totals[a]} {_PLAN_VERBS[a]}" for a in ACTIONS if totals[a]) or "nothing to do"
+    shown = ", ".join(f"{totals[a.value]} {_PLAN_VERBS[a.value]}" for a in PLAN_ACTIONS if totals[a.value]) or "nothing to do"
     return f"plan for {entities} entities: {shown}"
 
 
 def _transformation(tally: NoteTally) -> dict[str, Any]:
-    return {"entity_kind": tally.kind, "note": tally.note, "source": tally.source, "target": tally.target,
+    return {"entity_kind": tally.kind.value, "note": tally.note, "source": tally.source, "target": tally.target,
             "reason": tally.reason, "count": tally.count, "examples": tally.examples}
 
 
@@ -44,10 +43,10 @@ def _note_rank(tally: NoteTally) -> tuple[int, int, str]:
 
 def _relocation(summary: PlanSummary) -> list[dict[str, Any]]:
     entries = [
-        {"v2_preset": name, "preset": entry["preset"], "role": entry["role"], "waiting_room": bool(entry["waiting_room"]),
-         "participants": entry["participants"], "by_source": dict(entry["by_source"]),
-         "reasons": [{"reason": r, "count": n} for r, n in Counter(entry["reasons"]).most_common()]}
-        for name, entry in summary.relocation.items()
+        {"v2_preset": entry.v2_preset, "preset": entry.preset, "role": entry.role, "waiting_room": entry.waiting_room,
+         "participants": entry.participants, "by_source": dict(entry.by_source),
+         "reasons": [{"reason": r, "count": n} for r, n in entry.reasons.most_common()]}
+        for entry in summary.relocation.values()
     ]
     return sorted(entries, key=lambda e: (-e["participants"], e["v2_preset"]))
 
@@ -57,22 +56,22 @@ def _endpoints(mappings: MappingSet) -> list[dict[str, Any]]:
             for rule in mappings.endpoints]
 
 
-def plan_report(summary: PlanSummary, extracted: dict[str, Any], mappings: MappingSet, ledger: Ledger) -> dict[str, Any]:
+def plan_report(summary: PlanSummary, extracted: ExtractSummary, mappings: MappingSet, ledger: Ledger) -> dict[str, Any]:
     """What `migrate` would do, per entity and in total, and everything v2 cannot hold."""
     counts = _plan_counts(summary)
     return document(
         "plan", "complete", _plan_headline(counts),
         counts=counts,
-        extracted=extracted,
+        extracted=dataclasses.asdict(extracted),
         transformations=[_transformation(t) for t in sorted(summary.notes, key=_note_rank)],
         relocation=_relocation(summary),
         unmappable=unmappable_rows(ledger),
         changed=changed_rows(ledger, summary),
-        recordings=summary.recordings,
+        recordings=[dataclasses.asdict(r) for r in summary.recordings],
         webhook_payload_changes=[change.model_dump() for change in mappings.webhook_payload_changes],
         endpoints=_endpoints(mappings),
         mapping_notes=[{"kind": kind, **note.model_dump()} for kind, notes in mappings.report_notes.items() for note in notes],
-        warnings=list(summary.warnings) + list(extracted.get("warnings", [])),
+        warnings=list(summary.warnings) + list(extracted.warnings),
         entities=plan_rows(ledger, summary),
     )
 
@@ -93,7 +92,7 @@ def migrate_report(status: str, counts: dict[str, dict[str, int]], loaded: LoadS
         writes=loaded.writes,
         stopped=loaded.stopped,
         journal=ledger.journal_counts(run_id),
-        errors=loaded.errors[:1000],
+        errors=[_error(e) for e in loaded.errors[:1000]],
         events=journal_rows(ledger, run_id),
     )
 
@@ -103,13 +102,20 @@ def verify_report(status: str, summary: VerifySummary) -> dict[str, Any]:
     checked = sum(summary.checked.values())
     headline = (f"clean: v2 holds exactly what the mappings say for all {checked} entities checked"
                 if not summary.mismatches else f"{len(summary.mismatches)} mismatches among {checked} entities checked")
-    mismatches = RowStream(lambda: ({**m, "changes": expected_changes(m.get("diff"))} for m in summary.mismatches),
+    mismatches = RowStream(lambda: ({"kind": m.kind.value, "key": m.key, "v2_id": m.v2_id, "problem": m.problem,
+                                     "changes": [c.as_row() for c in m.changes]} for m in summary.mismatches),
                            len(summary.mismatches))
-    return document("verify", status, headline, checked=dict(summary.checked), mismatches=mismatches)
+    return document("verify", status, headline, checked={k.value: n for k, n in summary.checked.items()},
+                    mismatches=mismatches)
 
 
-def rollback_report(status: str, counts: dict[str, dict[str, int]], errors: list[dict[str, Any]]) -> dict[str, Any]:
-    """What rollback undid per kind, and what it could not undo."""
-    headline = (f"rollback {status}: {_count_line(counts)}" if not errors
-                else f"rollback {status}: {len(errors)} objects could not be rolled back")
-    return document("rollback", status, headline, counts=counts, errors=errors)
+def rollback_report(status: str, summary: RollbackSummary) -> dict[str, Any]:
+    """What rollback undid per kind, what was already undone, and what it could not undo."""
+    counts = {kind.value: dict(tally) for kind, tally in summary.counts.items() if tally}
+    headline = (f"rollback {status}: {_count_line(counts)}" if not summary.errors
+                else f"rollback {status}: {len(summary.errors)} objects could not be rolled back")
+    return document("rollback", status, headline, counts=counts, errors=[_error(e) for e in summary.errors])
+
+
+def _error(error: EntityError) -> dict[str, Any]:
+    return {"kind": error.kind.value, "key": error.key, "error": error.error}

@@ -1,117 +1,82 @@
-"""Per-entity report rows, streamed straight from the ledger.
+"""Per-entity report rows, streamed from the ledger's typed queries.
 
-The only module of the reports package that reads the ledger's tables: one query per
-kind, one row at a time, so a 100,000-participant report costs a cursor, not a list.
+A 100,000-participant report costs a cursor, not a list: each iteration of a `RowStream`
+asks the ledger again, one entity at a time.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
+from migrator import kinds
 from migrator.ledger import Ledger
-from migrator.plan import PlanSummary
-from migrator.reports.model import Row, RowStream, deepdiff_changes
+from migrator.model import Action, Entity, Kind, PlanSummary
+from migrator.reports.model import Row, RowStream
 
-_ENTITY_COLUMNS = "kind, key, v1_id, parent_key, v2_id, state, action, reason, desired, extra"
 # Participants last: they are the many, so a page that can hold only some rows loses only participants.
-ROW_KIND_ORDER = ("preset", "meeting", "webhook", "participant")
+ROW_KIND_ORDER = (Kind.PRESET, Kind.MEETING, Kind.WEBHOOK, Kind.PARTICIPANT)
 
 
-def _json(text: str | None) -> Any:
-    return json.loads(text) if text else None
+def _stream(ledger: Ledger, actions: Iterable[Action] | None, row: Callable[[Entity], Row]) -> RowStream:
+    """Rows of the entities with these actions (None: every planned one), ROW_KIND_ORDER then plan order."""
+    chosen = list(actions) if actions is not None else None
+    total = ledger.count_entities(actions=chosen)
 
-
-def entity_label(kind: str, key: str, desired: dict[str, Any] | None, extra: dict[str, Any] | None) -> str | None:
-    """What a person calls the entity: a meeting's title, a participant's or webhook's name."""
-    extra, desired = extra or {}, desired or {}
-    if kind == "meeting":
-        return extra.get("title") or desired.get("title")
-    if kind == "participant":
-        return desired.get("name") or extra.get("name")
-    if kind == "webhook":
-        return desired.get("name") or desired.get("url")
-    return key
-
-
-def _diffs(summary: PlanSummary) -> dict[tuple[str, str], Any]:
-    """The deepdiff of each planned update and conflict (v2 now -> what the mapping wants)."""
-    diffs = {(d["kind"], d["key"]): d.get("diff") for d in summary.updates}
-    diffs.update({(d["kind"], d["key"]): d.get("diff") for d in summary.conflicts})
-    return diffs
-
-
-def _entities(ledger: Ledger, where: str) -> tuple[int, Callable[[], Iterator[tuple[Any, ...]]]]:
-    """How many entities match, and a cursor factory over them (ROW_KIND_ORDER, then plan order)."""
-    total = ledger.conn.execute(f"SELECT count(*) FROM entities WHERE {where}").fetchone()[0]
-
-    def cursor() -> Iterator[tuple[Any, ...]]:
+    def rows() -> Iterator[Row]:
         for kind in ROW_KIND_ORDER:
-            yield from ledger.conn.execute(
-                f"SELECT {_ENTITY_COLUMNS} FROM entities WHERE kind = ? AND {where} ORDER BY seq", (kind,))
+            for entity in ledger.entities(kind, actions=chosen):
+                yield row(entity)
 
-    return int(total), cursor
+    return RowStream(rows, total)
 
 
 def plan_rows(ledger: Ledger, summary: PlanSummary) -> RowStream:
-    """Every planned entity with its action, diff (updates, conflicts) and translation notes."""
-    diffs = _diffs(summary)
-    total, cursor = _entities(ledger, "action != 'gone'")
+    """Every planned entity with its action, field changes (updates, conflicts) and translation notes."""
+    findings = summary.findings()
 
-    def rows() -> Iterator[Row]:
-        for kind, key, v1_id, parent_key, v2_id, state, action, reason, desired_text, extra_text in cursor():
-            desired, extra = _json(desired_text), _json(extra_text)
-            diff = diffs.get((kind, key))
-            yield {
-                "kind": kind, "key": key, "label": entity_label(kind, key, desired, extra),
-                "action": action, "state": state, "v1_id": v1_id, "parent_key": parent_key, "v2_id": v2_id,
-                "v2_preset": (desired or {}).get("preset_name") if kind == "participant" else None,
-                "reason": reason, "changes": deepdiff_changes(diff), "diff": diff,
-                "notes": summary.entity_notes.get(f"{kind}:{key}", []), "desired": desired,
-            }
+    def row(entity: Entity) -> Row:
+        finding = findings.get((entity.kind, entity.key))
+        return {
+            "kind": entity.kind.value, "key": entity.key, "label": kinds.label(entity),
+            "action": (entity.action or Action.CREATE).value, "state": entity.state.value, "v1_id": entity.v1_id,
+            "parent_key": entity.parent_key, "v2_id": entity.v2_id,
+            "v2_preset": kinds.required_name(entity, Kind.PRESET),
+            "reason": entity.reason, "changes": [c.as_row() for c in finding.changes] if finding else [],
+            "notes": summary.entity_notes.get((entity.kind, entity.key), []), "desired": entity.desired,
+        }
 
-    return RowStream(rows, total)
+    return _stream(ledger, None, row)
 
 
 def changed_rows(ledger: Ledger, summary: PlanSummary) -> RowStream:
-    """The planned updates and conflicts, each with the paths that differ (the full diff is in `entities`)."""
-    diffs = _diffs(summary)
-    total, cursor = _entities(ledger, "action IN ('update', 'conflict')")
+    """The planned updates and conflicts, each with the paths that differ (the values are in `entities`)."""
+    findings = summary.findings()
 
-    def rows() -> Iterator[Row]:
-        for kind, key, _, _, v2_id, _, action, reason, desired, extra in cursor():
-            yield {"kind": kind, "key": key, "label": entity_label(kind, key, _json(desired), _json(extra)),
-                   "action": action, "v2_id": v2_id, "reason": reason,
-                   "paths": [c["path"] for c in deepdiff_changes(diffs.get((kind, key)))]}
+    def row(entity: Entity) -> Row:
+        finding = findings.get((entity.kind, entity.key))
+        return {"kind": entity.kind.value, "key": entity.key, "label": kinds.label(entity),
+                "action": (entity.action or Action.CREATE).value, "v2_id": entity.v2_id, "reason": entity.reason,
+                "paths": [c.path for c in finding.changes] if finding else []}
 
-    return RowStream(rows, total)
+    return _stream(ledger, [Action.UPDATE, Action.CONFLICT], row)
 
 
 def unmappable_rows(ledger: Ledger) -> RowStream:
     """The unmappable entities with their reasons, in plan order."""
-    total, cursor = _entities(ledger, "action = 'unmappable'")
-
-    def rows() -> Iterator[Row]:
-        for kind, key, _, _, _, _, _, reason, desired, extra in cursor():
-            yield {"kind": kind, "key": key, "label": entity_label(kind, key, _json(desired), _json(extra)),
-                   "reason": reason or "no reason recorded"}
-
-    return RowStream(rows, total)
+    return _stream(ledger, [Action.UNMAPPABLE], lambda e: {
+        "kind": e.kind.value, "key": e.key, "label": kinds.label(e), "reason": e.reason or "no reason recorded"})
 
 
 def journal_rows(ledger: Ledger, run_id: int) -> RowStream:
     """What one migrate run did to each entity (outcomes only; intents are bookkeeping)."""
-    source = ("FROM journal j LEFT JOIN entities e ON e.kind = j.kind AND e.key = j.key "
-              "WHERE j.run_id = ? AND j.event NOT LIKE 'intent:%'")
-    total = ledger.conn.execute(f"SELECT count(*) {source}", (run_id,)).fetchone()[0]
+    total, _ = ledger.journal(run_id)
 
     def rows() -> Iterator[Row]:
-        cursor = ledger.conn.execute(
-            f"SELECT j.at, j.kind, j.key, j.event, j.detail, e.v2_id, e.last_error, e.desired, e.extra {source} "
-            "ORDER BY j.seq", (run_id,))
-        for at, kind, key, event, detail, v2_id, last_error, desired, extra in cursor:
-            yield {"at": at, "kind": kind, "key": key, "label": entity_label(kind, key, _json(desired), _json(extra)),
-                   "event": event, "v2_id": v2_id, "error": last_error if event == "failed" else None,
-                   "detail": _json(detail)}
+        for entry in ledger.journal(run_id)[1]:
+            entity = entry.entity
+            yield {"at": entry.at, "kind": entry.kind.value, "key": entry.key,
+                   "label": kinds.label(entity) if entity else None, "event": entry.event,
+                   "v2_id": entity.v2_id if entity else None,
+                   "error": entity.last_error if entity and entry.event == "failed" else None, "detail": entry.detail}
 
-    return RowStream(rows, int(total))
+    return RowStream(rows, total)

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, Iterable, Sequence
 
-from migrator.plan import ACTIONS
+from migrator.model import PLAN_ACTIONS
 from migrator.reports.model import RowStream
 
 LIST_ROWS = 50  # rows shown of any list
@@ -162,7 +162,7 @@ def _plan(doc: dict[str, Any]) -> list[str]:
     extracted = doc["extracted"].get("counts", {})
     read = ", ".join(f"{n} {kind}s" for kind, n in extracted.items())
     return [
-        *_counts_table(doc["counts"], ACTIONS),
+        *_counts_table(doc["counts"], tuple(a.value for a in PLAN_ACTIONS)),
         f"Read from v1: {read or 'nothing'}.", "",
         *_transformations(doc["transformations"]),
         *_relocation(doc["relocation"]),

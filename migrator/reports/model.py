@@ -7,12 +7,11 @@ renderer from the ledger, so 100,000 rows never sit in memory at once.
 
 from __future__ import annotations
 
-import re
 import time
 from importlib import metadata
 from typing import Any, Callable, Iterable, Iterator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: field diffs only as `changes` (the raw deepdiff `diff` is gone)
 Row = dict[str, Any]
 
 
@@ -53,36 +52,3 @@ def document(report: str, status: str, headline: str, **sections: Any) -> dict[s
         "headline": headline,
         **sections,
     }
-
-
-_ITEM = re.compile(r"\['((?:[^'\\]|\\.)*)'\]")
-
-
-def readable_path(deepdiff_path: str) -> str:
-    """`root['a']['b'][0]` -> `a.b[0]`; the whole object is `.`."""
-    path = _ITEM.sub(lambda m: "." + m.group(1), deepdiff_path.removeprefix("root")).lstrip(".")
-    return path or "."
-
-
-def deepdiff_changes(diff: dict[str, Any] | None) -> list[Row]:
-    """A deepdiff (JSON, verbose) as flat `{path, change, v2, wanted}` rows, for people."""
-    changes: list[Row] = []
-    for change, items in (diff or {}).items():
-        if not isinstance(items, dict):  # a terse deepdiff lists bare paths
-            changes.extend({"path": readable_path(str(p)), "change": change, "v2": None, "wanted": None} for p in items)
-            continue
-        for path, value in items.items():
-            if isinstance(value, dict) and ("old_value" in value or "new_value" in value):
-                v2, wanted = value.get("old_value"), value.get("new_value")
-            elif change.endswith("removed"):
-                v2, wanted = value, None
-            else:
-                v2, wanted = None, value
-            changes.append({"path": readable_path(path), "change": change, "v2": v2, "wanted": wanted})
-    return changes
-
-
-def expected_changes(diff: dict[str, Any] | None) -> list[Row]:
-    """Verify's `{path: {v2, expected}}` in the same row shape as `deepdiff_changes`."""
-    return [{"path": path, "change": "values_changed", "v2": (value or {}).get("v2"), "wanted": (value or {}).get("expected")}
-            for path, value in (diff or {}).items()]

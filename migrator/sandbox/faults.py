@@ -65,11 +65,11 @@ class FaultInjector:
         with self._lock:
             roll = self._random.random()
         threshold = 0.0
-        for kind, probability in self.plan.probabilities:
+        for fault, probability in self.plan.probabilities:
             threshold += probability
             if roll < threshold:
                 # commit-then-drop only means something for writes; a read drawing it passes.
-                return None if kind == "commit-then-drop" and not is_write else kind
+                return None if fault == "commit-then-drop" and not is_write else fault
         return None
 
 

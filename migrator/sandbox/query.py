@@ -13,14 +13,14 @@ from migrator.sandbox.wire import ApiError
 
 def _coerce(raw: str, schema: Mapping[str, Any]) -> Any:
     """A query string value as the JSON type its schema declares (arrays: comma-separated)."""
-    kind = schema.get("type")
-    if kind == "array":
+    json_type = schema.get("type")
+    if json_type == "array":
         return [_coerce(part, schema.get("items", {})) for part in raw.split(",")]
-    if kind == "integer":
+    if json_type == "integer":
         return int(raw)
-    if kind == "number":
+    if json_type == "number":
         return float(raw)
-    if kind == "boolean":
+    if json_type == "boolean":
         if raw not in ("true", "false"):
             raise ValueError(raw)
         return raw == "true"

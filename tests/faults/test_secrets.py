@@ -201,7 +201,7 @@ def _exceptions_through_the_python_api(cli: Cli, proxy: HostileProxy) -> list[st
     try:
         creds = load_credentials(cli.credentials)
         migration = Migration(creds, Options(ledger=cli.root / "api-ledger.sqlite", reports_dir=cli.root / "api-reports",
-                                             progress=False, timeout=2))
+                                             timeout=2))
         for call in (migration.check, migration.plan, migration.migrate):
             try:
                 call()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from migrator.reports.model import Row, RowStream, deepdiff_changes, document, expected_changes
+from migrator.model import changes
+from migrator.reports.model import Row, RowStream, document
 
 HOSTILE_TITLE = "<img src=x onerror=alert(1)>"
 SCRIPT_BREAKER = "</script><script>alert(2)</script><!--"
@@ -18,13 +19,12 @@ _NOTE = {"kind": "lossy", "source": "role.produce.video.quality", "target": "con
          "before": "fhd", "after": "hd", "reason": "v2 has no 1080p video; hd is the highest."}
 _DROPPED = {"kind": "dropped", "source": "roomName", "target": None, "before": "abc-xyz", "after": None,
             "reason": "v2 meetings have no room name."}
-_DIFF = {"values_changed": {"root['title']": {"new_value": "New title", "old_value": "Old title"}},
-         "dictionary_item_added": {"root['record_on_start']": True}}
+_CHANGES = [c.as_row() for c in changes({"title": "Old title"}, {"title": "New title", "record_on_start": True})]
 
 
 def _entity(kind: str, key: str, action: str, **fields: Any) -> Row:
     row: Row = {"kind": kind, "key": key, "label": None, "action": action, "state": "pending", "v1_id": key,
-                "parent_key": None, "v2_id": None, "v2_preset": None, "reason": None, "changes": [], "diff": None,
+                "parent_key": None, "v2_id": None, "v2_preset": None, "reason": None, "changes": [],
                 "notes": [], "desired": None}
     row.update(fields)
     return row
@@ -41,11 +41,11 @@ def _entities(meetings: int, participants: int, title: str, unmappable_every: in
         key = meeting_key(m)
         if m == 1:
             yield _entity("meeting", key, "update", label=f"Meeting {m}", v2_id=f"v2-{key}", state="done",
-                          diff=_DIFF, changes=deepdiff_changes(_DIFF), desired={"title": "New title"})
+                          changes=_CHANGES, desired={"title": "New title"})
         elif m == 2:
             yield _entity("meeting", key, "conflict", label=f"Meeting {m}", v2_id=f"v2-{key}", state="done",
                           reason="v2 already holds a meeting with the same key that differs at title",
-                          diff=_DIFF, changes=deepdiff_changes(_DIFF), desired={"title": "New title"})
+                          changes=_CHANGES, desired={"title": "New title"})
         else:
             yield _entity("meeting", key, "create", label=title if m == 0 else f"Meeting {m}", notes=[_DROPPED],
                           desired={"title": title if m == 0 else f"Meeting {m}", "status": "ACTIVE"})
@@ -108,9 +108,9 @@ def plan_document(*, meetings: int = 5, participants: int = 20, title: str = HOS
 
 
 def verify_document(mismatches: int = 0) -> dict[str, Any]:
-    diff = {"title": {"v2": "Old", "expected": HOSTILE_TITLE}}
+    found = [c.as_row() for c in changes({"title": "Old"}, {"title": HOSTILE_TITLE})]
     rows = [{"kind": "meeting", "key": meeting_key(i), "v2_id": f"v2-{i}", "problem": "v2 differs at title",
-             "diff": diff, "changes": expected_changes(diff)} for i in range(mismatches)]
+             "changes": found} for i in range(mismatches)]
     status = "mismatch" if mismatches else "clean"
     headline = f"{mismatches} mismatches among 10 entities checked" if mismatches else "clean: all 10 entities checked"
     return document("verify", status, headline, checked={"meeting": 10}, mismatches=RowStream.of(rows))

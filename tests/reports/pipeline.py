@@ -50,7 +50,7 @@ class Pipeline:
 
     def run(self, command: str, reports: str) -> tuple[Outcome, Path]:
         folder = self.workdir / reports
-        options = Options(ledger=self.workdir / "ledger.sqlite", reports_dir=folder, progress=False, rate_per_minute=0)
+        options = Options(ledger=self.workdir / "ledger.sqlite", reports_dir=folder, rate_per_minute=0)
         migration = Migration(load_credentials(self.workdir / "credentials.json", env={}), options)
         return getattr(migration, command)(), folder
 

@@ -1,34 +1,33 @@
-"""The data-model helpers: diff flattening and secret redaction."""
+"""The data-model helpers: field changes and secret redaction."""
 
 from __future__ import annotations
 
 import json
 
-from deepdiff import DeepDiff
-
 from migrator.errors import register_secret
-from migrator.reports.model import RowStream, deepdiff_changes, expected_changes, readable_path
+from migrator.model import Change, changes
+from migrator.reports.model import RowStream
 from migrator.reports.redact import MASK, Redactor, redacted, redacted_document
 
 
-def test_readable_path_turns_deepdiff_paths_into_dotted_fields() -> None:
-    assert readable_path("root['config']['media']['video']['quality']") == "config.media.video.quality"
-    assert readable_path("root['events'][2]") == "events[2]"
-    assert readable_path("root") == "."
+def test_changes_are_dotted_paths_in_the_v2_object() -> None:
+    found = changes({"config": {"media": {"video": {"quality": "hd"}}}, "events": ["a", "b", "c"]},
+                    {"config": {"media": {"video": {"quality": "fhd"}}}, "events": ["a", "b", "x"]})
+    assert [c.path for c in found] == ["config.media.video.quality", "events[2]"]
+    assert changes({"a": 1}, None) == [Change(".", "values_changed", {"a": 1}, None)]
 
 
-def test_deepdiff_changes_pairs_what_v2_holds_with_what_is_wanted() -> None:
-    actual = {"title": "Old", "events": ["a"], "gone": 1}
+def test_changes_pair_what_v2_holds_with_what_is_wanted() -> None:
+    actual = {"title": "Old", "events": ["a"], "kept": 1}
     desired = {"title": "New", "events": ["a", "b"], "added": True}
-    diff = json.loads(DeepDiff(actual, desired, ignore_order=True, verbose_level=2).to_json())
-    changes = {c["path"]: (c["v2"], c["wanted"]) for c in deepdiff_changes(diff)}
-    assert changes == {"title": ("Old", "New"), "events[1]": (None, "b"), "gone": (1, None), "added": (None, True)}
+    found = {c.path: (c.v2, c.wanted) for c in changes(actual, desired)}
+    assert found == {"title": ("Old", "New"), "events[1]": (None, "b"), "added": (None, True)}
 
 
-def test_expected_changes_reads_verify_diffs() -> None:
-    assert expected_changes({"title": {"v2": "a", "expected": "b"}}) == [
-        {"path": "title", "change": "values_changed", "v2": "a", "wanted": "b"}]
-    assert expected_changes(None) == []
+def test_changes_ignore_fields_v2_holds_beyond_what_is_wanted() -> None:
+    assert changes({"title": "t", "config": {"a": 1, "b": 2}, "id": "x"}, {"title": "t", "config": {"a": 1}}) == []
+    assert [c.as_row() for c in changes({"config": {"a": 1}}, {"config": {"a": 2}})] == [
+        {"path": "config.a", "change": "values_changed", "v2": 1, "wanted": 2}]
 
 
 def test_redacted_masks_registered_secrets_and_credential_keys_but_not_design_tokens() -> None:

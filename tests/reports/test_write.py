@@ -47,8 +47,8 @@ def test_the_schema_rejects_what_it_does_not_describe(tmp_path: Path) -> None:
     good = json.loads((tmp_path / "plan.json").read_text())
     unknown_section = {**good, "surprise": 1}
     bad_action = {**good, "entities": [{**good["entities"][0], "action": "explode"}]}
-    missing_diff = {**good, "entities": [{k: v for k, v in good["entities"][0].items() if k != "diff"}]}
-    for bad in (unknown_section, bad_action, missing_diff):
+    missing_changes = {**good, "entities": [{k: v for k, v in good["entities"][0].items() if k != "changes"}]}
+    for bad in (unknown_section, bad_action, missing_changes):
         assert not validator().is_valid(bad)
 
 
