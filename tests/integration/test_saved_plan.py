@@ -1,0 +1,87 @@
+"""A saved plan is an artifact: `migrate --plan` applies exactly what was reviewed, or refuses."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+
+from migrator.errors import EXIT_OK, EXIT_USAGE
+
+from .helpers import V1, V2, Workspace, assert_exact_copy, v2_count, v2_writes
+
+
+@pytest.fixture
+def org(sandbox_factory):
+    return sandbox_factory(rate_limit=0, meetings=6, participants=3)
+
+
+@pytest.fixture
+def ws(tmp_path, org):
+    return Workspace.for_sandbox(tmp_path, org)
+
+
+def test_a_reviewed_plan_is_applied_with_no_other_write(ws, org):
+    saved = ws.root / "reviewed.plan.json"
+    result, planned = ws.run("plan", "--out", str(saved))
+    assert result.exit_code == EXIT_OK, result.output
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    document = json.loads(saved.read_text())
+    assert set(document["saved_plan"]["fingerprints"]) == {"v1_snapshot", "v2_state", "mappings", "tool_version"}
+    creates = sum(planned["counts"][kind].get("create", 0) for kind in planned["counts"])
+    assert v2_writes(org) == 0
+
+    result, migrated = ws.run("migrate", "--plan", str(saved))
+    assert result.exit_code == EXIT_OK, result.output
+    posts = sum(v2_count(org, "POST", route) for route in
+                ("/v2/presets", "/v2/meetings", "/v2/webhooks", "/v2/meetings/{meeting_id}/participants"))
+    assert posts == creates, "every planned create was sent once, and nothing else was created"
+    assert_exact_copy(org)
+
+
+def test_a_v1_change_after_the_plan_makes_it_stale(ws, org):
+    saved = ws.root / "reviewed.plan.json"
+    assert ws.run("plan", "--out", str(saved))[0].exit_code == EXIT_OK
+    v1 = V1(org)
+    meeting = v1.all("/meetings", "meetings")[0]
+    assert v1.client.put(f"/meetings/{meeting['id']}", json={"title": "Renamed after review"}).status_code == 200
+
+    result, outcome = ws.run("migrate", "--plan", str(saved))
+    assert result.exit_code == EXIT_USAGE
+    assert "stale" in outcome["error"] and "v1 changed" in outcome["error"]
+    assert v2_writes(org) == 0, "a stale plan writes nothing"
+
+
+def test_a_v2_object_added_after_the_plan_makes_it_stale(ws, org):
+    saved = ws.root / "reviewed.plan.json"
+    assert ws.run("plan", "--out", str(saved))[0].exit_code == EXIT_OK
+    V2(org).client.post("/meetings", json={"title": "Someone else's meeting"}).raise_for_status()
+    writes = v2_writes(org)
+
+    result, outcome = ws.run("migrate", "--plan", str(saved))
+    assert result.exit_code == EXIT_USAGE
+    assert "stale" in outcome["error"] and "v2 changed" in outcome["error"]
+    assert v2_writes(org) == writes
+
+
+def test_changed_mappings_make_a_saved_plan_stale(ws, org, tmp_path):
+    import shutil
+
+    from migrator.api import default_mappings_dir
+
+    saved = ws.root / "reviewed.plan.json"
+    assert ws.run("plan", "--out", str(saved))[0].exit_code == EXIT_OK
+    edited = tmp_path / "mappings"
+    shutil.copytree(default_mappings_dir(), edited)
+    (edited / "meetings.yaml").write_text((edited / "meetings.yaml").read_text() + "\n# reviewed copy\n")
+    result, outcome = ws.run("--mappings", str(edited), "migrate", "--plan", str(saved))
+    assert result.exit_code == EXIT_USAGE and "the mappings changed" in outcome["error"]
+
+
+def test_a_file_that_is_not_a_saved_plan_is_one_line_exit_2(ws, org):
+    bogus = ws.root / "plan.json"
+    bogus.write_text('{"report": "plan"}')
+    result, outcome = ws.run("migrate", "--plan", str(bogus))
+    assert result.exit_code == EXIT_USAGE and "is not a saved plan" in outcome["error"]
+    assert v2_writes(org) == 0
