@@ -224,20 +224,20 @@ class Ledger:
 
     def _create_schema(self) -> None:
         db = self._db
-        db["meta"].create({"key": str, "value": str}, pk="key")
-        db["runs"].create({"id": int, "command": str, "started_at": str, "ended_at": str, "status": str,
+        db.table("meta").create({"key": str, "value": str}, pk="key")
+        db.table("runs").create({"id": int, "command": str, "started_at": str, "ended_at": str, "status": str,
                            "pid": int, "summary": str}, pk="id", not_null={"command", "started_at", "status"})
-        db["snapshot"].create({"kind": str, "v1_id": str, "parent_id": str, "data": str, "hash": str, "run_id": int},
+        db.table("snapshot").create({"kind": str, "v1_id": str, "parent_id": str, "data": str, "hash": str, "run_id": int},
                               pk=("kind", "v1_id"), not_null={"kind", "v1_id", "data", "hash", "run_id"})
-        db["snapshot"].create_index(["kind", "parent_id"], index_name="snapshot_parent")
+        db.table("snapshot").create_index(["kind", "parent_id"], index_name="snapshot_parent")
         # AUTOINCREMENT keeps plan order stable across re-plans (sqlite-utils cannot declare it).
         self._conn.execute(
             "CREATE TABLE entities (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL, "
             "v1_id TEXT, parent_key TEXT, v2_id TEXT, state TEXT NOT NULL, action TEXT, origin TEXT, reason TEXT, "
             "desired TEXT, written TEXT, natural_key TEXT, adopt_v2_id TEXT, extra TEXT, "
             "attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, intent_at TEXT, updated_at TEXT, UNIQUE (kind, key))")
-        db["entities"].create_index(["kind", "state"], index_name="entities_state")
-        db["entities"].create_index(["kind", "parent_key"], index_name="entities_parent")
+        db.table("entities").create_index(["kind", "state"], index_name="entities_state")
+        db.table("entities").create_index(["kind", "parent_key"], index_name="entities_parent")
         self._conn.execute(
             "CREATE TABLE journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, run_id INTEGER, "
             "kind TEXT, key TEXT, event TEXT NOT NULL, detail TEXT)")
@@ -296,11 +296,12 @@ class Ledger:
 
     # -------------------------------------------------------------------- runs
     def start_run(self, command: str) -> int:
-        return int(self._db["runs"].insert({"command": command, "started_at": now_iso(), "status": "running",
-                                            "pid": os.getpid()}).last_pk)
+        table = self._db.table("runs").insert({"command": command, "started_at": now_iso(), "status": "running",
+                                               "pid": os.getpid()})
+        return int(table.last_pk or 0)
 
     def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
-        self._db["runs"].update(run_id, {"ended_at": now_iso(), "status": status, "summary": dumps(summary)})
+        self._db.table("runs").update(run_id, {"ended_at": now_iso(), "status": status, "summary": dumps(summary)})
 
     def last_run(self, command: str | None = None) -> RunRecord | None:
         where, args = ("WHERE command = ?", (command,)) if command else ("", ())
@@ -494,7 +495,7 @@ class Ledger:
 
     def parents_with_new_children(self, kind: Kind, parent: Kind) -> list[tuple[str, str]]:
         """(parent key, parent v2 id) of parents already in v2 that get new children in this plan."""
-        return [tuple(r) for r in self._conn.execute(  # type: ignore[misc]
+        return [(key, v2_id) for key, v2_id in self._conn.execute(
             "SELECT DISTINCT p.key, p.v2_id FROM entities c JOIN entities p ON p.kind = ? AND p.key = c.parent_key "
             "WHERE c.kind = ? AND c.action = 'create' AND p.v2_id IS NOT NULL ORDER BY p.seq",
             (parent.value, kind.value))]

@@ -93,7 +93,7 @@ class Planner:
                       choices: dict[str, PresetChoice]) -> Iterator[Entity]:
         relocation = self.summary.relocation
         for p in self.ledger.snapshot(Kind.PARTICIPANT.value):
-            pid, mid = p.get("id"), p.get("meetingId")
+            pid, mid = str(p["id"]), str(p.get("meetingId"))
             entity = Entity(Kind.PARTICIPANT, pid, v1_id=pid, parent_key=mid,
                             extra={"meetingId": mid, "clientSpecificId": p.get("clientSpecificId"),
                                    "email": p.get("email"), "name": p.get("name")})
@@ -129,7 +129,7 @@ class Planner:
 
     def _webhooks(self) -> Iterator[Entity]:
         for hook in self.ledger.snapshot(Kind.WEBHOOK.value):
-            entity = Entity(Kind.WEBHOOK, hook.get("id"), v1_id=hook.get("id"))
+            entity = Entity(Kind.WEBHOOK, str(hook["id"]), v1_id=str(hook["id"]))
             try:
                 yield self._mapped(entity, self.mappings.map_webhook(hook))
             except Unmappable as exc:
@@ -155,8 +155,8 @@ class Planner:
         v2_ids = self.ledger.v2_ids(Kind.MEETING)
         return [
             Recording(v1_meeting=r.get("meetingId"), room_name=r.get("roomName"),
-                      title=(meetings.get(r.get("meetingId")) or {}).get("title"),
-                      v2_meeting=v2_ids.get(r.get("meetingId")), recording_id=r.get("id"), status=r.get("status"),
+                      title=(meetings.get(str(r.get("meetingId"))) or {}).get("title"),
+                      v2_meeting=v2_ids.get(str(r.get("meetingId"))), recording_id=r.get("id"), status=r.get("status"),
                       download_url=r.get("downloadUrl"), download_url_expiry=r.get("downloadUrlExpiry"),
                       file=r.get("outputFileName"))
             for r in self.ledger.snapshot("recording")
