@@ -54,6 +54,7 @@ class Options:
     mappings_dir: Path = field(default_factory=default_mappings_dir)
     concurrency: int = 8
     rate_per_minute: float = 2000
+    target_rate_per_minute: float | None = None  # a target with its own limit (RealtimeKit); None: its documented one
     timeout: float = 30.0
     progress: bool = True
 
@@ -85,14 +86,14 @@ class Migration:
 
     # ------------------------------------------------------------ plumbing
     def _mappings(self) -> MappingSet:
-        return MappingSet.load(self.options.mappings_dir)
+        return MappingSet.load(self.options.mappings_dir, target=self.credentials.v2.profile.name)
 
     def _ledger(self) -> Ledger:
         return Ledger.open(self.options.ledger, self.credentials.pair)
 
     def _client(self) -> DyteClient:
         return DyteClient(self.credentials, rate_per_minute=self.options.rate_per_minute,
-                          concurrency=self.options.concurrency, timeout=self.options.timeout)
+                          target_rate_per_minute=self.options.target_rate_per_minute, concurrency=self.options.concurrency, timeout=self.options.timeout)
 
     @staticmethod
     def _run(factory: Callable[[asyncio.Event], Awaitable[T]]) -> T:
