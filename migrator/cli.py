@@ -273,12 +273,14 @@ def rollback(yes: bool) -> None:
 @cli.command()
 @click.option("--meetings", type=click.IntRange(1, 100000), default=20, show_default=True)
 @click.option("--participants", type=click.IntRange(0, 10000), default=5, show_default=True, help="Per meeting.")
-def demo(meetings: int, participants: int) -> None:
+@click.option("--target", type=click.Choice(TARGETS), default=None,
+              help="Migrate to Dyte v2 or to the sandbox's RealtimeKit (default: the global --target).")
+def demo(meetings: int, participants: int, target: str | None) -> None:
     """Start the sandbox with sample data, run plan, migrate, verify and a repeat migrate."""
 
     def action(ctx: Context) -> None:
         outcome, lines = demo_module.run_demo(ctx.options, meetings=meetings, participants=participants,
-                                              ledger_given=ctx.ledger_given)
+                                              ledger_given=ctx.ledger_given, target=target or ctx.target)
         _emit(ctx, outcome, lines)
 
     _run("demo", action)
