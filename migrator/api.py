@@ -53,6 +53,7 @@ class Options:
     mappings_dir: Path = field(default_factory=default_mappings_dir)
     concurrency: int = 8
     rate_per_minute: float = 2000
+    target_rate_per_minute: float | None = None  # a target with its own limit (RealtimeKit); None: its documented one
     timeout: float = 30.0
 
     def check(self) -> None:
@@ -61,6 +62,9 @@ class Options:
             raise ConfigError(f"concurrency must be a whole number from 1 to 64, not {self.concurrency!r}")
         if not isinstance(self.rate_per_minute, (int, float)) or self.rate_per_minute < 0:
             raise ConfigError(f"rate_per_minute must be 0 (no pacing) or more, not {self.rate_per_minute!r}")
+        if self.target_rate_per_minute is not None and (
+                not isinstance(self.target_rate_per_minute, (int, float)) or self.target_rate_per_minute < 0):
+            raise ConfigError(f"target_rate_per_minute must be 0 (no pacing) or more, not {self.target_rate_per_minute!r}")
         if not isinstance(self.timeout, (int, float)) or self.timeout <= 0:
             raise ConfigError(f"timeout must be more than 0 seconds, not {self.timeout!r}")
         for name in ("ledger", "reports_dir", "mappings_dir"):
@@ -132,13 +136,14 @@ class Migration:
 
     # ------------------------------------------------------------ plumbing
     def _mappings(self) -> MappingSet:
-        return MappingSet.load(self.options.mappings_dir)
+        return MappingSet.load(self.options.mappings_dir, target=self.credentials.v2.profile.name)
 
     def _ledger(self) -> Ledger:
         return Ledger.open(self.options.ledger, self.credentials.pair)
 
     def _client(self) -> DyteClient:
         return DyteClient(self.credentials, rate_per_minute=self.options.rate_per_minute,
+                          target_rate_per_minute=self.options.target_rate_per_minute,
                           concurrency=self.options.concurrency, timeout=self.options.timeout)
 
     @staticmethod

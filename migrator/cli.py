@@ -22,9 +22,10 @@ import click
 
 from migrator import api, demo as demo_module
 from migrator.errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_USAGE, MigratorError, scrub
+from migrator.apps import ensure_app
 from migrator.model import Kind
 from migrator.progress import ProgressDisplay
-from migrator.settings import load_credentials
+from migrator.settings import DEFAULT_TARGET, TARGETS, load_credentials
 
 
 class LazyGroup(click.Group):
@@ -57,10 +58,17 @@ class Context:
     verbose: int
     ledger_given: bool
     progress: bool
+    target: str = DEFAULT_TARGET
+    create_app: str | None = None
 
     def migration(self) -> api.Migration:
-        return api.Migration(load_credentials(self.credentials_file), self.options,
-                             progress=ProgressDisplay(self.progress))
+        credentials = load_credentials(self.credentials_file, target=self.target, app_optional=self.create_app is not None)
+        if self.create_app is not None:
+            choice = ensure_app(credentials, self.create_app, self.options.ledger, self.options.timeout)
+            verb = "created" if choice.created else "recorded in the ledger by an earlier run, reused"
+            click.echo(f"realtimekit app {choice.app_id} ({verb})", err=True)
+            credentials = choice.credentials
+        return api.Migration(credentials, self.options, progress=ProgressDisplay(self.progress))
 
 
 def _emit(ctx: Context, outcome: api.Outcome, human: list[str] | None = None) -> None:
@@ -124,17 +132,23 @@ def _fail(ctx: Context, command: str, message: str, code: int) -> None:
 @click.option("--credentials", "credentials_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="JSON credentials file (the format `sandbox serve --credentials-out` writes). "
                    "Default: DYTE_V1_*/DYTE_V2_* environment variables.")
+@click.option("--target", type=click.Choice(TARGETS), envvar="DYTE_MIGRATE_TARGET", default=DEFAULT_TARGET,
+              show_default=True, help="Where to migrate: Dyte v2, or Cloudflare RealtimeKit.")
+@click.option("--create-app", metavar="NAME", default=None,
+              help="realtimekit: create an app named NAME when no REALTIMEKIT_APP_ID is given (once; recorded in the ledger).")
 @click.option("--rate-limit", type=click.FloatRange(min=0), default=2000, show_default=True,
-              help="Requests per minute shared by v1 and v2 (0 = no pacing).")
+              help="Dyte's requests per minute, shared by v1 and v2 (0 = no pacing).")
+@click.option("--target-rate-limit", type=click.FloatRange(min=0), default=None,
+              help="Requests per minute for a target with its own limit (default: RealtimeKit's 250 per 10 s = 1500).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds per request.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as one JSON object on the last line of stdout.")
 @click.option("--no-progress", is_flag=True, help="No progress display (it is off anyway when stderr is not a terminal).")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (never secrets).")
 @click.pass_context
 def cli(click_ctx: click.Context, ledger: Path, reports_dir: Path, mappings_dir: Path | None,
-        credentials_file: Path | None, rate_limit: float, timeout: float, as_json: bool, no_progress: bool,
-        verbose: int) -> None:
-    """Move a Dyte organization from the v1 REST API to the v2 REST API.
+        credentials_file: Path | None, target: str, create_app: str | None, rate_limit: float,
+        target_rate_limit: float | None, timeout: float, as_json: bool, no_progress: bool, verbose: int) -> None:
+    """Move a Dyte organization from the v1 REST API to the v2 REST API or to Cloudflare RealtimeKit.
 
     Typical use: plan, read reports/plan.html, migrate, verify, export-ids.
     """
@@ -142,12 +156,13 @@ def cli(click_ctx: click.Context, ledger: Path, reports_dir: Path, mappings_dir:
     handler.setFormatter(_ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
                         handlers=[handler])
-    options = api.Options(ledger=ledger, reports_dir=reports_dir, rate_per_minute=rate_limit, timeout=timeout)
+    options = api.Options(ledger=ledger, reports_dir=reports_dir, rate_per_minute=rate_limit, timeout=timeout,
+                          target_rate_per_minute=target_rate_limit)
     if mappings_dir is not None:
         options.mappings_dir = mappings_dir
     ledger_source = click_ctx.get_parameter_source("ledger")
     given = ledger_source is not None and ledger_source.name != "DEFAULT"
-    click_ctx.obj = Context(options, credentials_file, as_json, verbose, given, not no_progress)
+    click_ctx.obj = Context(options, credentials_file, as_json, verbose, given, not no_progress, target, create_app)
 
 
 @cli.command()
@@ -260,12 +275,14 @@ def rollback(yes: bool) -> None:
 @cli.command()
 @click.option("--meetings", type=click.IntRange(1, 100000), default=20, show_default=True)
 @click.option("--participants", type=click.IntRange(0, 10000), default=5, show_default=True, help="Per meeting.")
-def demo(meetings: int, participants: int) -> None:
+@click.option("--target", type=click.Choice(TARGETS), default=None,
+              help="Migrate to Dyte v2 or to the sandbox's RealtimeKit (default: the global --target).")
+def demo(meetings: int, participants: int, target: str | None) -> None:
     """Start the sandbox with sample data, run plan, migrate, verify and a repeat migrate."""
 
     def action(ctx: Context) -> None:
         outcome, lines = demo_module.run_demo(ctx.options, meetings=meetings, participants=participants,
-                                              ledger_given=ctx.ledger_given)
+                                              ledger_given=ctx.ledger_given, target=target or ctx.target)
         _emit(ctx, outcome, lines)
 
     _run("demo", action)

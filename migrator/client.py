@@ -1,7 +1,8 @@
-"""The one HTTP client for the v1 and v2 Dyte APIs (and the public preset documents).
+"""The one HTTP client for the source (Dyte v1), the target (Dyte v2 or RealtimeKit) and the
+public preset documents.
 
-Everything that touches the network goes through here so that auth, pacing against the
-shared rate limit, retries, secret hygiene and request counting are decided once.
+Everything that touches the network goes through here so that auth, pacing against each
+API's rate limit, retries, secret hygiene and request counting are decided once.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class _Target:
     name: str
     url_prefix: str
     headers: Mapping[str, str] = field(repr=False)
-    paced: bool
+    bucket: TokenBucket | None  # None: not paced
 
 
 def _auth_headers(creds: ApiCredentials) -> dict[str, str]:
@@ -81,12 +82,13 @@ def _auth_headers(creds: ApiCredentials) -> dict[str, str]:
     return {"Authorization": value}
 
 
-def _target(name: str, creds: ApiCredentials) -> _Target:
-    prefix = creds.base_url + (f"/organizations/{creds.org_id}" if creds.profile.org_in_path else "")
-    return _Target(name, prefix, _auth_headers(creds), paced=True)
+def _target(name: str, creds: ApiCredentials, bucket: TokenBucket, prefix: str | None = None) -> _Target:
+    if prefix is None:
+        prefix = creds.base_url + (f"/organizations/{creds.org_id}" if creds.profile.org_in_path else "")
+    return _Target(name, prefix, _auth_headers(creds), bucket)
 
 
-_DOCUMENTS = _Target("document", "", {}, paced=False)
+_DOCUMENTS = _Target("document", "", {}, None)
 
 
 def strip_secrets(value: Any) -> Any:
@@ -151,8 +153,9 @@ class _Throttled(_Retryable):
 class DyteClient:
     """Async client for both Dyte APIs: `async with DyteClient(creds) as client: ...`.
 
-    `rate_per_minute` is the server's limit shared by v1 and v2 (0 = no pacing); the
-    client paces slightly under it. At most `concurrency` requests are in flight.
+    `rate_per_minute` is Dyte's limit, shared by v1 and v2 (0 = no pacing); a target of
+    another rate domain (RealtimeKit) is paced by its own bucket, at `target_rate_per_minute`
+    (None: the profile's documented limit). The client paces slightly under each. At most `concurrency` requests are in flight.
     Errors are `migrator.errors` types; a POST whose outcome is unknown raises
     `WriteOutcomeUnknown` at once so that the caller reconciles instead of duplicating.
     429s do not use up `max_attempts` (they have `max_throttled_retries`); `backoff_*`
@@ -164,6 +167,7 @@ class DyteClient:
         creds: Credentials,
         *,
         rate_per_minute: float = 2000,
+        target_rate_per_minute: float | None = None,
         concurrency: int = 8,
         timeout: float = 30.0,
         max_attempts: int = 6,
@@ -175,9 +179,17 @@ class DyteClient:
     ) -> None:
         if concurrency < 1 or max_attempts < 1 or rate_per_minute < 0:
             raise ValueError("concurrency and max_attempts must be >= 1, rate_per_minute >= 0")
-        self._v1 = _target("v1", creds.v1)
-        self._v2 = _target("v2", creds.v2)
-        self._bucket = TokenBucket.for_server_limit(rate_per_minute)
+        source_bucket = TokenBucket.for_server_limit(rate_per_minute)
+        target_profile = creds.v2.profile
+        if target_profile.rate_domain == creds.v1.profile.rate_domain:
+            target_bucket = source_bucket  # Dyte counts v1 and v2 against one bucket
+        else:
+            target_rate = target_profile.rate_per_minute if target_rate_per_minute is None else target_rate_per_minute
+            target_bucket = TokenBucket.for_server_limit(target_rate)
+        self._v1 = _target("v1", creds.v1, source_bucket)
+        self._v2 = _target("v2", creds.v2, target_bucket)
+        # RealtimeKit's account level (`.../realtime/kit/apps`), beside the app-scoped base.
+        self._v2_account = _target("v2", creds.v2, target_bucket, creds.v2.account_url) if creds.v2.account_url else None
         self._slots = asyncio.Semaphore(concurrency)
         self._max_attempts = max_attempts
         self._max_throttled_retries = max_throttled_retries
@@ -207,6 +219,12 @@ class DyteClient:
     async def v2(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> JsonObject:
         """Call v2; `path` is below the v2 base URL. Returns the parsed body."""
         return await self._request(self._v2, method, path, params, json)
+
+    async def v2_account(self, method: str, path: str, *, json: Any = None) -> JsonObject:
+        """Call the target's account level (RealtimeKit: `/apps`); only targets that have one."""
+        if self._v2_account is None:
+            raise ValueError(f"the {self._v2.name} target has no account-level routes")
+        return await self._request(self._v2_account, method, path, None, json)
 
     async def document(self, url: str) -> JsonObject:
         """GET a public JSON document (a preset/role `s3URL`): no credentials, not paced."""
@@ -262,8 +280,8 @@ class DyteClient:
                 delay = throttled.retry_after
                 if delay is None:
                     delay = backoff_delay(throttles, self._backoff_base, self._backoff_cap)
-                if target.paced:
-                    self._bucket.pause(delay)  # the next attempt's acquire() waits it out
+                if target.bucket is not None:
+                    target.bucket.pause(delay)  # the next attempt's acquire() waits it out
                 else:
                     await asyncio.sleep(delay)
             except _Retryable as failed:
@@ -276,11 +294,11 @@ class DyteClient:
             self.counters.retries += 1
 
     async def _attempt(self, target: _Target, method: str, path: str, params: Params | None, body: Any) -> JsonObject:
-        if target.paced:
-            await self._bucket.wait_unpaused()  # don't hold a concurrency slot through a 429 pause
+        if target.bucket is not None:
+            await target.bucket.wait_unpaused()  # don't hold a concurrency slot through a 429 pause
         async with self._slots:
-            if target.paced:
-                await self._bucket.acquire()
+            if target.bucket is not None:
+                await target.bucket.acquire()
             self._count(target)
             started = time.perf_counter()
             try:
@@ -324,7 +342,7 @@ class DyteClient:
     def _count(self, target: _Target) -> None:
         if target is self._v1:
             self.counters.v1 += 1
-        elif target is self._v2:
+        elif target.name == "v2":
             self.counters.v2 += 1
         else:
             self.counters.documents += 1

@@ -18,7 +18,7 @@ from typing import Iterator
 
 from migrator import api
 from migrator.errors import EXIT_OK, ConfigError, TransportError
-from migrator.settings import load_credentials
+from migrator.settings import DEFAULT_TARGET, load_credentials
 
 STARTUP_SECONDS = 30
 
@@ -53,17 +53,19 @@ def sandbox_process(workdir: Path, meetings: int, participants: int) -> Iterator
 
 
 def run_demo(options: api.Options, *, meetings: int, participants: int,
-             ledger_given: bool) -> tuple[api.Outcome, list[str]]:
+             ledger_given: bool, target: str = DEFAULT_TARGET) -> tuple[api.Outcome, list[str]]:
     workdir = Path(tempfile.mkdtemp(prefix="dyte-migrate-demo-"))
     if not ledger_given:  # a fresh sandbox needs a fresh ledger
         options = replace(options, ledger=workdir / "ledger.sqlite")
     elif options.ledger.exists():
         raise ConfigError(f"demo needs a fresh ledger; {options.ledger} already exists")
-    lines: list[str] = [f"demo: sandbox with {meetings} meetings x {participants} participants; work files in {workdir}"]
+    lines: list[str] = [f"demo: sandbox with {meetings} meetings x {participants} participants; "
+                        f"target {target}; work files in {workdir}"]
     with sandbox_process(workdir, meetings, participants) as creds_file:
-        migration = api.Migration(load_credentials(creds_file), options)
+        credentials = load_credentials(creds_file, target=target)
+        migration = api.Migration(credentials, options)
         base = json.loads(creds_file.read_text())["v2"]["base_url"].rsplit("/v2", 1)[0]
-        lines.append(f"demo: sandbox at {base}")
+        lines.append(f"demo: sandbox at {base}; target base URL {credentials.v2.base_url}")
         steps = [("plan", migration.plan), ("migrate", migration.migrate),
                  ("verify", migration.verify), ("migrate again", migration.migrate)]
         outcomes: dict[str, api.Outcome] = {}
@@ -76,7 +78,7 @@ def run_demo(options: api.Options, *, meetings: int, participants: int,
     again = outcomes.get("migrate again")
     rewrites = again.details.get("writes") if again else None
     if again is not None:
-        lines.append(f"a second migrate made {rewrites} v2 writes")
+        lines.append(f"a second migrate made {rewrites} {target} writes")
     reports = sorted({p for o in outcomes.values() for p in o.reports})
     requests: dict[str, int] = {}
     for o in outcomes.values():

@@ -1,8 +1,9 @@
-"""Credentials and target profiles.
+"""Credentials and API profiles (the source `dyte-v1`; the targets `dyte-v2` and `realtimekit`).
 
-A profile owns the base URL and the auth scheme of one API, so that adding a target
-(Cloudflare RealtimeKit speaks v2 with a Bearer token) touches this table only.
-Credentials come from the environment or a JSON file, never from command-line flags.
+A profile owns the base URL, the auth scheme and the documented rate limit of one API,
+so that a target (Cloudflare RealtimeKit speaks v2 with a Bearer token) is a row here.
+`Credentials.v2` is the target side, whichever profile was chosen. Credentials come
+from the environment or a JSON file, never from command-line flags.
 """
 
 from __future__ import annotations
@@ -24,20 +25,32 @@ class Profile:
     default_base_url: str
     auth: AuthScheme
     org_in_path: bool  # v1 puts /organizations/{orgId} in every path
+    rate_domain: str  # APIs of one domain share one server-side bucket (Dyte: v1 and v2 per client IP)
+    rate_per_minute: float  # the documented limit of that bucket
 
 
+DYTE_RATE_PER_MINUTE = 2000.0
 PROFILES: dict[str, Profile] = {
-    "dyte-v1": Profile("dyte-v1", "https://api.dyte.io/v1", "raw-key", org_in_path=True),
-    "dyte-v2": Profile("dyte-v2", "https://api.dyte.io/v2", "basic", org_in_path=False),
+    "dyte-v1": Profile("dyte-v1", "https://api.dyte.io/v1", "raw-key", True, "dyte", DYTE_RATE_PER_MINUTE),
+    "dyte-v2": Profile("dyte-v2", "https://api.dyte.io/v2", "basic", False, "dyte", DYTE_RATE_PER_MINUTE),
+    # 250 requests per 10 seconds per account (specs/realtimekit.md).
+    "realtimekit": Profile("realtimekit", "https://api.cloudflare.com/client/v4/accounts/{account_id}/realtime/kit/{app_id}",
+                           "bearer", False, "realtimekit", 250 * 6.0),
 }
+TARGETS = ("dyte-v2", "realtimekit")
+DEFAULT_TARGET = "dyte-v2"
 
 
 @dataclass(frozen=True)
 class ApiCredentials:
+    """One side. For RealtimeKit `org_id` is `account_id/app_id` (what a ledger is bound to),
+    `base_url` the app's URL, and `account_url` the account's `.../realtime/kit` (where apps are)."""
+
     profile: Profile
     base_url: str
     org_id: str
     api_key: str = field(repr=False)
+    account_url: str = ""
 
     def __post_init__(self) -> None:
         register_secret(self.api_key)
@@ -45,16 +58,68 @@ class ApiCredentials:
     def __repr__(self) -> str:  # never show the key, even in a debugger dump
         return f"ApiCredentials(profile={self.profile.name!r}, base_url={self.base_url!r}, org_id={self.org_id!r}, api_key='***')"
 
+    @property
+    def app_id(self) -> str:
+        """RealtimeKit's app id ("" when none is chosen yet: `--create-app`)."""
+        return self.org_id.partition("/")[2] if self.profile.name == "realtimekit" else ""
+
+    def with_app(self, app_id: str) -> "ApiCredentials":
+        """The same RealtimeKit account, scoped to `app_id` (after `--create-app`)."""
+        account_id = self.org_id.partition("/")[0]
+        return ApiCredentials(self.profile, f"{self.account_url}/{app_id}", f"{account_id}/{app_id}", self.api_key, self.account_url)
+
 
 @dataclass(frozen=True)
 class Credentials:
-    v1: ApiCredentials
-    v2: ApiCredentials
+    v1: ApiCredentials  # the source
+    v2: ApiCredentials  # the target: Dyte v2 or RealtimeKit (`v2.profile` says which)
 
     @property
     def pair(self) -> tuple[str, str]:
-        """The (v1 org, v2 org) pair a ledger is bound to."""
+        """The (v1 org, target org) pair a ledger is bound to; RealtimeKit's is `account_id/app_id`."""
         return (self.v1.org_id, self.v2.org_id)
+
+
+def _url(value: str, name: str, source: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise CredentialError(f"{name} base URL must start with http:// or https://{source}")
+    return value.rstrip("/")
+
+
+def _check_key(value: str, name: str, source: str) -> None:
+    if any(not "!" <= c <= "~" for c in value):  # else the HTTP layer's error would quote the key
+        raise CredentialError(f"{name} holds a space, a control or a non-ASCII character{source}")
+
+
+def _realtimekit_side(data: Mapping[str, object], env: Mapping[str, str], source: str, app_optional: bool) -> ApiCredentials:
+    """CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_API_TOKEN, REALTIMEKIT_APP_ID, REALTIMEKIT_BASE_URL (the app's
+    URL, e.g. the sandbox's; `{account_id}`/`{app_id}` placeholders are filled in), or the file's `realtimekit`."""
+    profile = PROFILES["realtimekit"]
+    account_id = str(data.get("account_id") or env.get("CLOUDFLARE_ACCOUNT_ID") or "").strip()
+    token = str(data.get("api_token") or env.get("CLOUDFLARE_API_TOKEN") or "").strip()
+    app_id = str(data.get("app_id") or env.get("REALTIMEKIT_APP_ID") or "").strip()
+    given_url = str(data.get("base_url") or env.get("REALTIMEKIT_BASE_URL") or "").strip()
+    required = [("account_id", account_id, "CLOUDFLARE_ACCOUNT_ID"), ("api_token", token, "CLOUDFLARE_API_TOKEN")]
+    if not app_optional:
+        required.append(("app_id", app_id, "REALTIMEKIT_APP_ID"))
+    missing = [(key, env_name) for key, value, env_name in required if not value]
+    if missing:
+        hint = " or --create-app NAME" if any(key == "app_id" for key, _ in missing) else ""
+        raise CredentialError(
+            f"realtimekit credentials incomplete: missing {', '.join(k for k, _ in missing)} "
+            f"(set {', '.join(e for _, e in missing)}{hint}, or pass --credentials FILE){source}"
+        )
+    for key, value in (("account_id", account_id), ("app_id", app_id)):
+        if len(value) > 32 or "/" in value:
+            raise CredentialError(f"realtimekit {key} must be at most 32 characters without '/'{source}")
+    _check_key(token, "realtimekit API token", source)
+    template = given_url or profile.default_base_url
+    url = _url(template.replace("{account_id}", account_id).replace("{app_id}", app_id or "{app_id}"), "realtimekit", source)
+    if app_id and not url.endswith("/" + app_id) and "{app_id}" not in template:
+        raise CredentialError(f"realtimekit base URL must end with the app id {app_id}{source}")
+    account_url = url.rsplit("/", 1)[0]
+    base_url = f"{account_url}/{app_id}" if app_id else account_url
+    return ApiCredentials(profile, base_url, f"{account_id}/{app_id}", token, account_url)
 
 
 def _side(name: str, data: Mapping[str, object], env: Mapping[str, str], profile: Profile, source: str) -> ApiCredentials:
@@ -70,15 +135,24 @@ def _side(name: str, data: Mapping[str, object], env: Mapping[str, str], profile
         )
     if not base_url.startswith(("http://", "https://")):
         raise CredentialError(f"{name} base URL must start with http:// or https://")
-    if any(not "!" <= c <= "~" for c in api_key):  # else the HTTP layer's error would quote the key
-        raise CredentialError(f"{name} API key holds a space, a control or a non-ASCII character{source}")
+    _check_key(api_key, f"{name} API key", source)
     return ApiCredentials(profile, base_url.rstrip("/"), org_id, api_key)
 
 
-def load_credentials(file: Path | None = None, env: Mapping[str, str] | None = None) -> Credentials:
-    """Read both sides' credentials: the file (if given) first, then the environment."""
+SECTIONS = ("v1", "v2", "realtimekit")
+
+
+def load_credentials(
+    file: Path | None = None, env: Mapping[str, str] | None = None, *, target: str = DEFAULT_TARGET, app_optional: bool = False
+) -> Credentials:
+    """Read the source's and the target's credentials: the file (if given) first, then the environment.
+
+    `app_optional`: a RealtimeKit target may lack an app id (`--create-app` will make one).
+    """
+    if target not in TARGETS:
+        raise CredentialError(f"unknown target {target!r} (choose one of {', '.join(TARGETS)})")
     env = os.environ if env is None else env
-    data: dict[str, dict[str, object]] = {"v1": {}, "v2": {}}
+    data: dict[str, dict[str, object]] = {k: {} for k in SECTIONS}
     source = ""
     if file is not None:
         source = f" in {file}"
@@ -88,10 +162,12 @@ def load_credentials(file: Path | None = None, env: Mapping[str, str] | None = N
             raise CredentialError(f"credentials file {file} does not exist") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise CredentialError(f"credentials file {file} is not valid JSON: {type(exc).__name__}") from None
-        if not isinstance(loaded, dict) or not all(isinstance(loaded.get(k, {}), dict) for k in ("v1", "v2")):
-            raise CredentialError(f'credentials file {file} must look like {{"v1": {{...}}, "v2": {{...}}}}')
-        data = {k: loaded.get(k, {}) for k in ("v1", "v2")}
-    return Credentials(
-        v1=_side("v1", data["v1"], env, PROFILES["dyte-v1"], source),
-        v2=_side("v2", data["v2"], env, PROFILES["dyte-v2"], source),
-    )
+        if not isinstance(loaded, dict) or not all(isinstance(loaded.get(k, {}), dict) for k in SECTIONS):
+            raise CredentialError(f'credentials file {file} must look like {{"v1": {{...}}, "v2": {{...}}, "realtimekit": {{...}}}}')
+        data = {k: loaded.get(k, {}) for k in SECTIONS}
+    source_side = _side("v1", data["v1"], env, PROFILES["dyte-v1"], source)  # errors name the source first
+    if target == "realtimekit":
+        target_side = _realtimekit_side(data["realtimekit"], env, source, app_optional)
+    else:
+        target_side = _side("v2", data["v2"], env, PROFILES["dyte-v2"], source)
+    return Credentials(v1=source_side, v2=target_side)

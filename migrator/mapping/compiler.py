@@ -1,4 +1,5 @@
-"""Turns a validated mapping file into runnable rules, checking every promise against the v2 spec.
+"""Turns a validated mapping file into runnable rules, checking every promise against the target's spec
+(Dyte v2's OpenAPI file, or the target overlay's, e.g. RealtimeKit's derived from the cloudflare SDK).
 
 A target path v2 does not have, a constant v2 would reject, a required v2 field nothing
 fills, a numeric limit without a clamp: each is a MappingFileError naming file and key,
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from itertools import product
+from pathlib import Path
 from typing import Any
 
 from migrator.errors import MappingFileError
@@ -35,20 +37,21 @@ def split(path: str) -> tuple[str, ...]:
 
 class _Compiler:
     def __init__(
-        self, source: SourceFile, model: PayloadFile, sections: tuple[str, ...], computed: set[str], flags_allowed: bool
+        self, source: SourceFile, model: PayloadFile, sections: tuple[str, ...], computed: set[str], flags_allowed: bool,
+        spec: Path = v2spec.V2_SPEC,
     ) -> None:
-        self.source, self.model, self.flags_allowed = source, model, flags_allowed
+        self.source, self.model, self.flags_allowed, self.spec = source, model, flags_allowed, spec
         self.expected_sections, self.expected_computed = sections, computed
 
     def error(self, loc: tuple[Any, ...], problem: str) -> MappingFileError:
         return self.source.error(key_of(self.source.root, loc), problem, loc)
 
     def bodies(self) -> list[v2spec.Schema]:
-        known = v2spec.request_body_names()
+        known = v2spec.request_body_names(self.spec)
         for index, name in enumerate(self.model.v2_body):
             if name not in known:
-                raise self.error(("v2_body", index), f"{name!r} is not a request body or schema of the v2 spec")
-        return [v2spec.request_schema(name) for name in self.model.v2_body]
+                raise self.error(("v2_body", index), f"{name!r} is not a request body or schema of {self.spec.name}")
+        return [v2spec.request_schema(name, self.spec) for name in self.model.v2_body]
 
     def compile(self) -> CompiledMapping:
         bodies = self.bodies()
@@ -257,6 +260,7 @@ def _mark_known(tree: dict[str, Any], path: tuple[str, ...]) -> None:
 
 
 def compile_payload_file(
-    source: SourceFile, model: PayloadFile, sections: tuple[str, ...], computed: set[str], flags_allowed: bool = False
+    source: SourceFile, model: PayloadFile, sections: tuple[str, ...], computed: set[str], flags_allowed: bool = False,
+    spec: Path = v2spec.V2_SPEC,
 ) -> CompiledMapping:
-    return _Compiler(source, model, sections, computed, flags_allowed).compile()
+    return _Compiler(source, model, sections, computed, flags_allowed, spec).compile()

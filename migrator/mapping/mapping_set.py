@@ -15,6 +15,7 @@ from typing import Any
 from migrator.errors import MappingFileError
 from migrator.mapping.catalog import PresetCatalog
 from migrator.mapping.compiler import compile_payload_file
+from migrator.mapping import v2spec
 from migrator.mapping.engine import CompiledMapping
 from migrator.mapping.filemodels import (
     EndpointFile,
@@ -25,6 +26,7 @@ from migrator.mapping.filemodels import (
     ReportNote,
     WebhookFile,
 )
+from migrator.mapping.overlay import DEFAULT_TARGET, Overlay, load_overlay
 from migrator.mapping.resolution import PresetResolver
 from migrator.mapping.results import Mapped, PresetChoice, Unmappable
 from migrator.mapping.yamlsource import read
@@ -70,8 +72,10 @@ class MappingSet:
         endpoints: EndpointFile,
         models: dict[str, PayloadFile],
         compiled: dict[str, CompiledMapping],
+        overlay: Overlay | None = None,
     ) -> None:
         self.files = files
+        self.overlay = overlay.name if overlay else None  # which target overlay applied, for reports
         self.endpoints: list[EndpointRule] = list(endpoints.endpoints)
         presets = models["presets.yaml"]
         webhooks = models["webhooks.yaml"]
@@ -87,8 +91,9 @@ class MappingSet:
         )
 
     @classmethod
-    def load(cls, directory: Path | None = None) -> MappingSet:
-        """Read and check every file; MappingFileError (exit 2) names file, key and problem."""
+    def load(cls, directory: Path | None = None, target: str = DEFAULT_TARGET) -> MappingSet:
+        """Read and check every file, with the target's overlay applied (`targets/<target>.yaml`);
+        MappingFileError (exit 2) names file, key and problem."""
         directory = default_directory() if directory is None else directory
         if not directory.is_dir():
             raise MappingFileError(str(directory), "(folder)", "mappings folder not found")
@@ -97,7 +102,14 @@ class MappingSet:
                 raise MappingFileError(
                     path.name, "(file)", f"not a mapping file this version reads (expected: {', '.join(FILE_NAMES)})"
                 )
+        overlay = load_overlay(directory, target)
         sources = {name: read(directory / name) for name in FILE_NAMES}
+        if overlay is not None:
+            unknown = set(overlay.model.files) - set(_PAYLOAD_FILES)
+            if unknown:
+                raise MappingFileError(overlay.name, "files", f"not a payload mapping file: {', '.join(sorted(unknown))}")
+            sources = {name: overlay.apply(source) for name, source in sources.items()}
+        body_spec = overlay.spec if overlay is not None else v2spec.V2_SPEC
         endpoints = sources[ENDPOINTS_FILE].validate(EndpointFile)
         models: dict[str, PayloadFile] = {}
         compiled: dict[str, CompiledMapping] = {}
@@ -107,9 +119,12 @@ class MappingSet:
                 raise sources[name].error("kind", f"this file maps {spec.kind}s: kind must be {spec.kind!r}", ("kind",))
             models[name] = model
             compiled[name] = compile_payload_file(
-                sources[name], model, spec.sections, set(spec.computed), spec.variants
+                sources[name], model, spec.sections, set(spec.computed), spec.variants, body_spec
             )
-        return cls({name: source.sha256 for name, source in sources.items()}, endpoints, models, compiled)
+        hashes = {name: source.sha256 for name, source in sources.items()}
+        if overlay is not None:
+            hashes[overlay.name] = overlay.sha256
+        return cls(hashes, endpoints, models, compiled, overlay)
 
     @property
     def fingerprint(self) -> str:

@@ -17,7 +17,7 @@ import logging
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl
 
-from migrator.sandbox import routes_v1, routes_v2
+from migrator.sandbox import routes_rtk, routes_v1, routes_v2
 from migrator.sandbox.faults import FaultInjector, FaultPlan, drop_connection
 from migrator.sandbox.options import ServeOptions
 from migrator.sandbox.ratelimit import RateLimiter
@@ -33,9 +33,19 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 MAX_BODY_BYTES = 1 << 20
 UNMATCHED = "<unmatched>"
+API_AREAS = ("v1", "v2", "rtk")
 JSON_HEADERS = ((b"content-type", b"application/json"),)
+# RealtimeKit's documented limit is 250 requests per 10 seconds per account; the sandbox
+# scales it by --rate-limit as it does Dyte's (the default 2000/minute gives exactly 250/10 s).
+DYTE_DEFAULT_PER_MINUTE = 2000.0
+RTK_REQUESTS, RTK_WINDOW_SECONDS = 250, 10.0
 THROTTLE_HEADERS = ((b"x-envoy-ratelimited", b"true"),)
 log = logging.getLogger("migrator.sandbox")
+
+
+def rtk_per_minute(dyte_per_minute: float) -> float:
+    """RealtimeKit's limit, scaled like Dyte's: 250 per 10 s at Dyte's default, 0 (off) when Dyte's is off."""
+    return RTK_REQUESTS * (60.0 / RTK_WINDOW_SECONDS) * dyte_per_minute / DYTE_DEFAULT_PER_MINUTE
 
 
 class ClientGone(Exception):
@@ -43,7 +53,7 @@ class ClientGone(Exception):
 
 
 def area_of(path: str) -> Area | None:
-    for prefix, area in (("/v1/", "v1"), ("/v2/", "v2"), ("/s3/", "s3"), ("/_sandbox/", "sandbox")):
+    for prefix, area in (("/v1/", "v1"), ("/v2/", "v2"), ("/client/v4/", "rtk"), ("/s3/", "s3"), ("/_sandbox/", "sandbox")):
         if path.startswith(prefix):
             return area  # type: ignore[return-value]
     return None
@@ -110,8 +120,9 @@ class SandboxApp:
         self.store = Store(options.org_builder(), options.random_seed)
         self.stats = Stats()
         self.limiter = RateLimiter(options.rate_limit)
+        self.rtk_limiter = RateLimiter(rtk_per_minute(options.rate_limit), window_seconds=RTK_WINDOW_SECONDS)
         self.faults = FaultInjector(FaultPlan.parse(options.faults), options.random_seed)
-        self.router = Router(routes_v1.routes() + routes_v2.routes())
+        self.router = Router(routes_v1.routes() + routes_v2.routes() + routes_rtk.routes())
         self._latency = max(0.0, options.latency_ms) / 1000.0
 
     def reset(self) -> None:
@@ -119,6 +130,7 @@ class SandboxApp:
         self.store.reset()
         self.stats.reset()
         self.limiter.reset()
+        self.rtk_limiter.reset()
         self.faults = FaultInjector(self.faults.plan, self.options.random_seed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -141,8 +153,8 @@ class SandboxApp:
         if area is None:
             await self._answer(send, Reply(404, error_body("sandbox", 404, f"No route {path}")))
             return
-        if area in ("v1", "v2"):
-            wait = self.limiter.acquire((scope.get("client") or ("?",))[0])
+        if area in API_AREAS:
+            wait = self._rate_limit(scope, path, area)
             if wait:
                 self.stats.count_throttled()
                 await self._finish(send, method, route_name, area, self._throttled(area, wait))
@@ -151,7 +163,7 @@ class SandboxApp:
             status, message = (405, f"Method {method} not allowed on {path}") if match else (404, f"No route {path}")
             await self._finish(send, method, route_name, area, Reply(status, error_body(area, status, message)))
             return
-        fault = self.faults.draw(method in WRITE_METHODS) if area in ("v1", "v2") else None
+        fault = self.faults.draw(method in WRITE_METHODS) if area in API_AREAS else None
         if fault is not None:
             self.stats.count_fault(fault)
             if fault != "commit-then-drop":
@@ -159,8 +171,8 @@ class SandboxApp:
                 return
         if self._latency:
             await asyncio.sleep(self._latency)
-        if area == "v2" and method in WRITE_METHODS:
-            self.stats.count_v2_write()
+        if area in ("v2", "rtk") and method in WRITE_METHODS:
+            self.stats.count_write(area)
         reply = await self._handle(scope, receive, match)
         if fault == "commit-then-drop":
             self.stats.record(method, route_name, DROPPED, area)
@@ -176,8 +188,9 @@ class SandboxApp:
             query = _query(scope)
             if route.query is not None:
                 route.query.check(query)
-            call = Call(scope["method"], match.params, query, body, _base_url(scope))
             with self.store.lock:
+                org = route.scope(self.store, match.params) if route.scope else None
+                call = Call(scope["method"], match.params, query, body, _base_url(scope), org, route.spec)
                 return route.handler(self.store, call)
         except ApiError as error:
             return Reply(error.status, error_body(route.area, error.status, error.message))
@@ -202,6 +215,20 @@ class SandboxApp:
             expected = f"{orgs.v2.id}:{orgs.v2.api_key}"
             if scheme.lower() != "basic" or not hmac.compare_digest(supplied.encode(), expected.encode()):
                 raise ApiError(401, "Unauthorized")
+        elif route.area == "rtk":
+            account = orgs.rtk
+            scheme, _, token = _header(scope, b"authorization").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), account.api_token.encode()):
+                raise ApiError(401, "Unauthorized")
+            if params.get("account_id") != account.id:
+                raise ApiError(403, "The API token has no access to this account")
+
+    def _rate_limit(self, scope: Scope, path: str, area: Area) -> int:
+        """Dyte: one bucket per client IP across v1 and v2; RealtimeKit: one per account."""
+        if area == "rtk":
+            parts = path.split("/")  # /client/v4/accounts/{account_id}/...
+            return self.rtk_limiter.acquire(parts[4] if len(parts) > 4 else "")
+        return self.limiter.acquire((scope.get("client") or ("?",))[0])
 
     def _throttled(self, area: Area, wait: int) -> Reply:
         return Reply(429, error_body(area, 429, "Too many requests"),

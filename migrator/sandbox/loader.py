@@ -1,4 +1,4 @@
-"""Turns a dataset document (the JSON format of docs/sandbox.md) into the two orgs.
+"""Turns a dataset document (the JSON format of docs/sandbox.md) into the orgs (v1, v2, RealtimeKit).
 
 Every field the document leaves out gets a default or a seeded id, so a hand-written
 file can stay short. Nothing here judges whether the v1 data is sensible: tests use
@@ -7,10 +7,11 @@ file datasets to feed the migrator malformed or unresolvable v1 objects on purpo
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Mapping
 
 from migrator.sandbox.idgen import IdSource, now_iso
-from migrator.sandbox.store import Obj, Orgs, V1Org, V2Org
+from migrator.sandbox.store import Obj, Orgs, RtkAccount, V1Org, V2Org
 
 SANDBOX_EPOCH = "2023-01-02T09:00:00.000Z"
 
@@ -47,7 +48,21 @@ def build_orgs(document: Mapping[str, Any], ids: IdSource) -> Orgs:
     features = document.get("features", {})
     v1 = _build_v1(document.get("v1", {}), V1Org(v1_id, v1_key, {}, bool(features.get("roles_route", True))), ids)
     v2 = _build_v2(document.get("v2", {}), V2Org(v2_id, v2_key), ids)
-    return Orgs(v1, v2)
+    return Orgs(v1, v2, _build_rtk(credentials.get("realtimekit", {}), v2_key))
+
+
+def _build_rtk(credentials: Mapping[str, Any], seed_text: str) -> RtkAccount:
+    """One account with one empty app (apps made through the API have no presets).
+
+    Ids come from their own source, seeded by the v2 key, so that they depend on the seed
+    only (not on the dataset's size) and the v1/v2 ids stay what they were.
+    """
+    ids = IdSource(int(hashlib.sha256(seed_text.encode()).hexdigest()[:12], 16))
+    account = RtkAccount(credentials.get("account_id") or ids.uuid().replace("-", ""),
+                         credentials.get("api_token") or ids.secret())
+    app_id = credentials.get("app_id") or ids.uuid().replace("-", "")
+    account.add_app({"id": app_id, "name": "sandbox", "created_at": SANDBOX_EPOCH})
+    return account
 
 
 def _build_v1(data: Mapping[str, Any], org: V1Org, ids: IdSource) -> V1Org:
@@ -209,18 +224,27 @@ V2_MEETING_DEFAULTS: Obj = {
 }
 
 
-def v2_meeting(given: Mapping[str, Any], ids: IdSource, now: str) -> Obj:
-    """A v2 meeting from a CreateMeetingBody-like mapping; nulls fall back to defaults."""
+# RealtimeKit's meeting (SDK MeetingCreateResponse): no preferred_region; transcribe_on_end;
+# session_keep_alive_time_in_secs only when set.
+RTK_MEETING_DEFAULTS: Obj = {key: value for key, value in V2_MEETING_DEFAULTS.items() if key != "preferred_region"} | {
+    "transcribe_on_end": False,
+}
+OPTIONAL_MEETING_FIELDS = ("ai_config", "session_keep_alive_time_in_secs")  # kept only when given
+
+
+def v2_meeting(given: Mapping[str, Any], ids: IdSource, now: str, defaults: Mapping[str, Any] = V2_MEETING_DEFAULTS) -> Obj:
+    """A meeting from a CreateMeetingBody-like mapping; nulls fall back to `defaults` (v2's or RealtimeKit's)."""
     meeting: Obj = {"id": given.get("id") or ids.uuid()}
     if given.get("title") is not None:
         meeting["title"] = given["title"]
-    for key, default in V2_MEETING_DEFAULTS.items():
+    for key, default in defaults.items():
         value = given.get(key)
         meeting[key] = default if value is None else value
     if given.get("recording_config") is not None:
         meeting["recording_config"] = _readable(given["recording_config"])
-    if given.get("ai_config") is not None:
-        meeting["ai_config"] = given["ai_config"]
+    for key in OPTIONAL_MEETING_FIELDS:
+        if given.get(key) is not None:
+            meeting[key] = given[key]
     meeting["created_at"] = given.get("created_at") or now
     meeting["updated_at"] = given.get("updated_at") or now
     return meeting

@@ -1,4 +1,5 @@
-"""One token bucket per client IP across /v1 and /v2, like Dyte's edge (2000/minute per IP)."""
+"""Token buckets: one per client IP across /v1 and /v2, like Dyte's edge (2000/minute per IP);
+RealtimeKit's app uses another (250 per 10 seconds per account)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ class _Bucket:
 
 
 class RateLimiter:
-    """`per_minute` tokens a minute, refilled continuously; the bucket holds one second's worth."""
+    """`per_minute` tokens a minute, refilled continuously; the bucket holds `window_seconds` worth
+    (Dyte: one second; RealtimeKit counts per 10-second window)."""
 
-    def __init__(self, per_minute: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, per_minute: float, clock: Callable[[], float] = time.monotonic, *, window_seconds: float = 1.0) -> None:
         self.rate = per_minute / 60.0
-        self.capacity = max(1.0, self.rate)
+        self.capacity = max(1.0, self.rate * window_seconds)
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()

@@ -1,12 +1,17 @@
-"""The v2 operations of `dyte-v2.yaml` the toolkit uses; no meeting DELETE, as in the real API.
+"""The v2 resources (presets, meetings, participants, webhooks, recordings reads), served twice.
 
-Handlers run under the store lock and only touch the v2 org; bodies arrive already
-validated against the spec's request schema.
+Dyte v2 (`/v2/...`, `dyte-v2.yaml`) and Cloudflare RealtimeKit
+(`/client/v4/accounts/{account_id}/realtime/kit/{app_id}/...`, `realtimekit.json`, derived
+from the cloudflare SDK) are the same resources under another base path, auth and schema:
+one implementation, one `Surface` each. No meeting DELETE in either, as in the real APIs.
+Handlers run under the store lock on the org their route is scoped to (`call.org`);
+bodies arrive already validated against the surface's request schema.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, Callable
@@ -14,15 +19,16 @@ from typing import Any, Callable
 import jsonschema
 
 from migrator.sandbox.idgen import now_iso, parse_iso
-from migrator.sandbox.loader import V2_MEETING_DEFAULTS, v2_meeting, v2_participant
+from migrator.sandbox.loader import OPTIONAL_MEETING_FIELDS, RTK_MEETING_DEFAULTS, V2_MEETING_DEFAULTS, v2_meeting, v2_participant
 from migrator.sandbox.paging import v2_paging, v2_window
 from migrator.sandbox.query import QueryRules
-from migrator.sandbox.routing import BodySchema, Route
+from migrator.sandbox.routing import BodySchema, Route, Scope
 from migrator.sandbox.specs import SpecDocument, first_problem
 from migrator.sandbox.store import Obj, Store, Table, V2Org
-from migrator.sandbox.wire import ApiError, Call, Reply
+from migrator.sandbox.wire import ApiError, Area, Call, Reply
 
 V2_SPEC = "dyte-v2.yaml"
+RTK_SPEC = "realtimekit.json"
 
 
 def _ok(data: Any, status: int = 200) -> Reply:
@@ -63,8 +69,12 @@ def _preset(org: V2Org, call: Call) -> Obj:
 
 
 @cache
-def _preset_schema() -> jsonschema.Draft4Validator:
-    return SpecDocument.load(V2_SPEC).component_validator("Preset")
+def _preset_schema(spec: str) -> jsonschema.Draft4Validator:
+    """What a stored preset must stay valid against: v2's Preset; RealtimeKit's create body."""
+    return SpecDocument.load(spec).component_validator("Preset" if spec == V2_SPEC else "PresetCreateParams")
+
+
+SERVER_PRESET_FIELDS = ("id", "created_at", "updated_at")
 
 
 def _preset_item(preset: Obj) -> Obj:
@@ -72,11 +82,11 @@ def _preset_item(preset: Obj) -> Obj:
 
 
 def list_presets(store: Store, call: Call) -> Reply:
-    return _paged_table(store.orgs.v2.presets, call, _preset_item)
+    return _paged_table(call.org.presets, call, _preset_item)
 
 
 def create_preset(store: Store, call: Call) -> Reply:
-    org, body, now = store.orgs.v2, call.body, now_iso()
+    org, body, now = call.org, call.body, now_iso()
     if body["name"] in org.preset_ids_by_name:
         raise ApiError(409, f"A preset named {body['name']!r} already exists")
     preset = {**body, "id": store.ids.uuid(), "created_at": now, "updated_at": now}
@@ -86,14 +96,27 @@ def create_preset(store: Store, call: Call) -> Reply:
 
 
 def get_preset(store: Store, call: Call) -> Reply:
-    return _ok(_preset(store.orgs.v2, call))
+    return _ok(_preset(call.org, call))
 
 
 def update_preset(store: Store, call: Call) -> Reply:
-    org = store.orgs.v2
+    org = call.org
     preset = _preset(org, call)
     updated = {**deep_merge(preset, call.body), "id": preset["id"], "created_at": preset["created_at"], "updated_at": now_iso()}
-    problem = first_problem(_preset_schema(), updated, root="preset")
+    return _store_preset(org, preset, updated, call.spec)
+
+
+def replace_preset(store: Store, call: Call) -> Reply:
+    """PUT (RealtimeKit only): the body is the whole preset; id and created_at stay."""
+    org = call.org
+    preset = _preset(org, call)
+    replaced = {**call.body, "id": preset["id"], "created_at": preset["created_at"], "updated_at": now_iso()}
+    return _store_preset(org, preset, replaced, call.spec)
+
+
+def _store_preset(org: V2Org, preset: Obj, updated: Obj, spec: str) -> Reply:
+    checked = updated if spec == V2_SPEC else {k: v for k, v in updated.items() if k not in SERVER_PRESET_FIELDS}
+    problem = first_problem(_preset_schema(spec), checked, root="preset")
     if problem is not None:  # e.g. plugins.config switched from an id to a partial object
         raise ApiError(400, f"The update would leave the preset invalid {problem}")
     if updated["name"] != preset["name"]:
@@ -106,7 +129,7 @@ def update_preset(store: Store, call: Call) -> Reply:
 
 
 def delete_preset(store: Store, call: Call) -> Reply:
-    org = store.orgs.v2
+    org = call.org
     preset = _preset(org, call)
     org.presets.remove(preset["id"])
     del org.preset_ids_by_name[preset["name"]]
@@ -115,7 +138,11 @@ def delete_preset(store: Store, call: Call) -> Reply:
 
 # --- meetings --------------------------------------------------------------------------
 
-MEETING_FIELDS = frozenset({*V2_MEETING_DEFAULTS, "title", "recording_config", "ai_config"})  # writable by a client
+MEETING_FIELDS = frozenset({*V2_MEETING_DEFAULTS, *RTK_MEETING_DEFAULTS, *OPTIONAL_MEETING_FIELDS, "title", "recording_config"})
+
+
+def _meeting_defaults(call: Call) -> Obj:
+    return V2_MEETING_DEFAULTS if call.spec == V2_SPEC else RTK_MEETING_DEFAULTS
 
 
 def _meeting(org: V2Org, meeting_id: str) -> Obj:
@@ -136,34 +163,35 @@ def _time_bound(call: Call, name: str) -> datetime | None:
 
 
 def list_meetings(store: Store, call: Call) -> Reply:
-    org = store.orgs.v2
+    org = call.org
     search = call.query.get("search", "").casefold()
+    status = call.query.get("status")  # RealtimeKit only; v2's spec declares no such filter
     start, end = _time_bound(call, "start_time"), _time_bound(call, "end_time")
-    if not search and start is None and end is None:
+    if not search and not status and start is None and end is None:
         return _paged_table(org.meetings, call)
     matching = []
     for meeting in org.meetings:
         created = parse_iso(meeting["created_at"])
-        if (search in meeting.get("title", "").casefold()
+        if (search in meeting.get("title", "").casefold() and status in (None, meeting["status"])
                 and (start is None or created >= start) and (end is None or created <= end)):
             matching.append(meeting)
     return _paged(matching, len(matching), call)
 
 
 def create_meeting(store: Store, call: Call) -> Reply:
-    org = store.orgs.v2
+    org = call.org
     fields = {key: value for key, value in call.body.items() if key in MEETING_FIELDS and key != "status"}
-    meeting = v2_meeting(fields, store.ids, now=now_iso())
+    meeting = v2_meeting(fields, store.ids, now=now_iso(), defaults=_meeting_defaults(call))
     org.meetings.put(meeting["id"], meeting)
     return _ok(meeting, 201)
 
 
 def get_meeting(store: Store, call: Call) -> Reply:
-    return _ok(_meeting(store.orgs.v2, call.params["meeting_id"]))
+    return _ok(_meeting(call.org, call.params["meeting_id"]))
 
 
 def update_meeting(store: Store, call: Call) -> Reply:
-    org = store.orgs.v2
+    org = call.org
     meeting = _meeting(org, call.params["meeting_id"])
     changes = {key: value for key, value in call.body.items() if key in MEETING_FIELDS}
     updated = {**meeting, **changes, "updated_at": now_iso()}
@@ -173,11 +201,11 @@ def update_meeting(store: Store, call: Call) -> Reply:
 
 def replace_meeting(store: Store, call: Call) -> Reply:
     """PUT: every CreateMeetingBody field from the body or its default; id, status and created_at stay."""
-    org = store.orgs.v2
+    org = call.org
     meeting = _meeting(org, call.params["meeting_id"])
     fields = {key: value for key, value in call.body.items() if key in MEETING_FIELDS}
     replaced = v2_meeting({**fields, "id": meeting["id"], "status": meeting["status"], "created_at": meeting["created_at"]},
-                          store.ids, now=now_iso())
+                          store.ids, now=now_iso(), defaults=_meeting_defaults(call))
     replaced["updated_at"] = now_iso()
     org.meetings.put(replaced["id"], replaced)
     return _ok(replaced)
@@ -199,13 +227,13 @@ def _require_preset(org: V2Org, name: str) -> None:
 
 
 def list_participants(store: Store, call: Call) -> Reply:
-    org = store.orgs.v2
+    org = call.org
     return _paged_table(org.participants_of(_meeting(org, call.params["meeting_id"])["id"]), call)
 
 
 def add_participant(store: Store, call: Call) -> Reply:
     """Creates every time: custom_participant_id is not unique in v2, so a retried create duplicates."""
-    org, body = store.orgs.v2, call.body
+    org, body = call.org, call.body
     meeting = _meeting(org, call.params["meeting_id"])
     _require_preset(org, body["preset_name"])
     participant = v2_participant(body, store.ids, now=now_iso())
@@ -215,11 +243,11 @@ def add_participant(store: Store, call: Call) -> Reply:
 
 
 def get_participant(store: Store, call: Call) -> Reply:
-    return _ok(_participant(store.orgs.v2, call)[1])
+    return _ok(_participant(call.org, call)[1])
 
 
 def edit_participant(store: Store, call: Call) -> Reply:
-    org, body = store.orgs.v2, call.body
+    org, body = call.org, call.body
     participants, participant = _participant(org, call)
     updated = {**participant, "updated_at": now_iso()}
     for key in ("name", "picture"):
@@ -233,8 +261,16 @@ def edit_participant(store: Store, call: Call) -> Reply:
     return _ok({**updated, "token": token})
 
 
+def refresh_token(store: Store, call: Call) -> Reply:
+    """RealtimeKit only: a new token for an existing participant."""
+    org = call.org
+    _, participant = _participant(org, call)
+    token = org.tokens[participant["id"]] = store.ids.token()
+    return _ok({"token": token})
+
+
 def delete_participant(store: Store, call: Call) -> Reply:
-    org = store.orgs.v2
+    org = call.org
     participants, participant = _participant(org, call)
     participants.remove(participant["id"])
     org.tokens.pop(participant["id"], None)
@@ -252,11 +288,11 @@ def _webhook(org: V2Org, call: Call) -> Obj:
 
 
 def list_webhooks(store: Store, call: Call) -> Reply:
-    return _ok(list(store.orgs.v2.webhooks))
+    return _ok(list(call.org.webhooks))
 
 
 def create_webhook(store: Store, call: Call) -> Reply:
-    org, body, now = store.orgs.v2, call.body, now_iso()
+    org, body, now = call.org, call.body, now_iso()
     webhook = {"id": store.ids.uuid(), "name": body["name"], "url": body["url"], "events": body["events"],
                "enabled": body.get("enabled", True), "created_at": now, "updated_at": now}
     org.webhooks.put(webhook["id"], webhook)
@@ -264,7 +300,7 @@ def create_webhook(store: Store, call: Call) -> Reply:
 
 
 def get_webhook(store: Store, call: Call) -> Reply:
-    return _ok(_webhook(store.orgs.v2, call))
+    return _ok(_webhook(call.org, call))
 
 
 def _store_webhook(org: V2Org, webhook: Obj, changes: Obj) -> Reply:
@@ -275,17 +311,17 @@ def _store_webhook(org: V2Org, webhook: Obj, changes: Obj) -> Reply:
 
 
 def replace_webhook(store: Store, call: Call) -> Reply:
-    org = store.orgs.v2
+    org = call.org
     return _store_webhook(org, _webhook(org, call), {"enabled": True, **call.body})
 
 
 def edit_webhook(store: Store, call: Call) -> Reply:
-    org = store.orgs.v2
+    org = call.org
     return _store_webhook(org, _webhook(org, call), call.body)
 
 
 def delete_webhook(store: Store, call: Call) -> Reply:
-    org = store.orgs.v2
+    org = call.org
     webhook = _webhook(org, call)
     org.webhooks.remove(webhook["id"])
     return _ok(webhook)
@@ -298,7 +334,7 @@ def _public(recording: Obj) -> Obj:
 
 
 def list_recordings(store: Store, call: Call) -> Reply:
-    org = store.orgs.v2
+    org = call.org
     meeting_id = call.query.get("meeting_id")
     statuses = set(call.query["status"].split(",")) if call.query.get("status") else None
     matching = [r for r in org.recordings
@@ -315,7 +351,7 @@ def list_recordings(store: Store, call: Call) -> Reply:
 
 
 def get_recording(store: Store, call: Call) -> Reply:
-    recording = store.orgs.v2.recordings.get(call.params["recording_id"])
+    recording = call.org.recordings.get(call.params["recording_id"])
     if recording is None:
         raise ApiError(404, "Recording not found")
     return _ok({**_public(recording), "storage_config": None})
@@ -323,7 +359,7 @@ def get_recording(store: Store, call: Call) -> Reply:
 
 def active_recording(store: Store, call: Call) -> Reply:
     meeting_id = call.params["meeting_id"]
-    for recording in store.orgs.v2.recordings:
+    for recording in call.org.recordings:
         if recording["_meeting_id"] == meeting_id and recording["status"] in ("RECORDING", "PAUSED"):
             return _ok(_public(recording))
     raise ApiError(404, "No active recording for this meeting")
@@ -331,41 +367,76 @@ def active_recording(store: Store, call: Call) -> Reply:
 
 # --- the table -------------------------------------------------------------------------
 
-def _body(path: str, method: str) -> BodySchema:
-    return BodySchema(*SpecDocument.load(V2_SPEC).request_body_validator(path, method))
+@dataclass(frozen=True)
+class Surface:
+    """Where one copy of these resources is served: URL prefix, spec, auth area, org scope."""
+
+    area: Area
+    route_prefix: str  # prepended to the spec's paths to give the URL templates
+    spec: str
+    spec_prefix: str  # the spec's paths start with this before the resource path
+    scope: Scope  # which org a request works on, from the path parameters
 
 
-def routes() -> list[Route]:
-    """v2 routes; request schemas are compiled here, once per process start."""
-    preset, meeting = "/presets/{preset_id}", "/meetings/{meeting_id}"
-    participant, webhook = f"{meeting}/participants/{{participant_id}}", "/webhooks/{webhook_id}"
-    table: list[tuple[str, str, Any, BodySchema | None]] = [
-        ("GET", "/presets", list_presets, None),
-        ("POST", "/presets", create_preset, _body("/presets", "post")),
-        ("GET", preset, get_preset, None),
-        ("PATCH", preset, update_preset, _body(preset, "patch")),
-        ("DELETE", preset, delete_preset, None),
-        ("GET", "/meetings", list_meetings, None),
-        ("POST", "/meetings", create_meeting, _body("/meetings", "post")),
-        ("GET", meeting, get_meeting, None),
-        ("PATCH", meeting, update_meeting, _body(meeting, "patch")),
-        ("PUT", meeting, replace_meeting, _body(meeting, "put")),
-        ("GET", f"{meeting}/participants", list_participants, None),
-        ("POST", f"{meeting}/participants", add_participant, _body(f"{meeting}/participants", "post")),
-        ("GET", participant, get_participant, None),
-        ("PATCH", participant, edit_participant, _body(participant, "patch")),
-        ("DELETE", participant, delete_participant, None),
-        ("GET", "/webhooks", list_webhooks, None),
-        ("POST", "/webhooks", create_webhook, _body("/webhooks", "post")),
-        ("GET", webhook, get_webhook, None),
-        ("PUT", webhook, replace_webhook, _body(webhook, "put")),
-        ("PATCH", webhook, edit_webhook, _body(webhook, "patch")),
-        ("DELETE", webhook, delete_webhook, None),
-        ("GET", "/recordings", list_recordings, None),
-        ("GET", "/recordings/{recording_id}", get_recording, None),
-        ("GET", "/recordings/active-recording/{meeting_id}", active_recording, None),
-    ]
-    spec = SpecDocument.load(V2_SPEC)
-    # Undeclared query parameters are refused: a client sending v1's offset/limit to v2 learns at once.
-    return [Route(method, "/v2" + path, handler, "v2", body, QueryRules.from_spec(spec, path, method))
-            for method, path, handler, body in table]
+def _v2_org(store: Store, params: Any) -> V2Org:
+    return store.orgs.v2
+
+
+def _rtk_app(store: Store, params: Any) -> V2Org:
+    org = store.orgs.rtk.app_orgs.get(params["app_id"])
+    if org is None:
+        raise ApiError(404, "App not found")
+    return org
+
+
+DYTE_V2 = Surface("v2", "/v2", V2_SPEC, "", _v2_org)
+REALTIMEKIT = Surface("rtk", "/client/v4", RTK_SPEC, "/accounts/{account_id}/realtime/kit/{app_id}", _rtk_app)
+
+_PRESET, _MEETING = "/presets/{preset_id}", "/meetings/{meeting_id}"
+_PARTICIPANT, _WEBHOOK = f"{_MEETING}/participants/{{participant_id}}", "/webhooks/{webhook_id}"
+_OPERATIONS: list[tuple[str, str, Any]] = [
+    ("GET", "/presets", list_presets),
+    ("POST", "/presets", create_preset),
+    ("GET", _PRESET, get_preset),
+    ("PATCH", _PRESET, update_preset),
+    ("PUT", _PRESET, replace_preset),
+    ("DELETE", _PRESET, delete_preset),
+    ("GET", "/meetings", list_meetings),
+    ("POST", "/meetings", create_meeting),
+    ("GET", _MEETING, get_meeting),
+    ("PATCH", _MEETING, update_meeting),
+    ("PUT", _MEETING, replace_meeting),
+    ("GET", f"{_MEETING}/participants", list_participants),
+    ("POST", f"{_MEETING}/participants", add_participant),
+    ("GET", _PARTICIPANT, get_participant),
+    ("PATCH", _PARTICIPANT, edit_participant),
+    ("DELETE", _PARTICIPANT, delete_participant),
+    ("POST", f"{_PARTICIPANT}/token", refresh_token),
+    ("GET", "/webhooks", list_webhooks),
+    ("POST", "/webhooks", create_webhook),
+    ("GET", _WEBHOOK, get_webhook),
+    ("PUT", _WEBHOOK, replace_webhook),
+    ("PATCH", _WEBHOOK, edit_webhook),
+    ("DELETE", _WEBHOOK, delete_webhook),
+    ("GET", "/recordings", list_recordings),
+    ("GET", "/recordings/{recording_id}", get_recording),
+    ("GET", "/recordings/active-recording/{meeting_id}", active_recording),
+]
+
+
+def routes(surface: Surface = DYTE_V2) -> list[Route]:
+    """The operations the surface's spec declares; request schemas are compiled here, once per process start.
+
+    Undeclared query parameters are refused: a client sending v1's offset/limit to v2 learns at once.
+    """
+    spec = SpecDocument.load(surface.spec)
+    table = []
+    for method, path, handler in _OPERATIONS:
+        spec_path = surface.spec_prefix + path
+        operation = spec.document["paths"].get(spec_path, {}).get(method.lower())
+        if operation is None:
+            continue  # e.g. PUT /presets/{id} and the token refresh exist only in RealtimeKit
+        body = BodySchema(*spec.request_body_validator(spec_path, method)) if "requestBody" in operation else None
+        table.append(Route(method, surface.route_prefix + spec_path, handler, surface.area, body,
+                           QueryRules.from_spec(spec, spec_path, method), surface.scope, surface.spec))
+    return table

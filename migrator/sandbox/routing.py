@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import unquote
 
 import jsonschema
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from migrator.sandbox.store import Store
 
 Handler = Callable[["Store", Call], Reply]
+Scope = Callable[["Store", Mapping[str, str]], Any]  # the org a route works on, from its path parameters
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -41,6 +42,8 @@ class Route:
     area: Area
     body: BodySchema | None = None
     query: QueryRules | None = None  # None: any query accepted, unknown parameters ignored
+    scope: Scope | None = None
+    spec: str = ""
     pattern: re.Pattern[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -109,11 +109,18 @@ class SandboxServer:
 
     @property
     def credentials(self) -> dict[str, dict[str, str]]:
-        """The --credentials-out document: base URL, org id and API key of each side."""
+        """The --credentials-out document: base URL, org id and API key of each side; RealtimeKit's first app."""
         orgs = self.app.store.orgs
+        app_id = next(iter(orgs.rtk.apps))["id"]
         return {
             "v1": {"base_url": f"{self.base_url}/v1", "org_id": orgs.v1.id, "api_key": orgs.v1.api_key},
             "v2": {"base_url": f"{self.base_url}/v2", "org_id": orgs.v2.id, "api_key": orgs.v2.api_key},
+            "realtimekit": {
+                "account_id": orgs.rtk.id,
+                "app_id": app_id,
+                "api_token": orgs.rtk.api_token,
+                "base_url": f"{self.base_url}/client/v4/accounts/{orgs.rtk.id}/realtime/kit/{app_id}",
+            },
         }
 
     def stats(self) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import jsonschema
 import jsonschema.exceptions
 import yaml
 
-SPEC_FILES = ("dyte-v1.yaml", "dyte-v1-2022-roles.yaml", "dyte-v2.yaml")
+SPEC_FILES = ("dyte-v1.yaml", "dyte-v1-2022-roles.yaml", "dyte-v2.yaml", "realtimekit.json")
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$")
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$")

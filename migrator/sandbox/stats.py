@@ -17,7 +17,7 @@ class Stats:
         self._requests: Counter[tuple[str, str, int]] = Counter()
         self._areas: Counter[str] = Counter()
         self._faults: Counter[str] = Counter()
-        self._v2_writes = 0
+        self._writes: Counter[str] = Counter()
         self._throttled = 0
 
     def record(self, method: str, route: str, status: int, area: Area) -> None:
@@ -25,9 +25,10 @@ class Stats:
             self._requests[(method, route, status)] += 1
             self._areas[area] += 1
 
-    def count_v2_write(self) -> None:
+    def count_write(self, area: Area) -> None:
+        """A write that reached the v2 or RealtimeKit handlers."""
         with self._lock:
-            self._v2_writes += 1
+            self._writes[area] += 1
 
     def count_throttled(self) -> None:
         with self._lock:
@@ -49,7 +50,9 @@ class Stats:
                     "all": sum(self._areas.values()),
                     "v1": self._areas["v1"],
                     "v2": self._areas["v2"],
-                    "v2_writes": self._v2_writes,
+                    "v2_writes": self._writes["v2"],
+                    "rtk": self._areas["rtk"],
+                    "rtk_writes": self._writes["rtk"],
                     "documents": self._areas["s3"],
                     "throttled": self._throttled,
                     "faults": dict(self._faults),
@@ -61,5 +64,5 @@ class Stats:
             self._requests.clear()
             self._areas.clear()
             self._faults.clear()
-            self._v2_writes = 0
+            self._writes.clear()
             self._throttled = 0

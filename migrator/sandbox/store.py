@@ -87,9 +87,25 @@ class V2Org:
 
 
 @dataclass
+class RtkAccount:
+    """A Cloudflare account's RealtimeKit side: apps, each holding the v2 resources."""
+
+    id: str
+    api_token: str
+    apps: Table = field(default_factory=Table)  # by id: {id, name, created_at}
+    app_orgs: dict[str, V2Org] = field(default_factory=dict)  # app id -> its presets, meetings, webhooks
+
+    def add_app(self, app: Obj) -> V2Org:
+        self.apps.put(app["id"], app)
+        org = self.app_orgs[app["id"]] = V2Org(app["id"], self.api_token)
+        return org
+
+
+@dataclass
 class Orgs:
     v1: V1Org
     v2: V2Org
+    rtk: RtkAccount
 
 
 OrgBuilder = Callable[[IdSource], Orgs]

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
-Area = Literal["v1", "v2", "s3", "sandbox"]  # which part of the server a path belongs to
+Area = Literal["v1", "v2", "rtk", "s3", "sandbox"]  # which part of the server a path belongs to (rtk: RealtimeKit)
 
 
 class ApiError(Exception):
@@ -27,6 +27,8 @@ class Call:
     query: Mapping[str, str]
     body: Any
     base_url: str  # http://HOST:PORT of this server, for links such as s3URL
+    org: Any = None  # the org (v2) or app (RealtimeKit) the route is scoped to
+    spec: str = ""  # the spec file the route is served from
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,14 @@ class Reply:
 
 
 def error_body(area: Area, status: int, message: str) -> dict[str, Any]:
-    """v1 `{success, message}`, v2 `{success, error: {code, message}}`, else a plain error."""
+    """v1 `{success, message}`, v2 and RealtimeKit `{success, error: {code, message}}`, else a plain error.
+
+    RealtimeKit answers in Dyte v2's envelope, not Cloudflare's `{result, errors, messages}`
+    (specs/realtimekit.md); its error body is not documented, so v2's is used.
+    """
     if area == "v1":
         return {"success": False, "message": message}
-    if area == "v2":
+    if area in ("v2", "rtk"):
         return {"success": False, "error": {"code": status, "message": message}}
     return {"error": message, "status": status}
 

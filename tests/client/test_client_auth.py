@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from migrator.settings import ApiCredentials, Credentials, Profile
+from migrator.settings import PROFILES, ApiCredentials, Credentials
 
 from .fakes import V1_KEY, V1_ORG_URL, V2_BASE, V2_KEY, V2_ORG, ClientFactory
 
@@ -35,8 +35,8 @@ async def test_v2_sends_basic_auth_without_org_prefix(api: respx.MockRouter, mak
 
 
 async def test_bearer_profile_sends_bearer_token(api: respx.MockRouter, make_client: ClientFactory, creds: Credentials) -> None:
-    realtimekit = Profile("realtimekit", "https://rtk.example.test/kit/app", "bearer", org_in_path=False)
-    bearer = Credentials(v1=creds.v1, v2=ApiCredentials(realtimekit, "https://rtk.example.test/kit/app", "acct", "rtk-token-SECRET-77"))
+    bearer = Credentials(v1=creds.v1, v2=ApiCredentials(PROFILES["realtimekit"], "https://rtk.example.test/kit/app", "acct/app",
+                                                        "rtk-token-SECRET-77"))
     route = api.get("https://rtk.example.test/kit/app/presets").respond(200, json=OK)
     async with make_client(bearer) as client:
         await client.v2("GET", "/presets")

@@ -25,12 +25,13 @@ class Workspace:
 
     root: Path
     credentials: Path
+    target: str = "dyte-v2"
 
     @classmethod
-    def for_sandbox(cls, root: Path, sandbox: Any) -> "Workspace":
+    def for_sandbox(cls, root: Path, sandbox: Any, target: str = "dyte-v2") -> "Workspace":
         creds = root / "credentials.json"
         creds.write_text(json.dumps(sandbox.credentials))
-        return cls(root, creds)
+        return cls(root, creds, target)
 
     @property
     def ledger(self) -> Path:
@@ -41,8 +42,9 @@ class Workspace:
         return self.root / "reports"
 
     def args(self, *command: str, json_out: bool = True) -> list[str]:
-        base = ["--credentials", str(self.credentials), "--ledger", str(self.ledger),
-                "--reports-dir", str(self.reports), "--rate-limit", "0", "--timeout", "5", "--no-progress"]
+        base = ["--credentials", str(self.credentials), "--target", self.target, "--ledger", str(self.ledger),
+                "--reports-dir", str(self.reports), "--rate-limit", "0", "--target-rate-limit", "0", "--timeout", "5",
+                "--no-progress"]
         return base + (["--json"] if json_out else []) + list(command)
 
     def run(self, *command: str) -> tuple[Result, dict[str, Any] | None]:
@@ -72,7 +74,9 @@ def get_json(client: httpx.Client, path: str, params: dict[str, Any] | None = No
 
 
 def v2_writes(sandbox: Any) -> int:
-    return int(sandbox.stats()["totals"]["v2_writes"])
+    """Writes that reached the target's handlers (a test uses one target: Dyte v2 or RealtimeKit)."""
+    totals = sandbox.stats()["totals"]
+    return int(totals["v2_writes"] + totals["rtk_writes"])
 
 
 def v2_count(sandbox: Any, method: str, route: str) -> int:
@@ -80,9 +84,15 @@ def v2_count(sandbox: Any, method: str, route: str) -> int:
 
 
 class V2:
-    """Read the sandbox's v2 org directly, to check the final state independently of the tool."""
+    """Read the target (the sandbox's v2 org, or its RealtimeKit app: the same resources and
+    envelope) directly, to check the final state independently of the tool."""
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Any, target: str = "dyte-v2") -> None:
+        if target == "realtimekit":
+            rtk = sandbox.credentials["realtimekit"]
+            self.client = httpx.Client(base_url=rtk["base_url"], headers={"Authorization": f"Bearer {rtk['api_token']}"},
+                                       timeout=10)
+            return
         creds = sandbox.credentials["v2"]
         self.client = httpx.Client(base_url=creds["base_url"], auth=(creds["org_id"], creds["api_key"]), timeout=10)
 
@@ -119,9 +129,9 @@ class V1:
                 return out
 
 
-def assert_exact_copy(org):
-    """Each v1 object has exactly one v2 counterpart (checked on the sandbox, not via the tool)."""
-    v1, v2 = V1(org), V2(org)
+def assert_exact_copy(org, target: str = "dyte-v2"):
+    """Each v1 object has exactly one counterpart in the target (checked on the sandbox, not via the tool)."""
+    v1, v2 = V1(org), V2(org, target)
     meetings = v1.all("/meetings", "meetings")
     v2_meetings = v2.all("/meetings")
     assert len(v2_meetings) == len(meetings)

@@ -29,7 +29,9 @@ def ws(tmp_path, org):
     return Workspace.for_sandbox(tmp_path, org)
 
 
-def test_plan_migrate_verify_rerun(ws, org):
+@pytest.mark.parametrize("target", ["dyte-v2", "realtimekit"])
+def test_plan_migrate_verify_rerun(tmp_path, org, target):
+    ws = Workspace.for_sandbox(tmp_path, org, target)
     result, plan = ws.run("plan")
     assert result.exit_code == EXIT_OK, result.output
     assert plan["command"] == "plan" and plan["counts"]["participant"]["create"] > 0
@@ -40,7 +42,9 @@ def test_plan_migrate_verify_rerun(ws, org):
     assert result.exit_code == EXIT_OK, result.output
     assert migrated["status"] == "complete"
     assert set(migrated["requests"]) >= {"v1", "v2", "retries", "throttled"}
-    assert_exact_copy(org)
+    assert_exact_copy(org, target)
+    untouched = "rtk_writes" if target == "dyte-v2" else "v2_writes"
+    assert org.stats()["totals"][untouched] == 0, "only the chosen target is written"
 
     result, verified = ws.run("verify")
     assert result.exit_code == EXIT_OK, result.output

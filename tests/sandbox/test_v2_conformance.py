@@ -143,6 +143,10 @@ def test_meetings_and_participants(v2: tuple[SandboxClient, Conformance]) -> Non
     edited = check(person, api.v2("PATCH", person_path, json={"name": "Renamed", "picture": "https://p.example/x.png"}), 200)["data"]
     assert (edited["name"], edited["token"]) == ("Renamed", added[0]["token"])
     check(person, api.v2("PATCH", person_path, json={"preset_name": "no_such_preset"}), 400)
+    token = "/meetings/{meeting_id}/participants/{participant_id}/token"
+    refreshed = check(token, api.v2("POST", f"{person_path}/token"), 200)["data"]["token"]
+    assert refreshed != added[0]["token"]
+    check(token, api.v2("POST", f"{path}/{NOWHERE}/token"), 404)
     check(person, api.v2("DELETE", person_path), 200)
     check(person, api.v2("DELETE", person_path), 404)
 
