@@ -23,16 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
-from migrator import export, kinds, rollback as rollback_stage
+from migrator import export, kinds, undo
 from migrator.client import DyteClient
 from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, Interrupted, TransportError
 from migrator.extract import Extractor
+from migrator.importer import Importer
 from migrator.ledger import Ledger
 from migrator.load import Loader
 from migrator.mapping import MappingSet, default_directory
 from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Kind, LoadSummary, PlanSummary
 from migrator.plan import Fingerprints, Planner, SavedPlan, planned_actions
-from migrator.reports import migrate_report, plan_report, rollback_report, verify_report, write_report, write_saved_plan
+from migrator.reports import import_report, migrate_report, plan_report, rollback_report, verify_report, write_report, write_saved_plan
 from migrator.reports.model import tool_version
 from migrator.settings import Credentials
 from migrator.verify import Verifier
@@ -201,7 +202,7 @@ class Migration:
 
     async def _plan(self, client: DyteClient, ledger: Ledger, mappings: MappingSet, stop: asyncio.Event, *,
                     read_v2: bool = True, fingerprint: bool = False) -> tuple[PlanSummary, Fingerprints | None]:
-        planner = Planner(ledger, mappings, client if read_v2 else None, fingerprint_v2=fingerprint)
+        planner = Planner(ledger, mappings, client if read_v2 else None)
         summary = await self._until_stopped(stop, planner.run())
         prints = Fingerprints(ledger.snapshot_fingerprint(), planner.v2_fingerprint(), mappings.fingerprint,
                               tool_version()) if fingerprint else None
@@ -277,8 +278,14 @@ class Migration:
         return self._run(work)
 
     def migrate(self, *, batch_size: int | None = None, max_seconds: float | None = None,
-                only: Iterable[Kind | str] | str | None = None, plan: Path | None = None) -> Outcome:
-        """Plan and apply (or apply exactly a saved `plan`); resumes from the ledger."""
+                only: Iterable[Kind | str] | str | None = None, plan: Path | None = None,
+                allow_existing: bool = False, prune: bool = False) -> Outcome:
+        """Plan and apply (or apply exactly a saved `plan`); resumes from the ledger.
+
+        `allow_existing`: create even though this ledger knows nothing of the target and
+        the target already holds objects that match v1. `prune`: delete (meetings: set
+        INACTIVE) what this tool created for v1 objects deleted since.
+        """
         kinds_chosen = Kind.parse_many(only)
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ConfigError(f"batch_size must be a whole number of 1 or more, not {batch_size!r}")
@@ -294,11 +301,17 @@ class Migration:
                 summary, prints = await self._plan(client, ledger, mappings, stop, fingerprint=saved is not None)
                 if saved is not None and prints is not None:
                     saved.check(prints, planned_actions(ledger))
+                if summary.existing and not allow_existing:
+                    first = summary.existing[0]
+                    raise ConfigError(
+                        f"v2 already holds {len(summary.existing)} objects that match v1 (first: {first.kind} {first.key}) "
+                        "and this ledger knows none of them: use the ledger of the earlier run, run `dyte-migrate import`, "
+                        "or pass --allow-existing to create anyway")
                 totals = {kind.value: summary.total(WRITE_ACTIONS, frozenset({kind})) for kind in (kinds_chosen or Kind)}
                 with _Stage(self.progress, "migrate", totals) as stage:
                     loader = Loader(client, ledger, run_id, chunk=max(16, self.options.concurrency * 8),
                                     max_writes=batch_size, deadline=deadline, stop=stop, only=kinds_chosen,
-                                    progress=stage.advance, concurrency=self.options.concurrency)
+                                    progress=stage.advance, concurrency=self.options.concurrency, prune=prune)
                     loaded = await loader.run()
                 return self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen)
 
@@ -343,6 +356,28 @@ class Migration:
 
         return self._run(work)
 
+    def import_(self) -> Outcome:
+        """Rebuild this ledger from what v2 already holds (see importer.py); writes nothing to v2."""
+        mappings = self._mappings()
+
+        async def work(stop: asyncio.Event) -> Outcome:
+            async with self._session("import") as (client, ledger, run_id):
+                await self._extract(client, ledger, run_id, stop)
+                await self._plan(client, ledger, mappings, stop, read_v2=False)
+                importer = Importer(client, ledger)
+                await self._until_stopped(stop, importer.run())
+                counts = _counts(importer.counts, ("imported", "ambiguous", "not_in_v2"))
+                status = "complete" if not importer.ambiguous else "partial"
+                reports = write_report(self.options.reports_dir, "import",
+                                       import_report(status, counts, importer.ambiguous, ledger))
+                imported = sum(c["imported"] for c in counts.values())
+                message = (f"imported {imported} v2 objects into the ledger; {len(importer.ambiguous)} ambiguous, left out "
+                           "(see the import report); run plan to see what remains")
+                return Outcome("import", status, EXIT_OK if not importer.ambiguous else EXIT_FAILED, counts,
+                               self._requests(client), reports, message, {"ambiguous": len(importer.ambiguous)})
+
+        return self._run(work)
+
     def rollback_preview(self) -> Outcome:
         """What `rollback()` would undo, from the ledger alone: no network, no write."""
         with Ledger.open(self.options.ledger, self.credentials.pair, create=False) as ledger:
@@ -350,9 +385,9 @@ class Migration:
             first: list[dict[str, Any]] = []
             total = 0
             for spec in kinds.ROLLBACK_ORDER:
-                todo = rollback_stage.targets(ledger, spec)
+                todo = undo.targets(ledger, spec)
                 counts[spec.kind.value] = {spec.undo.value: len(todo),
-                                           "already_inactive": rollback_stage.already_undone(ledger, spec)}
+                                           "already_inactive": undo.already_undone(ledger, spec)}
                 total += len(todo)
                 first += [{"kind": e.kind.value, "key": e.key, "v2_id": e.v2_id, "label": kinds.label(e),
                            "undo": spec.undo.value} for e in todo[:PREVIEW_ITEMS - len(first)]]
@@ -367,7 +402,7 @@ class Migration:
             async with self._session("rollback") as (client, ledger, run_id):
                 loader = Loader(client, ledger, run_id, stop=stop)
                 await loader.reconcile_in_flight()
-                summary = await rollback_stage.rollback(client, ledger, run_id)
+                summary = await undo.rollback(client, ledger, run_id)
                 status, code = ("complete", EXIT_OK) if not summary.errors else ("failed", EXIT_FAILED)
                 counts = {kind.value: dict(tally) for kind, tally in summary.counts.items() if tally}
                 reports = write_report(self.options.reports_dir, "rollback", rollback_report(status, summary))

@@ -206,15 +206,26 @@ def plan(out: Path | None) -> None:
               help=f"Comma list of kinds ({', '.join(k.plural for k in Kind)}; singular works too).")
 @click.option("--plan", "saved_plan", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Apply exactly this saved plan (`plan --out FILE`); refuse (exit 2) if v1, v2 or the mappings changed.")
+@click.option("--allow-existing", is_flag=True,
+              help="Create even though this ledger knows nothing of v2 and v2 already holds objects that match v1.")
+@click.option("--prune", is_flag=True,
+              help="Delete what this tool created for v1 objects deleted since (meetings: set INACTIVE).")
 def migrate(concurrency: int, batch_size: int | None, max_seconds: float | None, only: str | None,
-            saved_plan: Path | None) -> None:
+            saved_plan: Path | None, allow_existing: bool, prune: bool) -> None:
     """Plan and apply; resumes from the ledger; a re-run after completion writes nothing."""
 
     def action(ctx: Context) -> None:
         ctx.options.concurrency = concurrency
-        _emit(ctx, ctx.migration().migrate(batch_size=batch_size, max_seconds=max_seconds, only=only, plan=saved_plan))
+        _emit(ctx, ctx.migration().migrate(batch_size=batch_size, max_seconds=max_seconds, only=only, plan=saved_plan,
+                                           allow_existing=allow_existing, prune=prune))
 
     _run("migrate", action)
+
+
+@cli.command("import")
+def import_command() -> None:
+    """Rebuild the ledger from what v2 already holds (a lost ledger): match, never guess; no v2 write."""
+    _run("import", lambda ctx: _emit(ctx, ctx.migration().import_()))
 
 
 @cli.command()

@@ -21,8 +21,9 @@ from migrator.client import DyteClient
 from migrator.errors import ApiError
 from migrator.model import Entity, Kind
 
-# How far a v2 server's clock may run behind ours when we look for a meeting created after an intent.
-MEETING_CLOCK_SKEW = dt.timedelta(minutes=10)
+# How far a v2 server's clock may run behind ours: a write whose answer was lost can only have
+# created an object stamped after its intent, less this much.
+CLOCK_SKEW = dt.timedelta(minutes=2)
 JsonObject = dict[str, Any]
 
 
@@ -58,6 +59,7 @@ class KindSpec:
     undo: Undo = Undo.DELETE
     requires: tuple[tuple[Kind, str], ...] = ()  # (kind, field of the body naming it) that must exist in v2 first
     keyed_by_v1: bool = True  # False: derived from v1 (presets and their variants), keyed by v2 name
+    reattach: bool = False  # a v1 object deleted and re-added with the same natural key keeps its v2 object
 
     # ---------------------------------------------------------------- paths
     def collection_path(self, parent_v2: str | None = None) -> str:
@@ -91,6 +93,16 @@ class KindSpec:
     def matches(self, desired: JsonObject, found: JsonObject) -> bool:
         return all(found.get(f) == desired[f] for f in self.match_fields if f in desired)
 
+    def could_be_ours(self, found: JsonObject, intent_at: str | None) -> bool:
+        """Whether a write sent at `intent_at` can have created `found`: not if v2 stamped it earlier."""
+        created = found.get("created_at")
+        if not intent_at or not isinstance(created, str):
+            return True
+        try:
+            return _parse_time(created) >= _parse_time(intent_at) - CLOCK_SKEW
+        except ValueError:
+            return True
+
     # ---------------------------------------------------------------- reads
     async def fetch(self, client: DyteClient, v2_id: str, parent_v2: str | None = None) -> JsonObject | None:
         """One v2 object, or None when v2 no longer has it."""
@@ -115,8 +127,7 @@ class KindSpec:
             if title:
                 params["search"] = title
             if since:
-                start = dt.datetime.strptime(since, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc) - MEETING_CLOCK_SKEW
-                params["start_time"] = start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+                params["start_time"] = (_parse_time(since) - CLOCK_SKEW).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         found: list[JsonObject] = []
         async for page in client.v2_pages(path, params=params):
             found.extend(o for o in page if isinstance(o, dict) and o.get("id"))
@@ -132,6 +143,11 @@ class KindSpec:
         return await self.fetch(client, found["id"], parent_v2) or {}
 
 
+def _parse_time(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
 def _webhook_key(payload: JsonObject) -> str:
     return f"{payload.get('url')}\n{payload.get('name')}"
 
@@ -144,9 +160,9 @@ KINDS: tuple[KindSpec, ...] = (
              match_fields=("record_on_start", "live_stream_on_start"), undo=Undo.DEACTIVATE),
     KindSpec(Kind.PARTICIPANT, "participants", Kind.MEETING, "/meetings/{parent}/participants",
              lambda p: p.get("custom_participant_id"), Lookup.PER_PARENT, listing_is_whole=True, paged=True,
-             immutable=("custom_participant_id",), requires=((Kind.PRESET, "preset_name"),)),
+             immutable=("custom_participant_id",), requires=((Kind.PRESET, "preset_name"),), reattach=True),
     KindSpec(Kind.WEBHOOK, "webhooks", None, "/webhooks", _webhook_key, Lookup.ORG,
-             listing_is_whole=True, paged=False),
+             listing_is_whole=True, paged=False, reattach=True),
 )
 SPECS: dict[Kind, KindSpec] = {spec.kind: spec for spec in KINDS}
 # Rollback undoes children before what they depend on.

@@ -204,6 +204,9 @@ class Ledger:
             tables = set(self._db.table_names())
             if "meta" in tables:
                 missing = {"runs", "snapshot", "entities", "journal"} - tables
+                if "baseline" not in tables and not missing and self.meta("schema_version") == SCHEMA_VERSION:
+                    with self.transaction():
+                        self._create_baseline()
                 version = self.meta("schema_version")
                 if version == "1" and not missing:
                     self._upgrade_from_1()
@@ -241,12 +244,18 @@ class Ledger:
         self._conn.execute(
             "CREATE TABLE journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, run_id INTEGER, "
             "kind TEXT, key TEXT, event TEXT NOT NULL, detail TEXT)")
+        self._create_baseline()
         self.set_meta("schema_version", SCHEMA_VERSION)
         self.set_meta("created_at", now_iso())
 
+    def _create_baseline(self) -> None:
+        """Target objects seen before our writes that this ledger does not know: never adopted by reconcile."""
+        self._db.table("baseline").create({"kind": str, "v2_id": str}, pk=("kind", "v2_id"))
+
     def _upgrade_from_1(self) -> None:
-        """Schema 1 kept an adopted v2 id inside `extra`; 2 has a column for it."""
+        """Schema 1 kept an adopted v2 id inside `extra`; 2 has a column for it, and the baseline."""
         with self.transaction():
+            self._create_baseline()
             self._conn.execute("ALTER TABLE entities ADD COLUMN adopt_v2_id TEXT")
             self._conn.execute("UPDATE entities SET adopt_v2_id = json_extract(extra, '$.adopt_v2_id'), "
                                "extra = json_remove(extra, '$.adopt_v2_id') WHERE json_extract(extra, '$.adopt_v2_id') IS NOT NULL")
@@ -415,6 +424,59 @@ class Ledger:
                 f"reason = 'its v2 {required.value} ' || json_extract(desired, '$.{field}') || ' cannot be mapped' "
                 f"WHERE kind = ? AND state != 'unmappable' AND json_extract(desired, '$.{field}') IN "
                 f"(SELECT key FROM entities WHERE kind = ? AND state = 'unmappable')", (kind.value, required.value))
+
+    def inherit_by_natural_key(self, kind: Kind) -> int:
+        """A new entity takes over the v2 object of a gone one with the same parent and natural key.
+
+        v1 apps delete and re-add a participant (a new v1 id, the same clientSpecificId) to
+        change its preset: the existing v2 participant is then updated, never created again.
+        """
+        with self.transaction():
+            pairs = self._conn.execute(
+                "SELECT n.key, g.key FROM entities n JOIN entities g ON g.kind = n.kind AND g.action = 'gone' "
+                "AND g.v2_id IS NOT NULL AND g.natural_key = n.natural_key AND g.parent_key IS n.parent_key "
+                "WHERE n.kind = ? AND n.v2_id IS NULL AND n.state = 'pending' AND n.action != 'gone' "
+                "AND n.natural_key IS NOT NULL GROUP BY n.key", (kind.value,)).fetchall()
+            taken: set[str] = set()
+            for new, old in pairs:
+                if old in taken:
+                    continue
+                taken.add(old)
+                self._conn.execute(
+                    "UPDATE entities SET (v2_id, written, origin, state) = (SELECT v2_id, written, origin, 'done' "
+                    "FROM entities WHERE kind = ? AND key = ?) WHERE kind = ? AND key = ?", (kind.value, old, kind.value, new))
+                self._conn.execute("UPDATE entities SET v2_id = NULL, written = NULL, origin = NULL "
+                                   "WHERE kind = ? AND key = ?", (kind.value, old))
+                self._journal(0, [(kind, new, "inherited", {"from": old})])
+        return len(taken)
+
+    def lost_in_v2(self, kind: Kind, keys: Iterable[str]) -> None:
+        """Objects we wrote that v2 no longer has: planned again as creates (drift repair)."""
+        with self.transaction():
+            self._conn.executemany(
+                "UPDATE entities SET v2_id = NULL, written = NULL, origin = NULL, "
+                "state = CASE WHEN state = 'unmappable' THEN state ELSE 'pending' END, "
+                "reason = 'deleted in v2 after migration; created again' WHERE kind = ? AND key = ?",
+                [(kind.value, key) for key in keys])
+
+    def record_baseline(self, kind: Kind, v2_ids: Iterable[str]) -> None:
+        """Remember target objects that are not ours, seen before this run's writes."""
+        with self.transaction():
+            self._conn.executemany("INSERT OR IGNORE INTO baseline(kind, v2_id) VALUES (?, ?)",
+                                   [(kind.value, v2_id) for v2_id in v2_ids])
+
+    def baseline(self, kind: Kind) -> set[str]:
+        return {r[0] for r in self._conn.execute("SELECT v2_id FROM baseline WHERE kind = ?", (kind.value,))}
+
+    def knows_target(self) -> bool:
+        """Whether this ledger has ever written to (or adopted from) the target."""
+        return self._conn.execute("SELECT 1 FROM entities WHERE v2_id IS NOT NULL LIMIT 1").fetchone() is not None
+
+    def record_imported(self, entity: Entity, v2_id: str, written: dict[str, Any]) -> None:
+        """`import`: a v2 object matched to this entity joins the ledger as if we had written it."""
+        with self.transaction():
+            self._conn.execute("UPDATE entities SET v2_id = ?, written = ?, origin = 'imported', state = 'done' "
+                               "WHERE kind = ? AND key = ?", (v2_id, dumps(written), entity.kind.value, entity.key))
 
     def decide(self) -> None:
         """Set each entity's action from its ledger state; SQL keeps 100k rows cheap."""

@@ -17,7 +17,7 @@ import time
 from collections import Counter, deque
 from typing import Any, Awaitable, Callable
 
-from migrator import kinds
+from migrator import kinds, undo
 from migrator.client import DyteClient
 from migrator.errors import ApiError, AuthError, MalformedResponse, TransportError, WriteOutcomeUnknown
 from migrator.kinds import KindSpec
@@ -62,7 +62,7 @@ class Loader:
     def __init__(self, client: DyteClient, ledger: Ledger, run_id: int, *, chunk: int = 64,
                  max_writes: int | None = None, deadline: float | None = None,
                  stop: asyncio.Event | None = None, only: frozenset[Kind] | None = None,
-                 progress: Progress | None = None, concurrency: int | None = None) -> None:
+                 progress: Progress | None = None, concurrency: int | None = None, prune: bool = False) -> None:
         self.client, self.ledger, self.run_id = client, ledger, run_id
         self.chunk = chunk
         self.concurrency = concurrency or max(1, chunk // 8)  # writes in flight: match the client's slots
@@ -74,6 +74,8 @@ class Loader:
         self._uncertain_tries: Counter[tuple[Kind, str]] = Counter()
         self._unreachable: TransportError | None = None
         self._parents: dict[Kind, dict[str, str | None]] = {}
+        self.prune = prune
+        self.ambiguous: dict[str, list[str]] = {}  # entity key -> v2 ids that could each be its lost create
 
     # ------------------------------------------------------------- budget
     def _budget(self) -> int:
@@ -101,8 +103,19 @@ class Loader:
             self._adopt_planned(spec)
             await self._creates(spec)
             await self._updates(spec)
+        if self.prune and self._budget() > 0:
+            await self._prune()
         self._count_static()
         return self.summary
+
+    async def _prune(self) -> None:
+        """What we created for v1 objects deleted since: deleted (meetings: set INACTIVE), children first."""
+        for spec in kinds.ROLLBACK_ORDER:
+            if spec.kind in self.only:
+                pruned = await undo.undo_all(self.client, self.ledger, self.run_id, spec,
+                                             undo.targets(self.ledger, spec, gone=True), "pruned")
+                self.summary.counts[spec.kind]["pruned"] += pruned.counts[spec.kind]["pruned"]
+                self.summary.errors += pruned.errors
 
     def _count_static(self) -> None:
         """Entities this run did not touch still belong in its counts: unchanged, unmappable, conflicts."""
@@ -254,9 +267,18 @@ class Loader:
                 await self._settle(spec, creates, resumed=True)
 
     async def _settle(self, spec: KindSpec, entities: list[Entity], resumed: bool = False) -> None:
+        self.ambiguous.clear()
         found = await self._lookup(spec, entities)
         results: list[WriteResult] = []
         for entity in entities:
+            if entity.key in self.ambiguous:  # stays in flight: settled by a person, never sent again
+                ids = self.ambiguous[entity.key]
+                reason = (f"a write with a lost answer may have created any of {len(ids)} v2 {spec.label} "
+                          f"({', '.join(ids[:3])}); keep the right one and delete the others, then run migrate again")
+                self.ledger.conflict(entity.kind, entity.key, reason)
+                self.summary.errors.append(EntityError(entity.kind, entity.key, reason))
+                results.append(WriteResult(entity.kind, entity.key, State.INTENT, "ambiguous", error=reason))
+                continue
             hit = found.get(entity.key)
             if hit is not None:
                 v2_id, written = hit
@@ -279,7 +301,7 @@ class Loader:
         Candidates are v2 objects with the entity's natural key that this ledger does not
         already hold; each is claimed at most once.
         """
-        claimed = self.ledger.known_v2_ids(spec.kind)
+        claimed = self.ledger.known_v2_ids(spec.kind) | self.ledger.baseline(spec.kind)  # never someone else's
         found: dict[str, tuple[str, dict[str, Any]]] = {}
         pools: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
         for entity in entities:
@@ -294,13 +316,13 @@ class Loader:
                 if pool_key not in pools:
                     pools[pool_key] = await spec.listing(self.client, parent_v2)
                 candidates = pools[pool_key]
-            for candidate in candidates:
-                if (candidate["id"] in claimed or spec.natural_key(candidate) != entity.natural_key
-                        or not spec.matches(desired, candidate)):
-                    continue
-                claimed.add(candidate["id"])
-                found[entity.key] = (candidate["id"], spec.holds_after_reconcile(desired, candidate))
-                break
+            possible = [c for c in candidates if c["id"] not in claimed and spec.natural_key(c) == entity.natural_key
+                        and spec.matches(desired, c) and spec.could_be_ours(c, entity.intent_at)]
+            if len(possible) > 1:  # two objects could be the one we created: a person must choose
+                self.ambiguous[entity.key] = [c["id"] for c in possible]
+            elif possible:
+                claimed.add(possible[0]["id"])
+                found[entity.key] = (possible[0]["id"], spec.holds_after_reconcile(desired, possible[0]))
         return found
 
     # ------------------------------------------------------------- updates
@@ -333,8 +355,10 @@ class Loader:
             message = exc.api_message if isinstance(exc, ApiError) else str(exc)
             self.summary.errors.append(EntityError(entity.kind, entity.key, message))
             return WriteResult(entity.kind, entity.key, State.FAILED, "failed", error=message)
+        # what v2 holds of the fields the plan wants (a field v1 no longer sends cannot be unset by a PATCH)
+        held = {k: v for k, v in written.items() if k in desired}
         return WriteResult(entity.kind, entity.key, State.DONE, "status-set" if follow_up else "updated",
-                           written={**written, **body})
+                           written={**held, **body})
 
     # ------------------------------------------------------------- counts
     def _tally(self, results: list[WriteResult]) -> None:

@@ -240,6 +240,10 @@ class PlanSummary:
     entity_notes: dict[tuple[Kind, str], list[dict[str, Any]]] = field(default_factory=dict)  # presets, meetings, webhooks
     recordings: list[Recording] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    existing: list[Finding] = field(default_factory=list)  # first run: v2 already holds objects that match v1
+    recreated: list[Finding] = field(default_factory=list)  # deleted in v2 after migration
+    deleted_in_v1: list[Finding] = field(default_factory=list)  # ours in v2, gone from v1: `--prune` removes them
+    reattached: dict[Kind, int] = field(default_factory=dict)  # re-added in v1 with the same natural key
 
     def total(self, actions: frozenset[Action] | set[Action], kinds: frozenset[Kind] | None = None) -> int:
         return sum(n for kind, tally in self.counts.items() if kinds is None or kind in kinds

@@ -45,13 +45,12 @@ SAVED_PLAN_VERSION = 1
 
 
 class Planner:
-    def __init__(self, ledger: Ledger, mappings: MappingSet, client: DyteClient | None, *,
-                 fingerprint_v2: bool = False) -> None:
+    def __init__(self, ledger: Ledger, mappings: MappingSet, client: DyteClient | None) -> None:
         self.ledger, self.mappings, self.client = ledger, mappings, client
         self.summary = PlanSummary()
         self._tallies: dict[tuple[Kind, str, str | None, str | None, str], NoteTally] = {}
-        self._fingerprint_v2 = fingerprint_v2
         self._v2_read = hashlib.sha256()  # every v2 object a decision rests on, in reading order
+        self._listings: dict[tuple[Kind, str | None], list[dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ notes
     def _tally(self, kind: Kind, key: str, mapped: Mapped, keep_per_entity: bool) -> None:
@@ -145,6 +144,8 @@ class Planner:
         self.ledger.record_plan(self._webhooks())
         for spec in kinds.KINDS:  # a variant preset no participant needs any more leaves the plan too
             self.ledger.forget_missing(spec.kind, None if spec.keyed_by_v1 else set(choices))
+            if spec.reattach:
+                self.summary.reattached[spec.kind] = self.ledger.inherit_by_natural_key(spec.kind)
         for spec in kinds.KINDS:
             for required, field in spec.requires:
                 self.ledger.cascade_unmappable(spec.kind, required, field)
@@ -168,17 +169,79 @@ class Planner:
         self._v2_read.update(json.dumps(value, sort_keys=True, default=str).encode())
         return value
 
+    async def _listing(self, spec: KindSpec, parent_v2: str | None = None) -> list[dict[str, Any]]:
+        """A v2 listing, read once per plan (drift, baseline, collisions share it) and fingerprinted."""
+        key = (spec.kind, parent_v2)
+        if key not in self._listings:
+            assert self.client is not None
+            self._listings[key] = self._read(sorted(await spec.listing(self.client, parent_v2),
+                                                    key=lambda o: str(o.get("id"))))
+        return self._listings[key]
+
     async def compare_with_v2(self) -> None:
+        """Read v2 where it can change a decision: drift, objects that are not ours, collisions, updates."""
         if self.client is None:
             return
+        lost = 0
+        for spec in kinds.KINDS:  # dependency order: a lost parent loses its children
+            lost += await self._drift(spec)
+        if lost:
+            self.ledger.decide()
+        first_run = not self.ledger.knows_target()
+        for spec in kinds.KINDS:
+            await self._baseline(spec, first_run)
         for spec in kinds.KINDS:
             if spec.lookup is Lookup.ORG:
                 await self._collisions_in_org(spec)
             elif spec.lookup is Lookup.PER_PARENT and spec.parent is not None:
                 await self._collisions_per_parent(spec, spec.parent)
-            elif self._fingerprint_v2:  # not searched for collisions, but a saved plan notices a new object
-                self._read(sorted(await spec.listing(self.client), key=lambda o: str(o.get("id"))))
         await self._check_updates()
+        for spec in kinds.KINDS:
+            for entity in self.ledger.entities(spec.kind, actions=[Action.GONE], in_v2=True):
+                if entity.origin == "created":
+                    self.summary.deleted_in_v1.append(Finding(
+                        entity.kind, entity.key, entity.v2_id, "deleted in v1, kept in v2 (migrate --prune removes it)"))
+
+    def _in_v2(self, spec: KindSpec) -> dict[str | None, list[Entity]]:
+        """Entities the ledger says are in v2 (gone from v1 or not), grouped by parent key."""
+        grouped: dict[str | None, list[Entity]] = {}
+        for entity in [*self.ledger.entities(spec.kind, in_v2=True),
+                       *self.ledger.entities(spec.kind, actions=[Action.GONE], in_v2=True)]:
+            grouped.setdefault(entity.parent_key if spec.parent else None, []).append(entity)
+        return grouped
+
+    async def _drift(self, spec: KindSpec) -> int:
+        """What the ledger says exists in v2 but a listing no longer holds is planned again (recreate)."""
+        grouped = self._in_v2(spec)
+        parents = self.ledger.v2_ids(spec.parent) if spec.parent is not None else {}
+        lost: list[Entity] = []
+        for parent_key, group in grouped.items():
+            parent_v2 = parents.get(parent_key or "") if spec.parent is not None else None
+            if spec.parent is not None and not parent_v2:
+                lost += group  # its parent is gone from v2, and took it along
+                continue
+            held = {o["id"] for o in await self._listing(spec, parent_v2)}
+            lost += [e for e in group if e.v2_id not in held]
+        if lost:
+            self.ledger.lost_in_v2(spec.kind, [e.key for e in lost])
+            self.summary.recreated += [Finding(e.kind, e.key, e.v2_id, "deleted in v2 after migration; created again")
+                                       for e in lost if e.action is not Action.GONE]
+        return len(lost)
+
+    async def _baseline(self, spec: KindSpec, first_run: bool) -> None:
+        """Remember v2 objects that are not ours (reconcile never adopts them); on a first run, say which match v1."""
+        if spec.parent is not None:
+            return  # children are read per parent: their collisions below record what is not ours
+        listing = await self._listing(spec)
+        known = self.ledger.known_v2_ids(spec.kind)
+        foreign = [o for o in listing if o["id"] not in known]
+        if not self.ledger.in_flight(spec.kind):  # an in-flight write may have created one of them
+            self.ledger.record_baseline(spec.kind, [o["id"] for o in foreign])
+        if first_run and foreign:
+            keys = {spec.natural_key(o) for o in foreign}
+            self.summary.existing += [
+                Finding(e.kind, e.key, None, "already in v2, not known to this ledger")
+                for e in self.ledger.entities(spec.kind, actions=[Action.CREATE]) if e.natural_key in keys]
 
     async def _adopt_or_conflict(self, entity: Entity, actual: dict[str, Any], v2_id: str) -> None:
         found = changes(actual, entity.desired)
@@ -194,9 +257,9 @@ class Planner:
         """Creates whose natural key already names a v2 object we did not write: adopt or conflict."""
         assert self.client is not None
         creates = list(self.ledger.entities(spec.kind, actions=[Action.CREATE]))
-        if not creates and not self._fingerprint_v2:
+        if not creates:
             return
-        listing = self._read(await spec.listing(self.client))
+        listing = await self._listing(spec)
         existing: dict[str, dict[str, Any]] = {}
         for item in listing:
             existing.setdefault(spec.natural_key(item) or "", item)
@@ -212,9 +275,11 @@ class Planner:
         for parent_key, parent_v2 in self.ledger.parents_with_new_children(spec.kind, parent):
             known = self.ledger.known_v2_ids(spec.kind, parent_key)
             by_key: dict[str, list[dict[str, Any]]] = {}
-            for item in self._read(await spec.listing(self.client, parent_v2)):
-                if item["id"] not in known:
-                    by_key.setdefault(spec.natural_key(item) or "", []).append(item)
+            foreign = [item for item in await self._listing(spec, parent_v2) if item["id"] not in known]
+            if not self.ledger.in_flight(spec.kind):
+                self.ledger.record_baseline(spec.kind, [item["id"] for item in foreign])
+            for item in foreign:
+                by_key.setdefault(spec.natural_key(item) or "", []).append(item)
             for entity in self.ledger.entities(spec.kind, parent_key=parent_key, actions=[Action.CREATE]):
                 candidates = by_key.get(entity.natural_key or "")
                 if candidates and entity.desired is not None:

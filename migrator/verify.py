@@ -14,7 +14,7 @@ from migrator import kinds
 from migrator.client import DyteClient
 from migrator.kinds import KindSpec
 from migrator.ledger import Ledger
-from migrator.model import Entity, Kind, Mismatch, State, VerifySummary, changes
+from migrator.model import Action, Entity, Kind, Mismatch, State, VerifySummary, changes
 
 JsonObject = dict[str, object]
 
@@ -47,13 +47,37 @@ class Verifier:
                 await self._children(spec, spec.parent)
         return self.summary
 
+    def _deleted_in_v1(self, spec: KindSpec, held: set[str], parent_key: str | None = None) -> Counter[str | None]:
+        """Our objects whose v1 original is gone: named as such, not as duplicates. Returns their natural keys."""
+        keys: Counter[str | None] = Counter()
+        for entity in self.ledger.entities(spec.kind, actions=[Action.GONE], in_v2=True):
+            if entity.v2_id in held and (parent_key is None or entity.parent_key == parent_key):
+                keys[entity.natural_key] += 1
+                self.summary.add(entity, "deleted in v1, still in v2 (migrate --prune removes it)")
+        return keys
+
+    def _not_ours(self, spec: KindSpec, found: list[JsonObject], wanted: Counter[str | None], where: str) -> None:
+        """v2 objects with a v1 natural key that the ledger does not hold: duplicates or someone else's."""
+        held = Counter(spec.natural_key(o) for o in found)
+        for natural_key, n in held.items():
+            if n > wanted.get(natural_key, 0):
+                self.summary.mismatches.append(Mismatch(
+                    spec.kind, str(natural_key), None,
+                    f"{where} holds {n} {spec.label} with key {natural_key!r} and this ledger knows {wanted.get(natural_key, 0)}: "
+                    "a duplicate or someone else's object (not known to this ledger)"))
+
     async def _top_level(self, spec: KindSpec) -> None:
         listed = {o["id"]: o for o in await spec.listing(self.client)}
-        for entity in self.ledger.entities(spec.kind):
+        expected = list(self.ledger.entities(spec.kind))
+        for entity in expected:
             actual = listed.get(entity.v2_id or "")
             if actual is not None:
                 actual = await spec.whole(self.client, actual)
             self._compare(entity, actual)
+        ours = Counter(e.natural_key for e in expected if e.v2_id in listed)
+        ours.update(self._deleted_in_v1(spec, set(listed)))
+        v1_keys = {e.natural_key for e in expected}
+        self._not_ours(spec, [o for o in listed.values() if spec.natural_key(o) in v1_keys], ours, "v2")
 
     async def _children(self, spec: KindSpec, parent: Kind) -> None:
         parents = self.ledger.v2_ids(parent)
@@ -64,17 +88,12 @@ class Verifier:
             parent_v2 = parents.get(parent_key)
             actual = await spec.listing(self.client, parent_v2) if parent_v2 else []
             by_id = {o["id"]: o for o in actual}
-            held = Counter(spec.natural_key(o) for o in actual)
             wanted = Counter(e.natural_key for e in group if e.state is not State.UNMAPPABLE)
+            wanted.update(self._deleted_in_v1(spec, set(by_id), parent_key))
             for entity in group:
                 self._compare(entity, by_id.get(entity.v2_id or ""))
                 for required, field in spec.requires:
                     name = (entity.desired or {}).get(field)
                     if entity.v2_id and name and name not in self._in_v2.get(required, set()):
                         self.summary.add(entity, f"its {required} {name!r} does not exist in v2")
-            for natural_key, n in held.items():
-                if n > wanted.get(natural_key, 0):
-                    self.summary.mismatches.append(Mismatch(
-                        spec.kind, str(natural_key), None,
-                        f"v2 {parent} {parent_v2} holds {n} {spec.label} with key {natural_key!r}, "
-                        f"v1 has {wanted.get(natural_key, 0)} (duplicate)"))
+            self._not_ours(spec, actual, wanted, f"v2 {parent} {parent_v2}")

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from migrator.reports.build import migrate_report, plan_report, rollback_report, verify_report
+from migrator.reports.build import import_report, migrate_report, plan_report, rollback_report, verify_report
 from migrator.reports.files import append_atomically, write_atomically
 from migrator.reports.html import html_chunks
 from migrator.reports.jsonout import json_chunks
@@ -66,5 +66,5 @@ def write_saved_plan(path: Path, data: dict[str, Any], saved: dict[str, Any]) ->
     return str(path)
 
 
-__all__ = ["REPORT_SCHEMA_VERSION", "RowStream", "load_schema", "migrate_report", "plan_report", "rollback_report",
+__all__ = ["REPORT_SCHEMA_VERSION", "import_report", "RowStream", "load_schema", "migrate_report", "plan_report", "rollback_report",
            "schema_path", "verify_report", "write_report", "write_saved_plan"]

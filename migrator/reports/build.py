@@ -6,9 +6,10 @@ import dataclasses
 from collections import Counter
 from typing import Any
 
+from migrator import kinds
 from migrator.ledger import Ledger
 from migrator.mapping import MappingSet
-from migrator.model import PLAN_ACTIONS, EntityError, ExtractSummary, Kind, LoadSummary, NoteTally, PlanSummary, RollbackSummary, VerifySummary
+from migrator.model import PLAN_ACTIONS, EntityError, ExtractSummary, Finding, Kind, LoadSummary, NoteTally, PlanSummary, RollbackSummary, VerifySummary
 from migrator.reports.ledger_rows import changed_rows, journal_rows, plan_rows, unmappable_rows
 from migrator.reports.model import RowStream, document
 
@@ -67,6 +68,7 @@ def plan_report(summary: PlanSummary, extracted: ExtractSummary, mappings: Mappi
         relocation=_relocation(summary),
         unmappable=unmappable_rows(ledger),
         changed=changed_rows(ledger, summary),
+        outside_ledger=[_finding(ledger, f) for f in [*summary.existing, *summary.recreated, *summary.deleted_in_v1]],
         recordings=[dataclasses.asdict(r) for r in summary.recordings],
         webhook_payload_changes=[change.model_dump() for change in mappings.webhook_payload_changes],
         endpoints=_endpoints(mappings),
@@ -115,6 +117,19 @@ def rollback_report(status: str, summary: RollbackSummary) -> dict[str, Any]:
     headline = (f"rollback {status}: {_count_line(counts)}" if not summary.errors
                 else f"rollback {status}: {len(summary.errors)} objects could not be rolled back")
     return document("rollback", status, headline, counts=counts, errors=[_error(e) for e in summary.errors])
+
+
+def import_report(status: str, counts: dict[str, dict[str, int]], ambiguous: list[Finding], ledger: Ledger) -> dict[str, Any]:
+    """What `import` matched per kind, and what it left out because more than one v2 object could match."""
+    matched = sum(c.get("imported", 0) for c in counts.values())
+    headline = f"import {status}: {matched} v2 objects matched to v1 and recorded; {len(ambiguous)} ambiguous, left out"
+    return document("import", status, headline, counts=counts, ambiguous=[_finding(ledger, f) for f in ambiguous])
+
+
+def _finding(ledger: Ledger, finding: Finding) -> dict[str, Any]:
+    entity = ledger.entity(finding.kind, finding.key)
+    return {"kind": finding.kind.value, "key": finding.key, "label": kinds.label(entity) if entity else None,
+            "v2_id": finding.v2_id, "finding": finding.reason}
 
 
 def _error(error: EntityError) -> dict[str, Any]:

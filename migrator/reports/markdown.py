@@ -126,6 +126,15 @@ def _changed(rows: RowStream) -> list[str]:
          _text(r["reason"] or "—")] for r in shown)) + rest
 
 
+def _outside(findings: list[dict[str, Any]], title: str) -> list[str]:
+    if not findings:
+        return []
+    shown, rest = _first(iter(findings), len(findings), "objects", "the JSON report")
+    return [f"### {title} ({len(findings)})", ""] + _table(["kind", "key", "name", "v2 id", "finding"], (
+        [f["kind"], _code(f["key"]), _text(f["label"]), _code(f["v2_id"]) if f["v2_id"] else "—", _text(f["finding"])]
+        for f in shown)) + rest
+
+
 def _recordings(recordings: list[dict[str, Any]]) -> list[str]:
     lines = [f"### Recordings that stay in v1 ({len(recordings)})", ""]
     if not recordings:
@@ -168,6 +177,7 @@ def _plan(doc: dict[str, Any]) -> list[str]:
         *_relocation(doc["relocation"]),
         *_unmappable(doc["unmappable"]),
         *_changed(doc["changed"]),
+        *_outside(doc["outside_ledger"], "Outside the ledger"),
         *_recordings(doc["recordings"]),
         *_payload_changes(doc["webhook_payload_changes"]),
         *_errata(doc["endpoints"]),
@@ -208,7 +218,12 @@ def _rollback(doc: dict[str, Any]) -> list[str]:
     return [*(_counts_table(doc["counts"], events) if events else []), *_errors(doc["errors"])]
 
 
-_BODIES = {"plan": _plan, "verify": _verify, "migrate": _migrate, "rollback": _rollback}
+def _import(doc: dict[str, Any]) -> list[str]:
+    return [*_counts_table(doc["counts"], ("imported", "ambiguous", "not_in_v2")),
+            *_outside(doc["ambiguous"], "Ambiguous, left out")]
+
+
+_BODIES = {"plan": _plan, "verify": _verify, "migrate": _migrate, "rollback": _rollback, "import": _import}
 
 
 def markdown(doc: dict[str, Any]) -> str:

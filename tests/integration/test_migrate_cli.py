@@ -192,7 +192,7 @@ def test_existing_v2_objects_are_adopted_or_flagged_as_conflicts(tmp_path, org):
     conflicts = [row for row in changed_rows if row["action"] == "conflict"]
     assert [c["key"] for c in conflicts] == [changed["name"]]
     assert "permissions.can_record" in " ".join(conflicts[0]["paths"])
-    result, outcome = second.run("migrate", "--only", "presets,webhooks")
+    result, outcome = second.run("migrate", "--only", "presets,webhooks", "--allow-existing")  # a first run next to them
     assert result.exit_code == 1  # the conflict is reported as failed, never overwritten
     assert outcome["counts"]["preset"]["adopted"] == len(v2.all("/presets")) - 1
     assert v2_writes(org) == writes
