@@ -25,11 +25,11 @@ MINIFIED_SUFFIXES = (".min.js", ".min.mjs", ".bundle.js", ".min.css")
 class _Ignore:
     """One .gitignore (or the --exclude list), matched relative to the folder it applies to."""
 
-    base: Path
+    base: str  # a folder, with its trailing separator
     spec: GitIgnoreSpec
 
-    def matches(self, path: Path, is_dir: bool) -> bool:
-        relative = path.relative_to(self.base).as_posix()
+    def matches(self, path: str, is_dir: bool) -> bool:
+        relative = path[len(self.base):].replace(os.sep, "/")  # string slicing: Path.relative_to is the hot spot
         return self.spec.match_file(relative + "/" if is_dir else relative)
 
 
@@ -38,7 +38,7 @@ def _gitignore(folder: Path) -> _Ignore | None:
         lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return _Ignore(folder, GitIgnoreSpec.from_lines(lines))
+    return _Ignore(os.path.join(folder, ""), GitIgnoreSpec.from_lines(lines))
 
 
 def _enclosing_ignores(root: Path) -> list[_Ignore]:
@@ -62,9 +62,9 @@ def iter_files(paths: Sequence[Path], exclude: Sequence[str] = ()) -> Iterator[P
     seen: set[Path] = set()
     for given in paths:
         root = given.resolve()
-        excluded = _Ignore(root if root.is_dir() else root.parent, GitIgnoreSpec.from_lines(exclude))
+        excluded = _Ignore(os.path.join(root if root.is_dir() else root.parent, ""), GitIgnoreSpec.from_lines(exclude))
         if root.is_file():
-            if not excluded.matches(root, False) and root not in seen:
+            if not excluded.matches(str(root), False) and root not in seen:
                 seen.add(root)
                 yield root
             continue
@@ -87,16 +87,16 @@ def _walk(root: Path, ignores: list[_Ignore]) -> Iterator[Path]:
             continue
         subfolders: list[Path] = []
         for entry in entries:
-            path = Path(entry.path)
+            path = entry.path
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if entry.name in SKIP_DIRS or (path / "pyvenv.cfg").exists():
+                    if entry.name in SKIP_DIRS or os.path.exists(os.path.join(path, "pyvenv.cfg")):
                         continue
                     if not any(ignore.matches(path, True) for ignore in active):
-                        subfolders.append(path)
+                        subfolders.append(Path(path))
                 elif (entry.is_file() and _wanted_file(entry.name) and entry.stat().st_size <= MAX_BYTES
                       and not any(ignore.matches(path, False) for ignore in active)):
-                    yield path
+                    yield Path(path)
             except OSError:
                 continue
         stack.extend((sub, active) for sub in reversed(subfolders))
