@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ SECRETS = ("k3y-51f0c2a9d8e7", "a8f3e2d1c0b9a7f6", "b7c6d5e4f3a2b1c0", "live_9c1
 
 
 @pytest.fixture
-def run_scan(monkeypatch: pytest.MonkeyPatch) -> object:
+def run_scan(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     """`dyte-migrate scan ARGS` from FIXTURES' parent, so reported paths start with `app/`."""
     monkeypatch.chdir(FIXTURES.parent)
 
