@@ -24,7 +24,8 @@ PLAIN = {
     ".py": "def f{i}(a: int) -> int:\n    total = a * {i}\n    return total + len(str(total))\n\n",
     ".rb": "def f{i}(a)\n  total = a * {i}\n  total.to_s.length\nend\n",
     ".dart": "int f{i}(int a) {{\n  final total = a * {i};\n  return total.toString().length;\n}}\n",
-    ".java": "    static int f{i}(int a) {{\n        int total = a * {i};\n        return String.valueOf(total).length();\n    }}\n",
+    ".java": "    static int f{i}(int a) {{\n        int total = a * {i};\n"
+             "        return String.valueOf(total).length();\n    }}\n",
     ".go": "func f{i}(a int) int {{\n\ttotal := a * {i}\n\treturn len(fmt.Sprint(total))\n}}\n",
 }
 

@@ -76,7 +76,7 @@ def _sarif(result: ScanResult) -> str:
         }}],
         "partialFingerprints": {"dyteMigrateFinding/v1": fingerprint},
         "properties": {"replacement": f.replacement, "link": f.link},
-    } for f, fingerprint in zip(result.findings, _fingerprints(result.findings))]
+    } for f, fingerprint in zip(result.findings, _fingerprints(result.findings), strict=True)]
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
