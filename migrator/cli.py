@@ -299,6 +299,30 @@ def demo(meetings: int, participants: int, target: str | None) -> None:
     _run("demo", action)
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--target", type=click.Choice(["dyte-v2", "realtimekit"]), default="dyte-v2", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="File to write (default: stdout).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this .gitignore pattern (repeatable).")
+def scan(paths: tuple[Path, ...], target: str, fmt: str, output: Path | None, exclude: tuple[str, ...]) -> None:
+    """Find Dyte v1 REST usage in application code and say what to change; exit 1 if any is found."""
+
+    def action(ctx: Context) -> None:
+        from migrator import scan as scanner  # not at start-up: ast-grep is only needed here
+
+        result = scanner.scan_paths(paths, target, exclude=exclude, mappings_dir=ctx.options.mappings_dir)
+        report = scanner.render(result, fmt)
+        if output is None:
+            click.echo(report, nl=False)
+        else:
+            output.write_text(report, encoding="utf-8")
+        sys.exit(EXIT_FAILED if result.findings else 0)
+
+    _run("scan", action)
+
+
 def main() -> None:
     try:
         cli()  # click answers usage errors itself, with exit code 2

@@ -55,6 +55,7 @@ _PAYLOAD_FILES = {
 }
 ENDPOINTS_FILE = "endpoints.yaml"
 FILE_NAMES = (ENDPOINTS_FILE, *_PAYLOAD_FILES)
+SCAN_FILE = "scan.yaml"  # read by migrator.scan (code scanning), not by the migration
 
 
 def default_directory() -> Path:
@@ -98,7 +99,7 @@ class MappingSet:
         if not directory.is_dir():
             raise MappingFileError(str(directory), "(folder)", "mappings folder not found")
         for path in sorted(directory.glob("*.y*ml")):
-            if path.name not in FILE_NAMES:
+            if path.name not in (*FILE_NAMES, SCAN_FILE):
                 raise MappingFileError(
                     path.name, "(file)", f"not a mapping file this version reads (expected: {', '.join(FILE_NAMES)})"
                 )

@@ -167,6 +167,9 @@ def _notes(doc: dict[str, Any]) -> list[str]:
     return (["### Notes", "", *lines, ""]) if lines else []
 
 
+NEXT_STEP = "Next: run `dyte-migrate scan` on your application code."
+
+
 def _plan(doc: dict[str, Any]) -> list[str]:
     extracted = doc["extracted"].get("counts", {})
     read = ", ".join(f"{n} {kind}s" for kind, n in extracted.items())
@@ -182,6 +185,7 @@ def _plan(doc: dict[str, Any]) -> list[str]:
         *_payload_changes(doc["webhook_payload_changes"]),
         *_errata(doc["endpoints"]),
         *_notes(doc),
+        NEXT_STEP, "",
     ]
 
 
