@@ -30,6 +30,7 @@ from migrator.mapping import MappingSet
 from migrator.plan import Planner, PlanSummary
 from migrator.progress import ProgressDisplay
 from migrator.reports import migrate_report, plan_report, rollback_report, verify_report, write_report
+from migrator.reports.files import write_atomically
 from migrator.rollback import rollback
 from migrator.settings import Credentials
 from migrator.verify import Verifier
@@ -194,7 +195,7 @@ class Migration:
             async with self._session("extract") as (client, ledger, run_id):
                 summary = await self._extract(client, ledger, run_id, stop)
                 return Outcome("extract", "complete", requests=self._requests(client), details=summary,
-                               message=f"extracted {summary['counts']}")
+                               message=f"extracted {_kinds_line(summary['counts'])}")
 
         return self._run(work)
 
@@ -290,7 +291,7 @@ class Migration:
                 report = rollback_report(status, by_kind, errors)
                 reports = write_report(self.options.reports_dir, "rollback", report)
                 return Outcome("rollback", status, code, by_kind, self._requests(client), reports,
-                               f"rolled back: {by_kind}" if not errors else f"{len(errors)} objects could not be rolled back")
+                               _rollback_line(by_kind) if not errors else f"{len(errors)} objects could not be rolled back")
 
         return self._run(work)
 
@@ -314,9 +315,9 @@ def export_ids(ledger_path: Path, fmt: str, output: Path | None) -> tuple[Outcom
     with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
         text = export.render(ledger, fmt)
         counts = ledger.counts()
-    if output is not None:
+    if output is not None:  # owner-only, like reports: it holds emails
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        write_atomically(output, (text,))
     return Outcome("export-ids", "complete", EXIT_OK, counts, {}, [str(output)] if output else [],
                    f"wrote {output}" if output else "id map on stdout"), text
 
@@ -338,6 +339,20 @@ def _count_line(counts: dict[str, dict[str, int]]) -> str:
         if shown:
             parts.append(f"{kind}s {shown}")
     return "; ".join(parts) or "nothing to do"
+
+
+def _kinds_line(counts: dict[str, int]) -> str:
+    """`5 presets, 100 participants` (a sentence, not a dict)."""
+    return ", ".join(f"{n} {kind}s" for kind, n in counts.items() if n) or "nothing"
+
+
+def _rollback_line(by_kind: dict[str, dict[str, int]]) -> str:
+    undone = {kind: events.get("rolled_back", 0) for kind, events in by_kind.items()}
+    deleted = _kinds_line({kind: n for kind, n in undone.items() if kind != "meeting"})
+    closed = undone.get("meeting", 0)
+    if not any(undone.values()):
+        return "nothing to roll back: v2 holds nothing this tool created"
+    return f"rolled back: deleted {deleted}" + (f"; {closed} meetings set INACTIVE" if closed else "")
 
 
 def _plan_line(summary: PlanSummary) -> str:
