@@ -102,13 +102,15 @@ class Migration:
         async def main() -> T:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+            for sig in previous:
                 loop.add_signal_handler(sig, stop.set)
             try:
                 return await factory(stop)
             finally:
-                for sig in (signal.SIGINT, signal.SIGTERM):
+                for sig, handler in previous.items():
                     loop.remove_signal_handler(sig)
+                    signal.signal(sig, handler)  # asyncio would leave SIGTERM at its default: a silent death
 
         return asyncio.run(main())
 
