@@ -109,8 +109,8 @@ class Migration:
                 return await factory(stop)
             finally:
                 for sig, handler in previous.items():
-                    loop.remove_signal_handler(sig)
-                    signal.signal(sig, handler)  # asyncio would leave SIGTERM at its default: a silent death
+                    loop.remove_signal_handler(sig)  # leaves SIGTERM at its default (a silent death): restore
+                    signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
         return asyncio.run(main())
 

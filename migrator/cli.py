@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from migrator import api, demo as demo_module, interrupts
-from migrator.errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_USAGE, MigratorError, scrub
+from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, ConfigError, MigratorError, scrub
 from migrator.settings import load_credentials
 
 KINDS = ("presets", "meetings", "participants", "webhooks")
@@ -262,7 +262,7 @@ def counts_table(counts: dict[str, dict[str, int]], title: str | None = None) ->
 
 
 def _emit(ctx: Context, outcome: api.Outcome, human: list[str] | None = None, *, table: bool = True,
-          extra: dict[str, Any] | None = None) -> None:
+          extra: dict[str, Any] | None = None, closing: Sequence[str] = ()) -> None:
     """Print the outcome (tables and sentences; the JSON object under --json) and exit with its code."""
     interrupts.settle()
     if table and any(outcome.counts.values()):
@@ -272,6 +272,8 @@ def _emit(ctx: Context, outcome: api.Outcome, human: list[str] | None = None, *,
             ctx.echo(line)
     if outcome.reports:
         ctx.echo("reports: " + ", ".join(outcome.reports))
+    for line in closing:
+        ctx.echo(line)
     if ctx.as_json:
         _print_json({**outcome.as_json(), **(extra or {})})
     sys.exit(outcome.exit_code)
@@ -444,16 +446,43 @@ def rollback(ctx: Context, yes: bool) -> None:
     _run(ctx, "rollback", action)
 
 
+NEXT_STEPS = (
+    "next: open {plan} to see what a plan shows. For your own org:",
+    "  set DYTE_V1_ORG_ID, DYTE_V1_API_KEY, DYTE_V2_ORG_ID and DYTE_V2_API_KEY (or pass --credentials FILE), then",
+    "  dyte-migrate check && dyte-migrate plan   # then migrate, verify, export-ids (README: Using it on a real org)",
+)
+
+
+def _may_write_reports(ctx: Context, force: bool) -> None:
+    """Reports already in the folder are overwritten only with --force or a yes at the terminal."""
+    folder = ctx.options.reports_dir
+    existing = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
+    if not existing or force:
+        return
+    question = f"{folder} already holds reports; overwrite them?"
+    if not (sys.stdin.isatty() and click.confirm(question, default=False, err=True)):
+        raise ConfigError(f"{folder} already holds reports: pass --force to overwrite them, "
+                          "or --reports-dir DIR to write elsewhere")
+
+
 @command("demo", example="dyte-migrate demo --force", exit_codes=(0, 1, 2, 3), network=False)
 @click.option("--meetings", type=click.IntRange(1, 100000), default=20, show_default=True)
 @click.option("--participants", type=click.IntRange(0, 10000), default=5, show_default=True, help="Per meeting.")
-def demo(ctx: Context, meetings: int, participants: int) -> None:
-    """Start the sandbox with sample data, run plan, migrate, verify and a repeat migrate."""
+@click.option("--force", is_flag=True, help="Overwrite reports already in --reports-dir without asking.")
+def demo(ctx: Context, meetings: int, participants: int, force: bool) -> None:
+    """Start the sandbox with sample data, run plan, migrate, verify and a repeat migrate.
+
+    Work files (ledger, sandbox credentials) live in a temporary folder that is removed at the end.
+    Existing reports are overwritten only with --force or after a yes at the terminal; without a
+    terminal to ask, the demo refuses (exit 2).
+    """
 
     def action() -> None:
+        _may_write_reports(ctx, force)
         outcome, lines = demo_module.run_demo(ctx.options, meetings=meetings, participants=participants,
                                               ledger_given=ctx.ledger_given)
-        _emit(ctx, outcome, lines)
+        plan_page = ctx.options.reports_dir / "plan.html"
+        next_steps = [line.format(plan=plan_page) for line in NEXT_STEPS] if outcome.exit_code == EXIT_OK else []
+        _emit(ctx, outcome, lines, closing=next_steps)
 
     _run(ctx, "demo", action)
-
