@@ -7,7 +7,7 @@ import re
 from migrator.reports.markdown import LIST_ROWS, markdown
 from migrator.reports.redact import redacted_document
 
-from .factory import HOSTILE_TITLE, migrate_document, plan_document, verify_document
+from .factory import migrate_document, plan_document, verify_document
 
 
 def test_a_10000_participant_plan_stays_under_1_mb_and_says_what_it_left_out() -> None:
