@@ -361,7 +361,7 @@ def extract(ctx: Context) -> None:
     _run(ctx, "extract", lambda: _emit(ctx, ctx.migration().extract()))
 
 
-@command("plan", example="dyte-migrate plan && open reports/plan.html", exit_codes=(0, 1, 2, 3, 4), reports=True)
+@command("plan", example="dyte-migrate plan   # then read reports/plan.html", exit_codes=(0, 1, 2, 3, 4), reports=True)
 def plan(ctx: Context) -> None:
     """Dry run: extract, map, compare with v2, write reports. Makes no v2 write."""
     _run(ctx, "plan", lambda: _emit(ctx, ctx.migration().plan()))
