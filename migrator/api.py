@@ -35,6 +35,7 @@ from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Kind, LoadSu
 from migrator.plan import Fingerprints, Planner, SavedPlan, planned_actions
 from migrator.reports import import_report, migrate_report, plan_report, rollback_report, verify_report, write_report, write_saved_plan
 from migrator.reports.model import tool_version
+from migrator.reports.files import write_atomically
 from migrator.settings import Credentials
 from migrator.verify import Verifier
 
@@ -154,13 +155,15 @@ class Migration:
         async def main() -> T:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+            for sig in previous:
                 loop.add_signal_handler(sig, stop.set)
             try:
                 return await factory(stop)
             finally:
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    loop.remove_signal_handler(sig)
+                for sig, handler in previous.items():
+                    loop.remove_signal_handler(sig)  # leaves SIGTERM at its default (a silent death): restore
+                    signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
         return asyncio.run(main())
 
@@ -252,7 +255,7 @@ class Migration:
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("extract") as (client, ledger, run_id):
                 summary = await self._extract(client, ledger, run_id, stop)
-                counts = ", ".join(f"{n} {kind}s" for kind, n in summary.counts.items())
+                counts = _kinds_line(summary.counts)
                 return Outcome("extract", "complete", requests=self._requests(client),
                                details=dataclasses.asdict(summary), message=f"extracted {counts}")
 
@@ -406,7 +409,7 @@ class Migration:
                 status, code = ("complete", EXIT_OK) if not summary.errors else ("failed", EXIT_FAILED)
                 counts = {kind.value: dict(tally) for kind, tally in summary.counts.items() if tally}
                 reports = write_report(self.options.reports_dir, "rollback", rollback_report(status, summary))
-                message = (f"rolled back: {_count_line(counts)}" if not summary.errors
+                message = (_rollback_line(counts) if not summary.errors
                            else f"{len(summary.errors)} objects could not be rolled back")
                 return Outcome("rollback", status, code, counts, self._requests(client), reports, message)
 
@@ -445,9 +448,9 @@ def export_ids(ledger_path: Path, fmt: str, output: Path | None) -> tuple[Outcom
     with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
         text = export.render(ledger, fmt)
         counts = {kind.value: dict(states) for kind, states in ledger.counts().items()}
-    if output is not None:
+    if output is not None:  # owner-only, like reports: it holds emails
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        write_atomically(output, (text,))
     return Outcome("export-ids", "complete", EXIT_OK, counts, {}, [str(output)] if output else [],
                    f"wrote {output}" if output else "id map on stdout"), text
 
@@ -459,6 +462,21 @@ def _count_line(counts: dict[str, dict[str, int]]) -> str:
         if shown:
             parts.append(f"{kind}s {shown}")
     return "; ".join(parts) or "nothing to do"
+
+
+def _kinds_line(counts: dict[str, int]) -> str:
+    """`5 presets, 100 participants` (a sentence, not a dict)."""
+    return ", ".join(f"{n} {kind}s" for kind, n in counts.items() if n) or "nothing"
+
+
+def _rollback_line(by_kind: dict[str, dict[str, int]]) -> str:
+    """`rolled back: deleted 12 participants, 3 webhooks; 3 meetings set INACTIVE` (each kind as it is undone)."""
+    undone = {spec: by_kind.get(spec.kind.value, {}).get("rolled_back", 0) for spec in kinds.ROLLBACK_ORDER}
+    if not any(undone.values()):
+        return "nothing to roll back: v2 holds nothing this tool created"
+    deleted = _kinds_line({spec.kind.value: n for spec, n in undone.items() if spec.undo is kinds.Undo.DELETE})
+    closed = [f"{n} {spec.label} set INACTIVE" for spec, n in undone.items() if spec.undo is kinds.Undo.DEACTIVATE and n]
+    return "rolled back: " + "; ".join([f"deleted {deleted}", *closed])
 
 
 def _plan_line(summary: PlanSummary) -> str:

@@ -190,6 +190,8 @@ class PresetResolver:
             notes = [n for section in self.presets.sections for n in section.skipped(sources.get(section.name), flags)]
         mapped = self.presets.run(sources, flags, notes)
         mapped.payload = {"name": choice.v2_name, **mapped.payload}
+        # The listing and the preset's document share fields (name, description): one note each.
+        mapped.notes = [note for i, note in enumerate(mapped.notes) if note not in mapped.notes[:i]]
         return mapped
 
 
