@@ -210,14 +210,16 @@ def plan(out: Path | None) -> None:
               help="Create even though this ledger knows nothing of v2 and v2 already holds objects that match v1.")
 @click.option("--prune", is_flag=True,
               help="Delete what this tool created for v1 objects deleted since (meetings: set INACTIVE).")
+@click.option("--meeting", "meetings", multiple=True, metavar="V1_ID",
+              help="Canary: migrate just this v1 meeting (repeatable), its participants and the presets they need.")
 def migrate(concurrency: int, batch_size: int | None, max_seconds: float | None, only: str | None,
-            saved_plan: Path | None, allow_existing: bool, prune: bool) -> None:
+            saved_plan: Path | None, allow_existing: bool, prune: bool, meetings: tuple[str, ...]) -> None:
     """Plan and apply; resumes from the ledger; a re-run after completion writes nothing."""
 
     def action(ctx: Context) -> None:
         ctx.options.concurrency = concurrency
         _emit(ctx, ctx.migration().migrate(batch_size=batch_size, max_seconds=max_seconds, only=only, plan=saved_plan,
-                                           allow_existing=allow_existing, prune=prune))
+                                           allow_existing=allow_existing, prune=prune, meetings=meetings or None))
 
     _run("migrate", action)
 
