@@ -28,7 +28,7 @@ from migrator.client import DyteClient
 from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, Interrupted, TransportError
 from migrator.extract import Extractor
 from migrator.importer import Importer
-from migrator.ledger import Ledger
+from migrator.ledger import Ledger, Scope
 from migrator.load import Loader
 from migrator.mapping import MappingSet, default_directory
 from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Kind, LoadSummary, PlanSummary
@@ -282,13 +282,17 @@ class Migration:
 
     def migrate(self, *, batch_size: int | None = None, max_seconds: float | None = None,
                 only: Iterable[Kind | str] | str | None = None, plan: Path | None = None,
-                allow_existing: bool = False, prune: bool = False) -> Outcome:
+                allow_existing: bool = False, prune: bool = False, meetings: Iterable[str] | None = None) -> Outcome:
         """Plan and apply (or apply exactly a saved `plan`); resumes from the ledger.
 
         `allow_existing`: create even though this ledger knows nothing of the target and
         the target already holds objects that match v1. `prune`: delete (meetings: set
-        INACTIVE) what this tool created for v1 objects deleted since.
+        INACTIVE) what this tool created for v1 objects deleted since. `meetings`: a canary
+        run of just these v1 meetings, their participants and the presets those need.
         """
+        canary = frozenset(meetings) if meetings is not None else None
+        if canary is not None and not canary:
+            raise ConfigError("a canary run needs at least one v1 meeting id")
         kinds_chosen = Kind.parse_many(only)
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ConfigError(f"batch_size must be a whole number of 1 or more, not {batch_size!r}")
@@ -310,20 +314,24 @@ class Migration:
                         f"v2 already holds {len(summary.existing)} objects that match v1 (first: {first.kind} {first.key}) "
                         "and this ledger knows none of them: use the ledger of the earlier run, run `dyte-migrate import`, "
                         "or pass --allow-existing to create anyway")
-                totals = {kind.value: summary.total(WRITE_ACTIONS, frozenset({kind})) for kind in (kinds_chosen or Kind)}
+                scope = None if canary is None else ledger.scope_of(
+                    Kind.MEETING, canary, tuple((s.kind, s.requires) for s in kinds.KINDS if s.parent is Kind.MEETING))
+                totals = {kind.value: summary.total(WRITE_ACTIONS, frozenset({kind})) if scope is None else len(scope[kind])
+                          for kind in (kinds_chosen or Kind)}
                 with _Stage(self.progress, "migrate", totals) as stage:
                     loader = Loader(client, ledger, run_id, chunk=max(16, self.options.concurrency * 8),
                                     max_writes=batch_size, deadline=deadline, stop=stop, only=kinds_chosen,
-                                    progress=stage.advance, concurrency=self.options.concurrency, prune=prune)
+                                    progress=stage.advance, concurrency=self.options.concurrency, prune=prune,
+                                    scope=scope)
                     loaded = await loader.run()
-                return self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen)
+                return self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen, scope)
 
         return self._run(work)
 
     def _migrate_outcome(self, client: DyteClient, ledger: Ledger, run_id: int, loaded: LoadSummary,
-                         only: frozenset[Kind] | None) -> Outcome:
+                         only: frozenset[Kind] | None, scope: Scope | None) -> Outcome:
         counts = _counts(loaded.counts)
-        remaining = ledger.remaining(only)
+        remaining = ledger.remaining(only, scope)
         failed = sum(c["failed"] + c["unmappable"] for c in counts.values())
         if loaded.stopped and remaining:
             status, code = "partial", EXIT_PARTIAL
@@ -334,6 +342,9 @@ class Migration:
         else:
             status, code = "complete", EXIT_OK
             message = f"migrated: {_count_line(counts)}"
+            if scope is not None:
+                message = (f"canary of {len(scope[Kind.MEETING])} meetings migrated: {_count_line(counts)}; "
+                           "check them in the app, then run migrate for the rest")
         ledger.run_status = status  # the runs table tells a stop between batches from a finish
         report = migrate_report(status, counts, loaded, ledger, run_id)
         reports = write_report(self.options.reports_dir, "migrate", report)

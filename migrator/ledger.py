@@ -26,10 +26,11 @@ from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
-from migrator.errors import LedgerConflict, LedgerError
+from migrator.errors import ConfigError, LedgerConflict, LedgerError
 from migrator.model import Action, Entity, Kind, State, WriteResult
 
 SCHEMA_VERSION = "2"
+Scope = dict[Kind, frozenset[str]]  # a canary run's entities, per kind
 BATCH = 2000  # plan rows per transaction: one commit per entity would be slow
 
 # An entity's action follows from its state and from what we last wrote (`written`) vs. `desired`.
@@ -49,7 +50,7 @@ _ENTITY_COLUMNS = ("kind, key, v1_id, parent_key, v2_id, state, action, origin, 
                    "natural_key, adopt_v2_id, attempts, last_error, intent_at, extra")
 
 
-def next_creates_sql(parent: Kind | None, requires: tuple[tuple[Kind, str], ...]) -> str:
+def next_creates_sql(parent: Kind | None, requires: tuple[tuple[Kind, str], ...], scoped: bool = False) -> str:
     """Pending creates of one kind whose parent and required objects exist in v2, in plan order.
 
     The parent's v2 id comes back as the last column (`parent_v2`). Kept as one hand-tuned
@@ -60,6 +61,8 @@ def next_creates_sql(parent: Kind | None, requires: tuple[tuple[Kind, str], ...]
     if parent:
         sql += f"JOIN entities p ON p.kind = '{parent.value}' AND p.key = e.parent_key AND p.v2_id IS NOT NULL "
     sql += "WHERE e.kind = ? AND e.state = 'pending' AND e.action IN ('create', 'reconcile') "
+    if scoped:  # a canary run: only the keys in the JSON array bound first
+        sql = sql.replace("WHERE e.kind = ?", "WHERE e.key IN (SELECT value FROM json_each(?)) AND e.kind = ?")
     for kind, field in requires:
         sql += (f"AND EXISTS (SELECT 1 FROM entities r WHERE r.kind = '{kind.value}' AND r.state = 'done' "
                 f"AND r.key = json_extract(e.desired, '$.{field}')) ")
@@ -579,12 +582,34 @@ class Ledger:
             out[Kind(kind)][state] = n
         return out
 
-    def remaining(self, kinds: Iterable[Kind] | None = None) -> int:
+    def remaining(self, kinds: Iterable[Kind] | None = None, scope: Scope | None = None) -> int:
         """Entities that still need a write: pending, in flight, or a create's follow-up PATCH."""
-        chosen = [k.value for k in (kinds or Kind)]
-        return int(self._conn.execute(
-            f"SELECT count(*) FROM entities WHERE kind IN ({','.join('?' * len(chosen))}) AND {_REMAINING_WHERE}",
-            chosen).fetchone()[0])
+        chosen = [k for k in (kinds or Kind) if scope is None or k in scope]
+        total = 0
+        for kind in chosen:
+            sql, args = f"SELECT count(*) FROM entities WHERE kind = ? AND {_REMAINING_WHERE}", [kind.value]
+            if scope is not None:
+                sql += " AND key IN (SELECT value FROM json_each(?))"
+                args.append(json.dumps(sorted(scope[kind])))
+            total += int(self._conn.execute(sql, args).fetchone()[0])
+        return total
+
+    def scope_of(self, kind: Kind, keys: Iterable[str], children: tuple[tuple[Kind, tuple[tuple[Kind, str], ...]], ...]) -> Scope:
+        """A canary's scope: these entities of `kind`, their children, and what those require (by name)."""
+        chosen = set(keys)
+        known = {e.key for e in self.entities(kind) if e.key in chosen}
+        missing = sorted(chosen - known)
+        if missing:
+            raise ConfigError(f"no v1 {kind} {missing[0]} in the plan (ids come from export-ids or the plan report)")
+        scope: Scope = {k: frozenset() for k in Kind}
+        scope[kind] = frozenset(known)
+        for child, requires in children:
+            members = [e for e in self.entities(child) if e.parent_key in known]
+            scope[child] = frozenset(e.key for e in members)
+            for required, field in requires:
+                names = {str((e.desired or {}).get(field)) for e in members if (e.desired or {}).get(field)}
+                scope[required] = scope[required] | frozenset(names)
+        return scope
 
     def held_back(self, kind: Kind, parent: Kind) -> int:
         """Pending entities whose parent failed or is unmappable: they cannot be created this run."""
@@ -595,16 +620,18 @@ class Ledger:
 
     # ------------------------------------------------------------ load verbs
     def next_creates(self, kind: Kind, limit: int, parent: Kind | None = None,
-                     requires: tuple[tuple[Kind, str], ...] = ()) -> list[tuple[Entity, str | None]]:
-        """Pending creates whose dependencies exist in v2, with the parent's v2 id."""
-        cur = self._conn.execute(next_creates_sql(parent, requires), (kind.value, limit))
+                     requires: tuple[tuple[Kind, str], ...] = (),
+                     keys: frozenset[str] | None = None) -> list[tuple[Entity, str | None]]:
+        """Pending creates whose dependencies exist in v2, with the parent's v2 id (only `keys`, if given)."""
+        args: tuple[Any, ...] = (kind.value, limit) if keys is None else (json.dumps(sorted(keys)), kind.value, limit)
+        cur = self._conn.execute(next_creates_sql(parent, requires, scoped=keys is not None), args)
         return [(_entity(row[:-1]), row[-1]) for row in cur]
 
-    def next_updates(self, kind: Kind, limit: int, skip: set[str]) -> list[Entity]:
+    def next_updates(self, kind: Kind, limit: int, skip: set[str], keys: frozenset[str] | None = None) -> list[Entity]:
         """Done entities whose v2 object does not hold what the plan wants, less those tried this run."""
         out: list[Entity] = []
         for entity in self._select(f"WHERE kind = ? AND state = 'done' AND {NEXT_UPDATES_WHERE}", (kind.value,)):
-            if entity.key not in skip:
+            if entity.key not in skip and (keys is None or entity.key in keys):
                 out.append(entity)
                 if len(out) >= limit:
                     break
