@@ -160,13 +160,14 @@ GLOBAL_OPTIONS = (
                  help="JSON credentials file (the format `sandbox serve --credentials-out` writes). "
                       "Default: DYTE_V1_*/DYTE_V2_* environment variables."),
     click.option("--target", type=click.Choice(TARGETS), envvar="DYTE_MIGRATE_TARGET", default=DEFAULT_TARGET,
-                 show_default=True, help="Where to migrate: Dyte v2, or Cloudflare RealtimeKit."),
+                 metavar="TARGET", show_default=True,
+                 help=f"Where to migrate: {' or '.join(TARGETS)} (Dyte v2, or Cloudflare RealtimeKit)."),
     click.option("--create-app", metavar="NAME", default=None,
                  help="realtimekit: create an app named NAME when no REALTIMEKIT_APP_ID is given "
                       "(once; recorded in the ledger)."),
-    click.option("--rate-limit", type=click.FloatRange(min=0), default=2000, show_default=True,
+    click.option("--rate-limit", type=click.FloatRange(min=0), default=2000, show_default=True, metavar="N",
                  help="Dyte's requests per minute, shared by v1 and v2 (0 = no pacing)."),
-    click.option("--target-rate-limit", type=click.FloatRange(min=0), default=None,
+    click.option("--target-rate-limit", type=click.FloatRange(min=0), default=None, metavar="N",
                  help="Requests per minute for a target with its own limit (default: RealtimeKit's 250 per 10 s = 1500)."),
     click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
                  help="Seconds per request."),
