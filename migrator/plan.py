@@ -76,6 +76,7 @@ class Planner:
         self.ledger, self.mappings, self.client = ledger, mappings, client
         self.summary = PlanSummary()
         self._tallies: dict[tuple[str, str, str | None, str | None, str], NoteTally] = {}
+        self._name_clashes: defaultdict[str, set[str]] = defaultdict(set)  # v2 preset name -> the choices sharing it
 
     # ------------------------------------------------------------------ notes
     def _tally(self, kind: str, key: str, mapped: Mapped, keep_per_entity: bool) -> None:
@@ -121,7 +122,9 @@ class Planner:
             except Unmappable as exc:
                 yield {**row, "state": UNMAPPABLE, "action": "unmappable", "reason": exc.reason}
                 continue
-            choices.setdefault(choice.v2_name, choice)
+            first = choices.setdefault(choice.v2_name, choice)
+            if (first.preset, first.role, first.waiting_room) != (choice.preset, choice.role, choice.waiting_room):
+                self._name_clashes[choice.v2_name].update({_described(first), _described(choice)})
             entry = relocation.setdefault(choice.v2_name, {"preset": choice.preset, "role": choice.role,
                                                            "waiting_room": choice.waiting_room,
                                                            "participants": 0, "by_source": Counter(),
@@ -327,6 +330,18 @@ class Planner:
         data = body.get("data")
         return data if isinstance(data, dict) else None
 
+    def _refuse_name_clashes(self) -> None:
+        """A v2 preset name generated for two different choices is a conflict, never a silent merge."""
+        for name, shared_by in sorted(self._name_clashes.items()):
+            why = f"the v2 preset name {name!r} is generated for {' and '.join(sorted(shared_by))}; fix variant_names"
+            self.summary.warnings.append(why)
+            self.summary.conflicts.append({"kind": "preset", "key": name, "v2_id": None, "fields": ["name"], "diff": {}})
+            with self.ledger.transaction():
+                self.ledger.set_action("preset", name, "conflict", why)
+                self.ledger.conn.execute(
+                    "UPDATE entities SET action = 'conflict', reason = ? WHERE kind = 'participant' "
+                    "AND action != 'unmappable' AND json_extract(desired, '$.preset_name') = ?", (why, name))
+
     # ------------------------------------------------------------------ summary
     def tally_actions(self) -> None:
         counts: dict[str, dict[str, int]] = {k: {} for k in KIND_ORDER}
@@ -343,6 +358,7 @@ class Planner:
     async def run(self) -> PlanSummary:
         self.map_all()
         self.decide()
+        self._refuse_name_clashes()
         await self.compare_with_v2()
         self.tally_actions()
         return self.summary
@@ -350,6 +366,11 @@ class Planner:
 
 # Fields v2 cannot change on an existing object: a different value is a conflict.
 IMMUTABLE: dict[str, tuple[str, ...]] = {"participant": ("custom_participant_id",)}
+
+
+def _described(choice: PresetChoice) -> str:
+    return (f"preset {choice.preset!r} with role {choice.role!r}"
+            + (" in a waiting-room meeting" if choice.waiting_room else ""))
 
 
 def _deepdiff(actual: Any, desired: Any) -> dict[str, Any]:

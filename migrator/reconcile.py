@@ -1,7 +1,8 @@
 """Find in v2 what a write whose answer was lost may have created.
 
 Each kind has a natural key v2 can be searched by (PRODUCT.md, "Exactly once"):
-presets by name, webhooks by url and name, participants by custom_participant_id within
+presets by name, webhooks by URL (a receiver must get each event once, whatever the
+webhook is called), participants by custom_participant_id within
 their meeting, meetings by title and creation time (v2 meetings have no other key).
 The planner uses the same look-ups to adopt objects that already exist in v2.
 """
@@ -17,7 +18,8 @@ MEETING_CLOCK_SKEW = dt.timedelta(minutes=10)
 
 
 def webhook_key(payload: dict[str, Any]) -> str:
-    return f"{payload.get('url')}\n{payload.get('name')}"
+    """A webhook is its URL: a second v2 webhook to the same URL, under any name, doubles every event."""
+    return str(payload.get("url"))
 
 
 def natural_key(kind: str, payload: dict[str, Any]) -> str | None:
@@ -55,7 +57,7 @@ async def v2_webhook_list(client: DyteClient) -> list[dict[str, Any]]:
 
 
 async def v2_webhooks(client: DyteClient) -> dict[str, dict[str, Any]]:
-    """(url, name) key -> v2 webhook."""
+    """URL -> v2 webhook."""
     found: dict[str, dict[str, Any]] = {}
     for hook in await v2_webhook_list(client):
         found.setdefault(webhook_key(hook), hook)

@@ -245,6 +245,7 @@ class VariantNames(Strict):
     waiting_room: str
     role_and_waiting_room: str
     safe_characters: str
+    separator: str = Field(default="--", min_length=1)
     reason: Reason
 
     @model_validator(mode="after")
