@@ -3,7 +3,7 @@
     from migrator.api import Migration, Options
     from migrator.settings import load_credentials
 
-    migration = Migration(load_credentials(), Options(ledger=Path("ledger.sqlite")))
+    migration = Migration(load_credentials(), Options())  # the default ledger of this org pair
     outcome = migration.migrate(max_seconds=1500)
     print(outcome.status, outcome.counts)
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
-from migrator import export
+from migrator import export, ledger_files
 from migrator.client import DyteClient
 from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, Interrupted, TransportError
 from migrator.extract import Extractor
@@ -49,7 +49,7 @@ def default_mappings_dir() -> Path:
 
 @dataclass
 class Options:
-    ledger: Path = Path(".dyte-migrate/ledger.sqlite")
+    ledger: Path | None = None  # None: the default ledger of these credentials' org pair (ledger_files)
     reports_dir: Path = Path("reports")
     mappings_dir: Path = field(default_factory=default_mappings_dir)
     concurrency: int = 8
@@ -87,8 +87,12 @@ class Migration:
     def _mappings(self) -> MappingSet:
         return MappingSet.load(self.options.mappings_dir)
 
+    @property
+    def ledger_path(self) -> Path:
+        return ledger_files.ledger_path(self.options.ledger, self.credentials)
+
     def _ledger(self) -> Ledger:
-        return Ledger.open(self.options.ledger, self.credentials.pair)
+        return Ledger.open(self.ledger_path, self.credentials.pair)
 
     def _client(self) -> DyteClient:
         return DyteClient(self.credentials, rate_per_minute=self.options.rate_per_minute,
@@ -181,7 +185,7 @@ class Migration:
                     "v1": {"base_url": self.credentials.v1.base_url, "org_id": self.credentials.v1.org_id,
                            "reachable": True, "sample_meetings": len((v1.get("data") or {}).get("meetings") or [])},
                     "v2": {"base_url": self.credentials.v2.base_url, "org_id": self.credentials.v2.org_id, "reachable": True},
-                    "ledger": {"path": str(self.options.ledger), "entities": entities},
+                    "ledger": {"path": str(self.ledger_path), "entities": entities},
                     "mappings": {"dir": str(self.options.mappings_dir), "files": sorted(mappings.files)},
                 }
                 return Outcome("check", "clean", requests=self._requests(client), details=found,
@@ -296,8 +300,9 @@ class Migration:
 
 
 # ------------------------------------------------------------------ ledger-only commands
-def status(ledger_path: Path) -> Outcome:
+def status(ledger: Path | None, credentials_file: Path | None = None) -> Outcome:
     """Progress per kind and state, from the ledger alone (no network)."""
+    ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file)
     with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
         counts = ledger.counts()
         pair = {"v1_org": ledger.meta("v1_org"), "v2_org": ledger.meta("v2_org"),
@@ -310,7 +315,9 @@ def status(ledger_path: Path) -> Outcome:
     return Outcome("status", state, EXIT_OK, counts, {}, [], f"{remaining} entities to go, {failed} failed or unmappable", details)
 
 
-def export_ids(ledger_path: Path, fmt: str, output: Path | None) -> tuple[Outcome, str]:
+def export_ids(ledger: Path | None, fmt: str, output: Path | None,
+               credentials_file: Path | None = None) -> tuple[Outcome, str]:
+    ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file)
     with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
         text = export.render(ledger, fmt)
         counts = ledger.counts()
@@ -319,6 +326,14 @@ def export_ids(ledger_path: Path, fmt: str, output: Path | None) -> tuple[Outcom
         output.write_text(text, encoding="utf-8")
     return Outcome("export-ids", "complete", EXIT_OK, counts, {}, [str(output)] if output else [],
                    f"wrote {output}" if output else "id map on stdout"), text
+
+
+def backup_ledger(ledger: Path | None, target: Path, credentials_file: Path | None = None) -> Outcome:
+    """A single-file copy of the ledger (WAL included) that a later run can use as its ledger."""
+    source = ledger_files.ledger_path_for_reading(ledger, credentials_file)
+    size = ledger_files.backup(source, target)
+    return Outcome("ledger backup", "complete", EXIT_OK, {}, {}, [str(target)],
+                   f"copied ledger {source} to {target} ({size} bytes)")
 
 
 def _remaining(ledger: Ledger, only: set[str] | None) -> int:
@@ -347,4 +362,4 @@ def _plan_line(summary: PlanSummary) -> str:
     return "plan: " + ", ".join(f"{n} {a}" for a, n in sorted(totals.items()))
 
 
-__all__ = ["Migration", "Options", "Outcome", "status", "export_ids"]
+__all__ = ["Migration", "Options", "Outcome", "status", "export_ids", "backup_ledger"]

@@ -93,7 +93,7 @@ def _run(command: str, action: Callable[[Context], None]) -> None:
     except KeyboardInterrupt:
         _fail(ctx, command, "interrupted", 3)
     except sqlite3.DatabaseError as exc:  # damage inside the ledger file that opening it could not see
-        _fail(ctx, command, f"ledger {ctx.options.ledger} is corrupt or unusable ({exc})", EXIT_USAGE)
+        _fail(ctx, command, f"ledger {ctx.options.ledger or '(default)'} is corrupt or unusable ({exc})", EXIT_USAGE)
     except (SystemExit, click.exceptions.Exit, click.ClickException):
         raise
     except Exception as exc:  # a bug: still one line, the traceback only with -v
@@ -113,8 +113,8 @@ def _fail(ctx: Context, command: str, message: str, code: int) -> None:
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--ledger", type=click.Path(path_type=Path), envvar="DYTE_MIGRATE_LEDGER",
-              default=Path(".dyte-migrate/ledger.sqlite"), show_default=True, help="SQLite ledger file.")
+@click.option("--ledger", type=click.Path(path_type=Path), envvar="DYTE_MIGRATE_LEDGER", default=None,
+              help="SQLite ledger file. Default: one per (v1 org, v2 org) pair in the user's state directory.")
 @click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
               help="Where reports are written.")
 @click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
@@ -129,7 +129,7 @@ def _fail(ctx: Context, command: str, message: str, code: int) -> None:
 @click.option("--no-progress", is_flag=True, help="No progress display (it is off anyway when stderr is not a terminal).")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (never secrets).")
 @click.pass_context
-def cli(click_ctx: click.Context, ledger: Path, reports_dir: Path, mappings_dir: Path | None,
+def cli(click_ctx: click.Context, ledger: Path | None, reports_dir: Path, mappings_dir: Path | None,
         credentials_file: Path | None, rate_limit: float, timeout: float, as_json: bool, no_progress: bool,
         verbose: int) -> None:
     """Move a Dyte organization from the v1 REST API to the v2 REST API.
@@ -144,9 +144,7 @@ def cli(click_ctx: click.Context, ledger: Path, reports_dir: Path, mappings_dir:
                           progress=not no_progress)
     if mappings_dir is not None:
         options.mappings_dir = mappings_dir
-    ledger_source = click_ctx.get_parameter_source("ledger")
-    given = ledger_source is not None and ledger_source.name != "DEFAULT"
-    click_ctx.obj = Context(options, credentials_file, as_json, verbose, given)
+    click_ctx.obj = Context(options, credentials_file, as_json, verbose, ledger is not None)
 
 
 @cli.command()
@@ -211,7 +209,7 @@ def status() -> None:
     """Progress per kind and state, from the ledger alone (no network)."""
 
     def action(ctx: Context) -> None:
-        outcome = api.status(ctx.options.ledger)
+        outcome = api.status(ctx.options.ledger, ctx.credentials_file)
         lines = [f"{kind}: " + (", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none")
                  for kind, states in outcome.counts.items()]
         _emit(ctx, outcome, lines + [outcome.message])
@@ -233,7 +231,7 @@ def export_ids(fmt: str, output: Path | None) -> None:
     """The v1 -> v2 id map (meetings, participants, presets, webhooks, recordings)."""
 
     def action(ctx: Context) -> None:
-        outcome, text = api.export_ids(ctx.options.ledger, fmt, output)
+        outcome, text = api.export_ids(ctx.options.ledger, fmt, output, ctx.credentials_file)
         if output is None and not ctx.as_json:
             click.echo(text, nl=False)
             sys.exit(0)
@@ -253,6 +251,22 @@ def rollback(yes: bool) -> None:
         _emit(ctx, ctx.migration().rollback())
 
     _run("rollback", action)
+
+
+@cli.group("ledger")
+def ledger_group() -> None:
+    """Work with the ledger file itself."""
+
+
+@ledger_group.command("backup")
+@click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
+def ledger_backup(target: Path) -> None:
+    """Copy the ledger (write-ahead log included) into one file TARGET, e.g. to keep it in CI."""
+
+    def action(ctx: Context) -> None:
+        _emit(ctx, api.backup_ledger(ctx.options.ledger, target, ctx.credentials_file))
+
+    _run("ledger backup", action)
 
 
 @cli.command()

@@ -55,7 +55,7 @@ def sandbox_process(workdir: Path, meetings: int, participants: int) -> Iterator
 def run_demo(options: api.Options, *, meetings: int, participants: int,
              ledger_given: bool) -> tuple[api.Outcome, list[str]]:
     workdir = Path(tempfile.mkdtemp(prefix="dyte-migrate-demo-"))
-    if not ledger_given:  # a fresh sandbox needs a fresh ledger
+    if not ledger_given or options.ledger is None:  # a fresh sandbox needs a fresh ledger
         options = replace(options, ledger=workdir / "ledger.sqlite")
     elif options.ledger.exists():
         raise ConfigError(f"demo needs a fresh ledger; {options.ledger} already exists")

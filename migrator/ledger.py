@@ -23,6 +23,7 @@ from typing import Any, Iterable, Iterator
 import sqlite_utils
 
 from migrator.errors import LedgerConflict, LedgerError
+from migrator.ledger_files import pair_lock
 
 SCHEMA_VERSION = "1"
 KINDS = ("preset", "meeting", "participant", "webhook")
@@ -80,11 +81,11 @@ class Entity:
 class Ledger:
     """Open with `Ledger.open(path, pair)`; use as a context manager to release the lock."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, lock_fd: int | None) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, lock_fds: list[int]) -> None:
         self.path = path
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
-        self._lock_fd = lock_fd
+        self._lock_fds = lock_fds
         self.run_status: str | None = None  # set by a command whose outcome is more than "done"
 
     # ----------------------------------------------------------------- opening
@@ -99,31 +100,35 @@ class Ledger:
             raise LedgerError(f"no ledger at {path} (run extract, plan or migrate first)")
         if path.exists() and path.is_dir():
             raise LedgerError(f"ledger path {path} is a directory")
-        lock_fd = cls._take_lock(path) if lock else None
+        lock_fds: list[int] = []
         try:
+            if lock:  # on the file itself (a symlink or another spelling is the same ledger), then on the org pair
+                lock_fds.append(cls._take_lock(Path(f"{os.path.realpath(path)}.lock"), f"ledger {path}"))
+                if pair is not None:
+                    lock_fds.append(cls._take_lock(pair_lock(pair), f"org pair {pair[0]} -> {pair[1]}"))
             conn = cls._connect(path)
-            ledger = cls(path, conn, lock_fd)
+            ledger = cls(path, conn, lock_fds)
             ledger._ensure_schema()
             if pair is not None:
                 ledger._bind(pair)
             return ledger
         except BaseException:
-            if lock_fd is not None:
-                os.close(lock_fd)
+            for fd in lock_fds:
+                os.close(fd)
             raise
 
     @staticmethod
-    def _take_lock(path: Path) -> int:
+    def _take_lock(lock_file: Path, what: str) -> int:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            lock_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise LedgerError(f"cannot create ledger lock next to {path}: {exc.strerror}") from None
+            raise LedgerError(f"cannot create the lock {lock_file}: {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise LedgerConflict(f"ledger {path} is locked by another dyte-migrate run") from None
+            raise LedgerConflict(f"{what} is locked by another dyte-migrate run") from None
         return fd
 
     @staticmethod
@@ -183,9 +188,9 @@ class Ledger:
 
     def close(self) -> None:
         self.conn.close()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        for fd in self._lock_fds:
+            os.close(fd)
+        self._lock_fds = []
 
     def __enter__(self) -> "Ledger":
         return self

@@ -6,10 +6,16 @@ the same ledger reached through a symlink, and the default ledger found from any
 
 from __future__ import annotations
 
-import copy
 import json
+import os
 import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +23,11 @@ import pytest
 import yaml
 
 from migrator.api import default_mappings_dir
-from migrator.errors import EXIT_FAILED, EXIT_OK
-from migrator.sandbox.dataset import ROLES, _role
+from migrator.cli import read_outcome
+from migrator.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
+from migrator.sandbox.dataset import _role
 
-from .helpers import V2, Workspace, get_json
+from .helpers import V2, Workspace, assert_exact_copy, get_json, v2_writes
 
 
 def _write(path: Path, document: dict[str, Any]) -> Path:
@@ -112,3 +119,129 @@ def test_a_webhook_already_in_v2_under_another_name_is_not_created_again(sandbox
     per_url = Counter(h["url"] for h in v2.webhooks())
     assert per_url[url] == 1, "a receiver must get each event once"
     assert all(n == 1 for n in per_url.values()), per_url
+
+
+# ---------------------------------------------------------------- the default ledger (item 1)
+def _cli(cwd: Path, credentials: Path, *command: str, ledger: Path | None = None,
+         env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`dyte-migrate` as a user runs it in `cwd`: no --ledger unless given, so the default applies."""
+    args = ["--credentials", str(credentials), "--reports-dir", str(cwd / "reports"), "--rate-limit", "0",
+            "--timeout", "5", "--no-progress", "--json", *(["--ledger", str(ledger)] if ledger else []), *command]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DYTE_")}
+    return subprocess.Popen([sys.executable, "-m", "migrator", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=cwd, env={**clean, **(env or {})})
+
+
+def _done(proc: subprocess.Popen[str], *codes: int) -> dict[str, Any]:
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode in (codes or (EXIT_OK,)), f"exit {proc.returncode}: {err[-800:]}"
+    return read_outcome(out) or {}
+
+
+def _v2_totals(org: Any) -> dict[str, int]:
+    v2 = V2(org)
+    return {"meetings": len(v2.all("/meetings")), "participants": len(v2.participants()),
+            "presets": len(v2.all("/presets")), "webhooks": len(v2.webhooks())}
+
+
+def test_migrate_from_two_folders_and_the_python_api_creates_nothing_twice(sandbox_factory, tmp_path):
+    org = sandbox_factory(rate_limit=0, meetings=6, participants=3)
+    credentials = _write(tmp_path / "credentials.json", org.credentials)
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+
+    _done(_cli(first, credentials, "migrate"))
+    assert_exact_copy(org)
+    after_first = _v2_totals(org)
+    writes = v2_writes(org)
+    again = _done(_cli(second, credentials, "migrate"))
+    assert v2_writes(org) == writes and _v2_totals(org) == after_first, again.get("counts")
+
+    from migrator.api import Migration, Options
+    from migrator.settings import load_credentials
+
+    outcome = Migration(load_credentials(credentials),  # the README's snippet, without a ledger path
+                        Options(reports_dir=tmp_path / "api-reports", progress=False, rate_per_minute=0)).migrate()
+    assert outcome.status == "complete" and outcome.details["writes"] == 0
+    assert v2_writes(org) == writes and _v2_totals(org) == after_first
+    assert_exact_copy(org)
+
+    status = _done(_cli(second, credentials, "status"))  # no network, same ledger, found from the credentials
+    assert status["status"] == "complete" and sum(status["counts"]["participant"].values()) == 18
+
+
+def test_status_without_credentials_or_ledger_says_what_to_pass(tmp_path):
+    proc = _cli(tmp_path, tmp_path / "missing.json", "status")
+    out, err = proc.communicate(timeout=60)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == EXIT_USAGE and len(lines) == 1, err
+    assert "--ledger" in lines[0]
+
+
+def test_a_backup_taken_after_sigkill_resumes_without_duplicates(sandbox_factory, tmp_path):
+    org = sandbox_factory(rate_limit=0, latency_ms=30, meetings=15, participants=8, random_seed=12)
+    credentials = _write(tmp_path / "credentials.json", org.credentials)
+    ledger = tmp_path / "ci" / "ledger.sqlite"
+    ledger.parent.mkdir()
+    proc = _cli(tmp_path, credentials, "migrate", ledger=ledger)
+    deadline = time.monotonic() + 60
+    while _created(ledger) < 40:
+        assert proc.poll() is None and time.monotonic() < deadline, "the migration ended before the kill point"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert Path(f"{ledger}-wal").stat().st_size > 0, "the state must still be in the -wal for this test to mean anything"
+
+    copy_path = tmp_path / "artifact" / "ledger-copy.sqlite"
+    backup = _done(_cli(tmp_path, credentials, "ledger", "backup", str(copy_path), ledger=ledger))
+    assert backup["status"] == "complete" and copy_path.is_file()
+    assert not Path(f"{copy_path}-wal").exists(), "the copy is one file"
+    shutil.rmtree(ledger.parent)  # the CI job is gone; only the artifact is left
+
+    _done(_cli(tmp_path, credentials, "migrate", ledger=copy_path))
+    assert_exact_copy(org)  # 0 lost, 0 duplicated, counted through v1's and v2's APIs
+    assert _done(_cli(tmp_path, credentials, "verify", ledger=copy_path))["status"] == "clean"
+
+
+def _created(ledger: Path) -> int:
+    try:
+        with closing(sqlite3.connect(f"file:{ledger}?mode=ro", uri=True, timeout=1)) as conn:
+            return int(conn.execute("SELECT count(*) FROM journal WHERE event = 'created'").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+# ---------------------------------------------------------------- the lock (item 6)
+def test_the_same_ledger_through_a_symlink_cannot_run_twice_at_once(sandbox_factory, tmp_path):
+    org = sandbox_factory(rate_limit=0, latency_ms=30, meetings=10, participants=6, random_seed=13)
+    credentials = _write(tmp_path / "credentials.json", org.credentials)
+    real = tmp_path / "real" / "ledger.sqlite"
+    real.parent.mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    first = _cli(tmp_path, credentials, "migrate", "--concurrency", "1", ledger=real)  # slow: ~5 s
+    deadline = time.monotonic() + 60
+    while _created(real) < 5:
+        assert first.poll() is None and time.monotonic() < deadline, "the first migration ended too early"
+        time.sleep(0.05)
+    second = _cli(tmp_path, credentials, "migrate", ledger=tmp_path / "link" / "ledger.sqlite")
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == EXIT_LOCKED, err[-500:]
+    assert "locked by another dyte-migrate run" in err and first.poll() is None
+    _done(first)
+    assert_exact_copy(org)
+
+
+def test_two_ledgers_of_one_org_pair_cannot_run_at_once(sandbox_factory, tmp_path):
+    org = sandbox_factory(rate_limit=0, latency_ms=30, meetings=10, participants=6, random_seed=14)
+    credentials = _write(tmp_path / "credentials.json", org.credentials)
+    first = _cli(tmp_path, credentials, "migrate", "--concurrency", "1", ledger=tmp_path / "a.sqlite")
+    deadline = time.monotonic() + 60
+    while _created(tmp_path / "a.sqlite") < 5:
+        assert first.poll() is None and time.monotonic() < deadline, "the first migration ended too early"
+        time.sleep(0.05)
+    second = _cli(tmp_path, credentials, "migrate", ledger=tmp_path / "b.sqlite")
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == EXIT_LOCKED and "org pair" in err, err[-500:]
+    assert first.poll() is None, "the first run must still have been running"
+    _done(first)
+    assert_exact_copy(org)
