@@ -82,10 +82,13 @@ class Migration:
         self.credentials = credentials
         self.options = options or Options()
         self.display = ProgressDisplay(self.options.progress)
+        self._mapping_set: MappingSet | None = None
 
     # ------------------------------------------------------------ plumbing
     def _mappings(self) -> MappingSet:
-        return MappingSet.load(self.options.mappings_dir)
+        if self._mapping_set is None:
+            self._mapping_set = MappingSet.load(self.options.mappings_dir)
+        return self._mapping_set
 
     @property
     def ledger_path(self) -> Path:
@@ -146,7 +149,8 @@ class Migration:
 
     async def _extract(self, client: DyteClient, ledger: Ledger, run_id: int, stop: asyncio.Event) -> dict[str, Any]:
         with self.display.stage("extract") as display:
-            extractor = Extractor(client, ledger, run_id, concurrency=self.options.concurrency, progress=display.advance)
+            extractor = Extractor(client, ledger, run_id, concurrency=self.options.concurrency, progress=display.advance,
+                                  secret_fields=self._mappings().secret_fields)
             summary = await self._until_stopped(stop, extractor.run())
         return dataclasses.asdict(summary)
 

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
-from migrator.errors import LedgerConflict, LedgerError
+from migrator.errors import LedgerConflict, LedgerError, scrub
 from migrator.ledger_files import pair_lock
 
 SCHEMA_VERSION = "1"
@@ -345,7 +345,7 @@ class Ledger:
                 "UPDATE entities SET state = ?, v2_id = COALESCE(?, v2_id), written = COALESCE(?, written), "
                 "origin = COALESCE(origin, ?), last_error = ?, updated_at = ? WHERE kind = ? AND key = ?",
                 [(r.state, r.v2_id, dumps(r.written) if r.written is not None else None, r.origin,
-                  r.error, at, r.kind, r.key) for r in results],
+                  scrub(r.error) if r.error else None, at, r.kind, r.key) for r in results],
             )
             self._journal(run_id, [(r.kind, r.key, r.event, r.detail) for r in results])
 
