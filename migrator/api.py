@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import sqlite3
 import signal
 import time
 from collections import Counter
@@ -22,7 +24,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 from migrator import export, ledger_files
 from migrator.client import DyteClient
-from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, Interrupted, TransportError
+from migrator.errors import (EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, Interrupted, LedgerWriteError,
+                             TransportError)
 from migrator.extract import Extractor
 from migrator.ledger import Ledger
 from migrator.load import KIND_ORDER, Loader
@@ -144,7 +147,8 @@ class Migration:
             status = "interrupted"
             raise
         finally:
-            ledger.end_run(run_id, status, {})
+            with contextlib.suppress(sqlite3.Error):  # a full disk must not hide the error that stopped the run
+                ledger.end_run(run_id, status, {})
             ledger.close()
 
     async def _extract(self, client: DyteClient, ledger: Ledger, run_id: int, stop: asyncio.Event) -> dict[str, Any]:
@@ -157,6 +161,14 @@ class Migration:
     async def _plan(self, client: DyteClient, ledger: Ledger, mappings: MappingSet, read_v2: bool = True) -> PlanSummary:
         planner = Planner(ledger, mappings, client if read_v2 else None)
         return await planner.run()
+
+    def _reports_after_writes(self, name: str, report: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """Report files, or a warning: after v2 writes, a report folder we cannot write does not undo the run."""
+        try:
+            return write_report(self.options.reports_dir, name, report), []
+        except OSError as exc:
+            return [], [f"the {name} report could not be written to {self.options.reports_dir}: "
+                        f"{exc.strerror or type(exc).__name__}"]
 
     @staticmethod
     def _requests(client: DyteClient) -> dict[str, int]:
@@ -237,7 +249,13 @@ class Migration:
                     loader = Loader(client, ledger, run_id, chunk=max(16, self.options.concurrency * 8),
                                     max_writes=batch_size, deadline=deadline, stop=stop, only=only,
                                     progress=display.advance, concurrency=self.options.concurrency)
-                    loaded = await loader.run()
+                    try:
+                        loaded = await loader.run()
+                    except sqlite3.Error as exc:
+                        raise LedgerWriteError(
+                            f"ledger {self.ledger_path} could not be written ({exc}) after {loader.summary.writes} "
+                            "v2 writes; the migration stopped: once the ledger can be written, run migrate again "
+                            "to resume from it") from None
                 counts = _empty_counts()
                 for kind, tally in loaded.counts.items():
                     counts.setdefault(kind, {k: 0 for k in OUTCOME_KEYS}).update({k: tally.get(k, 0) for k in OUTCOME_KEYS})
@@ -254,9 +272,11 @@ class Migration:
                     message = f"migrated: {_count_line(counts)}"
                 ledger.run_status = status  # the runs table tells a stop between batches from a finish
                 report = migrate_report(status, counts, loaded, ledger, run_id)
-                reports = write_report(self.options.reports_dir, "migrate", report)
+                reports, warnings = self._reports_after_writes("migrate", report)
+                if warnings and code == EXIT_OK:
+                    code, message = EXIT_FAILED, f"the migration itself finished ({message}), but its report was not written"
                 return Outcome("migrate", status, code, counts, self._requests(client), reports, message,
-                               {"writes": loaded.writes, "stopped": loaded.stopped})
+                               {"writes": loaded.writes, "stopped": loaded.stopped, "warnings": warnings})
 
         return self._run(work)
 
@@ -296,9 +316,12 @@ class Migration:
                     kind, event = key.split(":", 1)
                     by_kind.setdefault(kind, {})[event] = n
                 report = rollback_report(status, by_kind, errors)
-                reports = write_report(self.options.reports_dir, "rollback", report)
-                return Outcome("rollback", status, code, by_kind, self._requests(client), reports,
-                               f"rolled back: {by_kind}" if not errors else f"{len(errors)} objects could not be rolled back")
+                reports, warnings = self._reports_after_writes("rollback", report)
+                message = f"rolled back: {by_kind}" if not errors else f"{len(errors)} objects could not be rolled back"
+                if warnings and code == EXIT_OK:
+                    code, message = EXIT_FAILED, f"the rollback itself finished ({message}), but its report was not written"
+                return Outcome("rollback", status, code, by_kind, self._requests(client), reports, message,
+                               {"warnings": warnings})
 
         return self._run(work)
 

@@ -66,6 +66,8 @@ def _emit(ctx: Context, outcome: api.Outcome, human: list[str] | None = None) ->
     for line in lines:
         if line:
             click.echo(scrub(line))
+    for warning in outcome.details.get("warnings") or []:
+        click.echo(scrub(f"warning: {warning}"), err=True)
     if outcome.reports:
         click.echo(scrub("reports: " + ", ".join(outcome.reports)))
     if ctx.as_json:

@@ -204,7 +204,8 @@ class Ledger:
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # SQLite already rolled back after e.g. a full disk: keep its error
+                self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
 
