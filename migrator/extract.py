@@ -46,7 +46,8 @@ def without_secrets(value: Any, declared: frozenset[str], path: str = "") -> Any
         out = {}
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
-            secret = item is not None and (where in declared or is_secret_key(str(key)))
+            # a credential is a string: v1 meetings' `authorization` object ({waitingRoom, closed}) is not one
+            secret = item is not None and (where in declared or (isinstance(item, str) and is_secret_key(str(key))))
             out[key] = SECRET_REMOVED if secret else without_secrets(item, declared, where)
         return out
     if isinstance(value, list):
