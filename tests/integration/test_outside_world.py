@@ -213,12 +213,12 @@ def _created(ledger: Path) -> int:
 
 # ---------------------------------------------------------------- the lock (item 6)
 def test_the_same_ledger_through_a_symlink_cannot_run_twice_at_once(sandbox_factory, tmp_path):
-    org = sandbox_factory(rate_limit=0, latency_ms=30, meetings=10, participants=6, random_seed=13)
+    org = sandbox_factory(rate_limit=0, latency_ms=100, meetings=10, participants=6, random_seed=13)
     credentials = _write(tmp_path / "credentials.json", org.credentials)
     real = tmp_path / "real" / "ledger.sqlite"
     real.parent.mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "real")
-    first = _cli(tmp_path, credentials, "migrate", "--concurrency", "1", ledger=real)  # slow: ~5 s
+    first = _cli(tmp_path, credentials, "migrate", "--concurrency", "1", ledger=real)  # slow: ~10 s, even on a busy machine
     deadline = time.monotonic() + 60
     while _created(real) < 5:
         assert first.poll() is None and time.monotonic() < deadline, "the first migration ended too early"
@@ -232,7 +232,7 @@ def test_the_same_ledger_through_a_symlink_cannot_run_twice_at_once(sandbox_fact
 
 
 def test_two_ledgers_of_one_org_pair_cannot_run_at_once(sandbox_factory, tmp_path):
-    org = sandbox_factory(rate_limit=0, latency_ms=30, meetings=10, participants=6, random_seed=14)
+    org = sandbox_factory(rate_limit=0, latency_ms=100, meetings=10, participants=6, random_seed=14)
     credentials = _write(tmp_path / "credentials.json", org.credentials)
     first = _cli(tmp_path, credentials, "migrate", "--concurrency", "1", ledger=tmp_path / "a.sqlite")
     deadline = time.monotonic() + 60
