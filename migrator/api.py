@@ -2,7 +2,7 @@
 
     from migrator import Migration, Options, load_credentials
 
-    migration = Migration(load_credentials(), Options(ledger=Path("ledger.sqlite")))
+    migration = Migration(load_credentials(), Options())  # the default ledger of this org pair
     outcome = migration.migrate(max_seconds=1500)
     print(outcome.status, outcome.counts)
 
@@ -14,7 +14,9 @@ optional callback as `ProgressEvent`s; the API draws nothing on a terminal.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import sqlite3
 import signal
 import time
 from collections import Counter
@@ -23,12 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
-from migrator import export, kinds, undo
+from migrator import export, kinds, ledger_files, undo
 from migrator.client import DyteClient
-from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, Interrupted, TransportError
+from migrator.errors import (EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, Interrupted, LedgerWriteError,
+                             TransportError)
 from migrator.extract import Extractor
 from migrator.importer import Importer
 from migrator.ledger import Ledger, Scope
+from migrator.ledger import backup as ledger_backup
 from migrator.load import Loader
 from migrator.mapping import MappingSet, default_directory
 from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Kind, LoadSummary, PlanSummary
@@ -50,7 +54,7 @@ def default_mappings_dir() -> Path:
 
 @dataclass
 class Options:
-    ledger: Path = Path(".dyte-migrate/ledger.sqlite")
+    ledger: Path | None = None  # None: the default ledger of these credentials' org pair (ledger_files)
     reports_dir: Path = Path("reports")
     mappings_dir: Path = field(default_factory=default_mappings_dir)
     concurrency: int = 8
@@ -71,7 +75,7 @@ class Options:
             raise ConfigError(f"timeout must be more than 0 seconds, not {self.timeout!r}")
         for name in ("ledger", "reports_dir", "mappings_dir"):
             value = getattr(self, name)
-            if not isinstance(value, Path):
+            if value is not None and not isinstance(value, Path):
                 setattr(self, name, Path(value))
 
 
@@ -135,13 +139,20 @@ class Migration:
         self.options = options or Options()
         self.options.check()
         self.progress = progress
+        self._mapping_set: MappingSet | None = None
 
     # ------------------------------------------------------------ plumbing
     def _mappings(self) -> MappingSet:
-        return MappingSet.load(self.options.mappings_dir, target=self.credentials.v2.profile.name)
+        if self._mapping_set is None:
+            self._mapping_set = MappingSet.load(self.options.mappings_dir, target=self.credentials.v2.profile.name)
+        return self._mapping_set
+
+    @property
+    def ledger_path(self) -> Path:
+        return ledger_files.ledger_path(self.options.ledger, self.credentials)
 
     def _ledger(self) -> Ledger:
-        return Ledger.open(self.options.ledger, self.credentials.pair)
+        return Ledger.open(self.ledger_path, self.credentials.pair)
 
     def _client(self) -> DyteClient:
         return DyteClient(self.credentials, rate_per_minute=self.options.rate_per_minute,
@@ -195,12 +206,14 @@ class Migration:
                 status = "interrupted"
                 raise
             finally:
-                ledger.end_run(run_id, status, {})
+                with contextlib.suppress(sqlite3.Error):  # a full disk must not hide the error that stopped the run
+                    ledger.end_run(run_id, status, {})
                 ledger.close()
 
     async def _extract(self, client: DyteClient, ledger: Ledger, run_id: int, stop: asyncio.Event) -> ExtractSummary:
         with _Stage(self.progress, "extract") as stage:
-            extractor = Extractor(client, ledger, run_id, concurrency=self.options.concurrency, progress=stage.advance)
+            extractor = Extractor(client, ledger, run_id, concurrency=self.options.concurrency, progress=stage.advance,
+                                  secret_fields=self._mappings().secret_fields)
             return await self._until_stopped(stop, extractor.run())
 
     async def _plan(self, client: DyteClient, ledger: Ledger, mappings: MappingSet, stop: asyncio.Event, *,
@@ -210,6 +223,14 @@ class Migration:
         prints = Fingerprints(ledger.snapshot_fingerprint(), planner.v2_fingerprint(), mappings.fingerprint,
                               tool_version()) if fingerprint else None
         return summary, prints
+
+    def _reports_after_writes(self, name: str, report: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """Report files, or a warning: after v2 writes, a report folder we cannot write does not undo the run."""
+        try:
+            return write_report(self.options.reports_dir, name, report), []
+        except OSError as exc:
+            return [], [f"the {name} report could not be written to {self.options.reports_dir}: "
+                        f"{exc.strerror or type(exc).__name__}"]
 
     @staticmethod
     def _requests(client: DyteClient) -> dict[str, int]:
@@ -237,13 +258,13 @@ class Migration:
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._client() as client:
                 v1 = (await self._preflight(client))["v1"]
-                with Ledger.open(self.options.ledger, self.credentials.pair) as ledger:
+                with Ledger.open(self.ledger_path, self.credentials.pair) as ledger:
                     entities = sum(sum(states.values()) for states in ledger.counts().values())
                 found = {
                     "v1": {"base_url": self.credentials.v1.base_url, "org_id": self.credentials.v1.org_id,
                            "reachable": True, "sample_meetings": len((v1.get("data") or {}).get("meetings") or [])},
                     "v2": {"base_url": self.credentials.v2.base_url, "org_id": self.credentials.v2.org_id, "reachable": True},
-                    "ledger": {"path": str(self.options.ledger), "entities": entities},
+                    "ledger": {"path": str(self.ledger_path), "entities": entities},
                     "mappings": {"dir": str(self.options.mappings_dir), "files": sorted(mappings.files)},
                 }
                 return Outcome("check", "clean", requests=self._requests(client), details=found,
@@ -323,7 +344,13 @@ class Migration:
                                     max_writes=batch_size, deadline=deadline, stop=stop, only=kinds_chosen,
                                     progress=stage.advance, concurrency=self.options.concurrency, prune=prune,
                                     scope=scope)
-                    loaded = await loader.run()
+                    try:
+                        loaded = await loader.run()
+                    except sqlite3.Error as exc:
+                        raise LedgerWriteError(
+                            f"ledger {self.ledger_path} could not be written ({exc}) after {loader.summary.writes} "
+                            "v2 writes; the migration stopped: once the ledger can be written, run migrate again "
+                            "to resume from it") from None
                 return self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen, scope)
 
         return self._run(work)
@@ -346,10 +373,11 @@ class Migration:
                 message = (f"canary of {len(scope[Kind.MEETING])} meetings migrated: {_count_line(counts)}; "
                            "check them in the app, then run migrate for the rest")
         ledger.run_status = status  # the runs table tells a stop between batches from a finish
-        report = migrate_report(status, counts, loaded, ledger, run_id)
-        reports = write_report(self.options.reports_dir, "migrate", report)
+        reports, warnings = self._reports_after_writes("migrate", migrate_report(status, counts, loaded, ledger, run_id))
+        if warnings and code == EXIT_OK:
+            code, message = EXIT_FAILED, f"the migration itself finished ({message}), but its report was not written"
         return Outcome("migrate", status, code, counts, self._requests(client), reports, message,
-                       {"writes": loaded.writes, "stopped": loaded.stopped, "remaining": remaining})
+                       {"writes": loaded.writes, "stopped": loaded.stopped, "remaining": remaining, "warnings": warnings})
 
     def verify(self) -> Outcome:
         mappings = self._mappings()
@@ -394,7 +422,7 @@ class Migration:
 
     def rollback_preview(self) -> Outcome:
         """What `rollback()` would undo, from the ledger alone: no network, no write."""
-        with Ledger.open(self.options.ledger, self.credentials.pair, create=False) as ledger:
+        with Ledger.open(self.ledger_path, self.credentials.pair, create=False) as ledger:
             counts: dict[str, dict[str, int]] = {}
             first: list[dict[str, Any]] = []
             total = 0
@@ -419,17 +447,21 @@ class Migration:
                 summary = await undo.rollback(client, ledger, run_id)
                 status, code = ("complete", EXIT_OK) if not summary.errors else ("failed", EXIT_FAILED)
                 counts = {kind.value: dict(tally) for kind, tally in summary.counts.items() if tally}
-                reports = write_report(self.options.reports_dir, "rollback", rollback_report(status, summary))
+                reports, warnings = self._reports_after_writes("rollback", rollback_report(status, summary))
                 message = (_rollback_line(counts) if not summary.errors
                            else f"{len(summary.errors)} objects could not be rolled back")
-                return Outcome("rollback", status, code, counts, self._requests(client), reports, message)
+                if warnings and code == EXIT_OK:
+                    code, message = EXIT_FAILED, f"the rollback itself finished ({message}), but its report was not written"
+                return Outcome("rollback", status, code, counts, self._requests(client), reports, message,
+                               {"warnings": warnings})
 
         return self._run(work)
 
 
 # ------------------------------------------------------------------ ledger-only commands
-def status(ledger_path: Path) -> Outcome:
+def status(ledger: Path | None, credentials_file: Path | None = None) -> Outcome:
     """Progress per kind and state, from the ledger alone (no network). Exit 3 while work remains."""
+    ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file)
     with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
         counts = {kind.value: dict(states) for kind, states in ledger.counts().items()}
         running = ledger.is_locked()
@@ -453,9 +485,11 @@ def status(ledger_path: Path) -> Outcome:
     return Outcome("status", state, code, counts, {}, [], message, details)
 
 
-def export_ids(ledger_path: Path, fmt: str, output: Path | None) -> tuple[Outcome, str]:
+def export_ids(ledger: Path | None, fmt: str, output: Path | None,
+               credentials_file: Path | None = None) -> tuple[Outcome, str]:
     if fmt not in ("csv", "json"):
         raise ConfigError(f"unknown export format {fmt!r}; choose csv or json")
+    ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file)
     with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
         text = export.render(ledger, fmt)
         counts = {kind.value: dict(states) for kind, states in ledger.counts().items()}
@@ -464,6 +498,14 @@ def export_ids(ledger_path: Path, fmt: str, output: Path | None) -> tuple[Outcom
         write_atomically(output, (text,))
     return Outcome("export-ids", "complete", EXIT_OK, counts, {}, [str(output)] if output else [],
                    f"wrote {output}" if output else "id map on stdout"), text
+
+
+def backup_ledger(ledger: Path | None, target: Path, credentials_file: Path | None = None) -> Outcome:
+    """A single-file copy of the ledger (WAL included) that a later run can use as its ledger."""
+    source = ledger_files.ledger_path_for_reading(ledger, credentials_file)
+    size = ledger_backup(source, target)
+    return Outcome("ledger backup", "complete", EXIT_OK, {}, {}, [str(target)],
+                   f"copied ledger {source} to {target} ({size} bytes)")
 
 
 def _count_line(counts: dict[str, dict[str, int]]) -> str:
@@ -497,4 +539,4 @@ def _plan_line(summary: PlanSummary) -> str:
     return "plan: " + ", ".join(f"{n} {a}" for a, n in sorted(totals.items()) if n)
 
 
-__all__ = ["Migration", "Options", "Outcome", "ProgressEvent", "status", "export_ids"]
+__all__ = ["Migration", "Options", "Outcome", "ProgressEvent", "status", "export_ids", "backup_ledger"]

@@ -36,7 +36,6 @@ from migrator.model import Kind
 from migrator.progress import ProgressDisplay
 from migrator.settings import DEFAULT_TARGET, TARGETS, load_credentials
 
-DEFAULT_LEDGER = Path(".dyte-migrate/ledger.sqlite")
 
 # ------------------------------------------------------------------ help: layout, examples, env, exit codes
 _NO_BREAK_HYPHEN = "\u2011"
@@ -149,8 +148,8 @@ class _ScrubbingFormatter(logging.Formatter):
 
 
 GLOBAL_OPTIONS = (
-    click.option("--ledger", type=click.Path(path_type=Path), envvar="DYTE_MIGRATE_LEDGER", default=DEFAULT_LEDGER,
-                 show_default=True, help="SQLite ledger file."),
+    click.option("--ledger", type=click.Path(path_type=Path), envvar="DYTE_MIGRATE_LEDGER", default=None,
+                 help="SQLite ledger file. Default: one per (v1 org, v2 org) pair in the user's state directory."),
     click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
                  help="Where reports are written."),
     click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
@@ -218,7 +217,7 @@ class Context:
 def _merged_globals(click_ctx: click.Context, own: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """The group's global values, overridden by those typed after the subcommand; and whether
     --ledger was given at all (rather than defaulted)."""
-    group = click_ctx.parent
+    group = click_ctx.find_root() if click_ctx.parent is not None else None  # `ledger backup`: the root's options
     values = dict(group.params) if group is not None else {}
     given = False
     for name in GLOBAL_NAMES:
@@ -248,7 +247,7 @@ def _context(click_ctx: click.Context, own: dict[str, Any]) -> Context:
 
 
 def command(name: str, *, example: str, exit_codes: Iterable[int], network: bool = True, reports: bool = False,
-            **attrs: Any) -> Callable[[Callable[..., None]], click.Command]:
+            group: click.Group | None = None, **attrs: Any) -> Callable[[Callable[..., None]], click.Command]:
     """A subcommand with the global options, its documented epilog, and a `Context` as first argument."""
     env = (*(CREDENTIAL_ENV if network else ()), *LEDGER_ENV, *(SUMMARY_ENV if reports else ()))
 
@@ -258,8 +257,8 @@ def command(name: str, *, example: str, exit_codes: Iterable[int], network: bool
             own = {key: kwargs.pop(key) for key in GLOBAL_NAMES}
             function(_context(click.get_current_context(), own), **kwargs)
 
-        return cli.command(name, cls=DocumentedCommand, example=example, env=env, exit_codes=exit_codes,
-                           **attrs)(with_global_options(callback))
+        return (group or cli).command(name, cls=DocumentedCommand, example=example, env=env, exit_codes=exit_codes,
+                                      **attrs)(with_global_options(callback))
 
     return decorate
 
@@ -296,6 +295,8 @@ def _emit(ctx: Context, outcome: api.Outcome, human: list[str] | None = None, *,
     for line in (human if human is not None else [outcome.message]):
         if line:
             ctx.echo(line)
+    for warning in outcome.details.get("warnings") or []:
+        click.echo(scrub(f"warning: {warning}"), err=True)
     if outcome.reports:
         ctx.echo("reports: " + ", ".join(outcome.reports))
     for line in closing:
@@ -327,7 +328,7 @@ def _run(ctx: Context, command: str, action: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         _fail(ctx.as_json, command, "interrupted; run the command again to resume", EXIT_PARTIAL)
     except sqlite3.DatabaseError as exc:  # damage inside the ledger file that opening it could not see
-        _fail(ctx.as_json, command, f"ledger {ctx.options.ledger} is corrupt or unusable ({exc})", EXIT_USAGE)
+        _fail(ctx.as_json, command, f"ledger {ctx.options.ledger or '(default)'} is corrupt or unusable ({exc})", EXIT_USAGE)
     except (SystemExit, click.exceptions.Exit, click.ClickException):
         raise
     except Exception as exc:  # a bug: still one line, the traceback only with -v
@@ -427,7 +428,7 @@ def migrate(ctx: Context, concurrency: int, batch_size: int | None, max_seconds:
 @command("status", example="dyte-migrate status --ledger ci/ledger.sqlite", exit_codes=(0, 2, 3), network=False)
 def status(ctx: Context) -> None:
     """Progress per kind and state, from the ledger alone (no network)."""
-    _run(ctx, "status", lambda: _emit(ctx, api.status(ctx.options.ledger)))
+    _run(ctx, "status", lambda: _emit(ctx, api.status(ctx.options.ledger, ctx.credentials_file)))
 
 
 @command("verify", example="dyte-migrate verify || cat reports/verify.md", exit_codes=(0, 1, 2, 3, 4), reports=True)
@@ -448,11 +449,11 @@ def export_ids(ctx: Context, fmt: str, output: Path | None) -> None:
 
     def action() -> None:
         if output is None and ctx.as_json:
-            outcome, text = api.export_ids(ctx.options.ledger, "json", None)
+            outcome, text = api.export_ids(ctx.options.ledger, "json", None, ctx.credentials_file)
             ids = json.loads(text)["ids"]
             _emit(ctx, outcome, [f"id map: {len(ids)} rows, in the `ids` list of the JSON object"], table=False,
                   extra={"ids": ids})
-        outcome, text = api.export_ids(ctx.options.ledger, fmt, output)
+        outcome, text = api.export_ids(ctx.options.ledger, fmt, output, ctx.credentials_file)
         if output is None:
             interrupts.settle()
             click.echo(text, nl=False)
@@ -554,3 +555,15 @@ def scan(ctx: Context, paths: tuple[Path, ...], fmt: str, output: Path | None, e
         sys.exit(EXIT_FAILED if result.findings else 0)
 
     _run(ctx, "scan", action)
+
+
+@cli.group("ledger", context_settings={"help_option_names": ["-h", "--help"]})
+def ledger_group() -> None:
+    """Work with the ledger file itself: keep a copy of it, or combine shard ledgers."""
+
+
+@command("backup", example="dyte-migrate ledger backup ci/ledger-copy.sqlite", exit_codes=(0, 2), group=ledger_group)
+@click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
+def ledger_backup(ctx: Context, target: Path) -> None:
+    """Copy the ledger (write-ahead log included) into one file TARGET, e.g. to keep it in CI."""
+    _run(ctx, "ledger backup", lambda: _emit(ctx, api.backup_ledger(ctx.options.ledger, target, ctx.credentials_file)))

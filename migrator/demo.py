@@ -55,13 +55,13 @@ def sandbox_process(workdir: Path, meetings: int, participants: int) -> Iterator
 
 def run_demo(options: api.Options, *, meetings: int, participants: int,
              ledger_given: bool, target: str = DEFAULT_TARGET) -> tuple[api.Outcome, list[str]]:
-    if ledger_given and options.ledger.exists():
+    if ledger_given and options.ledger is not None and options.ledger.exists():
         raise ConfigError(f"demo needs a fresh ledger; {options.ledger} already exists")
     lines: list[str] = [f"demo: sandbox with {meetings} meetings x {participants} participants; target {target}"]
     outcomes: dict[str, api.Outcome] = {}
     # The ledger and the sandbox's credentials live here and go with it, however the demo ends.
     with tempfile.TemporaryDirectory(prefix="dyte-migrate-demo-") as workdir:
-        if not ledger_given:  # a fresh sandbox needs a fresh ledger
+        if not ledger_given or options.ledger is None:  # a fresh sandbox needs a fresh ledger
             options = replace(options, ledger=Path(workdir) / "ledger.sqlite")
         with sandbox_process(Path(workdir), meetings, participants) as creds_file:
             credentials = load_credentials(creds_file, target=target)
