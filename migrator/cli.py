@@ -563,7 +563,7 @@ def ledger_group() -> None:
 
 
 @command("backup", example="dyte-migrate ledger backup ci/ledger-copy.sqlite", exit_codes=(0, 2), group=ledger_group)
-@click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
-def ledger_backup(ctx: Context, target: Path) -> None:
-    """Copy the ledger (write-ahead log included) into one file TARGET, e.g. to keep it in CI."""
-    _run(ctx, "ledger backup", lambda: _emit(ctx, api.backup_ledger(ctx.options.ledger, target, ctx.credentials_file)))
+@click.argument("copy", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
+def ledger_backup(ctx: Context, copy: Path) -> None:
+    """Copy the ledger (write-ahead log included) into one FILE, e.g. to keep it in CI."""
+    _run(ctx, "ledger backup", lambda: _emit(ctx, api.backup_ledger(ctx.options.ledger, copy, ctx.credentials_file)))

@@ -28,8 +28,8 @@ def test_disk_full_after_writes_started_is_resumable_and_names_the_ledger(sandbo
     def filling_disk(self, run_id, entities, event):  # type: ignore[no-untyped-def]
         batches.append(len(entities))
         if len(batches) == 3:
-            pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
-            self.conn.execute(f"PRAGMA max_page_count = {pages}")
+            pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
+            self._conn.execute(f"PRAGMA max_page_count = {pages}")  # the fault: private on purpose
         return original(self, run_id, entities, event)
 
     monkeypatch.setattr(Ledger, "mark_intent", filling_disk)

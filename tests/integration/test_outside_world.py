@@ -113,8 +113,8 @@ def test_a_webhook_already_in_v2_under_another_name_is_not_created_again(sandbox
     assert made.status_code in (200, 201), made.text
     ws = Workspace.for_sandbox(tmp_path, org)
 
-    for _ in range(2):
-        result, outcome = ws.run("migrate")
+    for _ in range(2):  # a first run next to a look-alike needs --allow-existing (the first-run guard)
+        result, outcome = ws.run("migrate", "--allow-existing")
         assert result.exit_code in (EXIT_OK, EXIT_FAILED), result.output
     per_url = Counter(h["url"] for h in v2.webhooks())
     assert per_url[url] == 1, "a receiver must get each event once"
@@ -161,7 +161,7 @@ def test_migrate_from_two_folders_and_the_python_api_creates_nothing_twice(sandb
     from migrator.settings import load_credentials
 
     outcome = Migration(load_credentials(credentials),  # the README's snippet, without a ledger path
-                        Options(reports_dir=tmp_path / "api-reports", progress=False, rate_per_minute=0)).migrate()
+                        Options(reports_dir=tmp_path / "api-reports", rate_per_minute=0)).migrate()
     assert outcome.status == "complete" and outcome.details["writes"] == 0
     assert v2_writes(org) == writes and _v2_totals(org) == after_first
     assert_exact_copy(org)
