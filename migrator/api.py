@@ -35,6 +35,7 @@ from migrator.plan import Fingerprints, Planner, SavedPlan, planned_actions
 from migrator.reports import migrate_report, plan_report, rollback_report, verify_report, write_report, write_saved_plan
 from migrator.reports.model import tool_version
 from migrator.settings import Credentials
+from migrator.shards import Shard, label as shard_label
 from migrator.verify import Verifier
 
 T = TypeVar("T")
@@ -55,6 +56,7 @@ class Options:
     rate_per_minute: float = 2000
     target_rate_per_minute: float | None = None  # a target with its own limit (RealtimeKit); None: its documented one
     timeout: float = 30.0
+    shard: Shard | None = None  # this run's part of a split migration (`--shard I/N`); None: the whole org
 
     def check(self) -> None:
         """One line (ConfigError, exit 2) for an option no run could use."""
@@ -67,6 +69,10 @@ class Options:
             raise ConfigError(f"target_rate_per_minute must be 0 (no pacing) or more, not {self.target_rate_per_minute!r}")
         if not isinstance(self.timeout, (int, float)) or self.timeout <= 0:
             raise ConfigError(f"timeout must be more than 0 seconds, not {self.timeout!r}")
+        if isinstance(self.shard, str):
+            self.shard = Shard.parse(self.shard)
+        if self.shard is not None and not isinstance(self.shard, Shard):
+            raise ConfigError(f"shard must be a Shard or 'I/N', not {self.shard!r}")
         for name in ("ledger", "reports_dir", "mappings_dir"):
             value = getattr(self, name)
             if not isinstance(value, Path):
@@ -139,7 +145,13 @@ class Migration:
         return MappingSet.load(self.options.mappings_dir, target=self.credentials.v2.profile.name)
 
     def _ledger(self) -> Ledger:
-        return Ledger.open(self.options.ledger, self.credentials.pair)
+        ledger = Ledger.open(self.options.ledger, self.credentials.pair)
+        try:
+            ledger.bind_shard(shard_label(self.options.shard))
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger
 
     def _client(self) -> DyteClient:
         return DyteClient(self.credentials, rate_per_minute=self.options.rate_per_minute,
@@ -196,7 +208,8 @@ class Migration:
 
     async def _extract(self, client: DyteClient, ledger: Ledger, run_id: int, stop: asyncio.Event) -> ExtractSummary:
         with _Stage(self.progress, "extract") as stage:
-            extractor = Extractor(client, ledger, run_id, concurrency=self.options.concurrency, progress=stage.advance)
+            extractor = Extractor(client, ledger, run_id, concurrency=self.options.concurrency, progress=stage.advance,
+                                  owns=self.options.shard.owns if self.options.shard else None)
             return await self._until_stopped(stop, extractor.run())
 
     async def _plan(self, client: DyteClient, ledger: Ledger, mappings: MappingSet, stop: asyncio.Event, *,
@@ -404,10 +417,13 @@ def status(ledger_path: Path) -> Outcome:
     return Outcome("status", state, code, counts, {}, [], message, details)
 
 
-def export_ids(ledger_path: Path, fmt: str, output: Path | None) -> tuple[Outcome, str]:
+def export_ids(ledger_path: Path, fmt: str, output: Path | None, shard: Shard | None = None) -> tuple[Outcome, str]:
+    """The id map of what the ledger holds; with `shard`, only if the ledger is that shard's."""
     if fmt not in ("csv", "json"):
         raise ConfigError(f"unknown export format {fmt!r}; choose csv or json")
     with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
+        if shard is not None:
+            ledger.bind_shard(shard.label)
         text = export.render(ledger, fmt)
         counts = {kind.value: dict(states) for kind, states in ledger.counts().items()}
     if output is not None:

@@ -112,6 +112,24 @@ def _run(command: str, action: Callable[[Context], None]) -> None:
         _fail(ctx, command, f"internal error: {type(exc).__name__}: {exc}", EXIT_FAILED)
 
 
+def _parse_shard(click_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """`--shard I/N` as a Shard; a bad one is a usage error (exit 2)."""
+    from migrator.shards import Shard
+
+    if value is None:
+        return None
+    try:
+        return Shard.parse(value)
+    except MigratorError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+shard_option = click.option(
+    "--shard", metavar="I/N", default=None, callback=_parse_shard,
+    help="Do shard I of N (a CI matrix job): the meetings whose v1 id hashes to I, with their participants; "
+         "one ledger per shard, combined by `ledger merge`.")
+
+
 def _fail(ctx: Context, command: str, message: str, code: int) -> None:
     message = scrub(message.splitlines()[0] if message else "unknown error")
     click.echo(f"error: {message}", err=True)
@@ -192,9 +210,15 @@ def extract() -> None:
 @cli.command()
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also save the plan to FILE, for `migrate --plan FILE` to apply exactly.")
-def plan(out: Path | None) -> None:
+@shard_option
+def plan(out: Path | None, shard: Any) -> None:
     """Dry run: extract, map, compare with v2, write reports. Makes no v2 write."""
-    _run("plan", lambda ctx: _emit(ctx, ctx.migration().plan(out=out)))
+
+    def action(ctx: Context) -> None:
+        ctx.options.shard = shard
+        _emit(ctx, ctx.migration().plan(out=out))
+
+    _run("plan", action)
 
 
 @cli.command()
@@ -206,12 +230,14 @@ def plan(out: Path | None) -> None:
               help=f"Comma list of kinds ({', '.join(k.plural for k in Kind)}; singular works too).")
 @click.option("--plan", "saved_plan", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Apply exactly this saved plan (`plan --out FILE`); refuse (exit 2) if v1, v2 or the mappings changed.")
+@shard_option
 def migrate(concurrency: int, batch_size: int | None, max_seconds: float | None, only: str | None,
-            saved_plan: Path | None) -> None:
+            saved_plan: Path | None, shard: Any) -> None:
     """Plan and apply; resumes from the ledger; a re-run after completion writes nothing."""
 
     def action(ctx: Context) -> None:
         ctx.options.concurrency = concurrency
+        ctx.options.shard = shard
         _emit(ctx, ctx.migration().migrate(batch_size=batch_size, max_seconds=max_seconds, only=only, plan=saved_plan))
 
     _run("migrate", action)
@@ -231,20 +257,27 @@ def status() -> None:
 
 
 @cli.command()
-def verify() -> None:
+@shard_option
+def verify(shard: Any) -> None:
     """Read v1 and v2 again; check v2 holds what the mappings say. Writes a report."""
-    _run("verify", lambda ctx: _emit(ctx, ctx.migration().verify()))
+
+    def action(ctx: Context) -> None:
+        ctx.options.shard = shard
+        _emit(ctx, ctx.migration().verify())
+
+    _run("verify", action)
 
 
 @cli.command("export-ids")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="File to write (default: stdout).")
-def export_ids(fmt: str, output: Path | None) -> None:
+@shard_option
+def export_ids(fmt: str, output: Path | None, shard: Any) -> None:
     """The v1 -> v2 id map (meetings, participants, presets, webhooks, recordings)."""
 
     def action(ctx: Context) -> None:
-        outcome, text = api.export_ids(ctx.options.ledger, fmt, output)
+        outcome, text = api.export_ids(ctx.options.ledger, fmt, output, shard)
         if output is None and not ctx.as_json:
             click.echo(text, nl=False)
             sys.exit(0)
@@ -286,6 +319,31 @@ def demo(meetings: int, participants: int, target: str | None) -> None:
         _emit(ctx, outcome, lines)
 
     _run("demo", action)
+
+
+@cli.group("ledger")
+def ledger_group() -> None:
+    """Work on ledger files themselves (no network)."""
+
+
+@ledger_group.command("merge")
+@click.argument("ledgers", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The merged ledger to write (must not exist yet).")
+def ledger_merge(ledgers: tuple[Path, ...], output: Path) -> None:
+    """Combine the ledgers of every shard (`--shard I/N`) into one, for status, verify, export-ids and later runs."""
+
+    def action(ctx: Context) -> None:
+        from migrator.merge import merge_ledgers
+
+        merged = merge_ledgers(list(ledgers), output)
+        lines = [f"{kind}: " + (", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none")
+                 for kind, states in merged.counts.items()]
+        message = f"merged shards {', '.join(merged.shards)} of v1 org {merged.pair[0]} -> v2 org {merged.pair[1]} into {output}"
+        _emit(ctx, api.Outcome("ledger merge", "complete", counts=merged.counts, reports=[str(output)], message=message),
+              lines + [message])
+
+    _run("ledger merge", action)
 
 
 def main() -> None:
