@@ -21,6 +21,7 @@ from collections import Counter
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
 from migrator import export, kinds, rollback as rollback_stage
@@ -32,14 +33,20 @@ from migrator.load import Loader
 from migrator.mapping import MappingSet, default_directory
 from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Kind, LoadSummary, PlanSummary
 from migrator.plan import Fingerprints, Planner, SavedPlan, planned_actions
-from migrator.reports import migrate_report, plan_report, rollback_report, verify_report, write_report, write_saved_plan
-from migrator.reports.model import tool_version
 from migrator.settings import Credentials
 from migrator.shards import Shard, label as shard_label
 from migrator.verify import Verifier
 
 T = TypeVar("T")
 PREVIEW_ITEMS = 10  # how many objects a rollback preview names
+
+
+def _reports() -> ModuleType:
+    """The report stack (jinja2 and the renderers), imported when a command writes reports, not at start-up."""
+    import migrator.reports
+    import migrator.reports.model
+
+    return migrator.reports
 
 
 def default_mappings_dir() -> Path:
@@ -217,7 +224,7 @@ class Migration:
         planner = Planner(ledger, mappings, client if read_v2 else None, fingerprint_v2=fingerprint)
         summary = await self._until_stopped(stop, planner.run())
         prints = Fingerprints(ledger.snapshot_fingerprint(), planner.v2_fingerprint(), mappings.fingerprint,
-                              tool_version()) if fingerprint else None
+                              _reports().model.tool_version()) if fingerprint else None
         return summary, prints
 
     @staticmethod
@@ -278,10 +285,10 @@ class Migration:
             async with self._session("plan") as (client, ledger, run_id):
                 extracted = await self._extract(client, ledger, run_id, stop)
                 summary, prints = await self._plan(client, ledger, mappings, stop, fingerprint=out is not None)
-                report = plan_report(summary, extracted, mappings, ledger)
-                reports = write_report(self.options.reports_dir, "plan", report)
+                report = _reports().plan_report(summary, extracted, mappings, ledger)
+                reports = _reports().write_report(self.options.reports_dir, "plan", report)
                 if out is not None and prints is not None:
-                    reports.append(write_saved_plan(out, report, {"version": 1, "fingerprints": prints.as_dict(),
+                    reports.append(_reports().write_saved_plan(out, report, {"version": 1, "fingerprints": prints.as_dict(),
                                                                   "actions": planned_actions(ledger)}))
                 counts = {kind.value: {a.value: n for a, n in tally.items()} for kind, tally in summary.counts.items()}
                 return Outcome("plan", "complete", counts=counts, requests=self._requests(client),
@@ -332,8 +339,8 @@ class Migration:
             status, code = "complete", EXIT_OK
             message = f"migrated: {_count_line(counts)}"
         ledger.run_status = status  # the runs table tells a stop between batches from a finish
-        report = migrate_report(status, counts, loaded, ledger, run_id)
-        reports = write_report(self.options.reports_dir, "migrate", report)
+        report = _reports().migrate_report(status, counts, loaded, ledger, run_id)
+        reports = _reports().write_report(self.options.reports_dir, "migrate", report)
         return Outcome("migrate", status, code, counts, self._requests(client), reports, message,
                        {"writes": loaded.writes, "stopped": loaded.stopped, "remaining": remaining})
 
@@ -349,7 +356,7 @@ class Migration:
                 status = "clean" if clean else "mismatch"
                 message = ("clean: v2 holds exactly what the mappings say for every v1 object"
                            if clean else f"{len(summary.mismatches)} mismatches")
-                reports = write_report(self.options.reports_dir, "verify", verify_report(status, summary))
+                reports = _reports().write_report(self.options.reports_dir, "verify", _reports().verify_report(status, summary))
                 counts = {k.value: {"checked": n} for k, n in summary.checked.items()}
                 return Outcome("verify", status, EXIT_OK if clean else EXIT_FAILED, counts, self._requests(client),
                                reports, message, {"mismatches": len(summary.mismatches)})
@@ -383,7 +390,7 @@ class Migration:
                 summary = await rollback_stage.rollback(client, ledger, run_id)
                 status, code = ("complete", EXIT_OK) if not summary.errors else ("failed", EXIT_FAILED)
                 counts = {kind.value: dict(tally) for kind, tally in summary.counts.items() if tally}
-                reports = write_report(self.options.reports_dir, "rollback", rollback_report(status, summary))
+                reports = _reports().write_report(self.options.reports_dir, "rollback", _reports().rollback_report(status, summary))
                 message = (f"rolled back: {_count_line(counts)}" if not summary.errors
                            else f"{len(summary.errors)} objects could not be rolled back")
                 return Outcome("rollback", status, code, counts, self._requests(client), reports, message)

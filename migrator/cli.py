@@ -20,9 +20,8 @@ from typing import Any, Callable
 
 import click
 
-from migrator import api, demo as demo_module
+from migrator import api
 from migrator.errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_USAGE, MigratorError, scrub
-from migrator.apps import ensure_app
 from migrator.model import Kind
 from migrator.progress import ProgressDisplay
 from migrator.settings import DEFAULT_TARGET, TARGETS, load_credentials
@@ -64,6 +63,8 @@ class Context:
     def migration(self) -> api.Migration:
         credentials = load_credentials(self.credentials_file, target=self.target, app_optional=self.create_app is not None)
         if self.create_app is not None:
+            from migrator.apps import ensure_app
+
             choice = ensure_app(credentials, self.create_app, self.options.ledger, self.options.timeout)
             verb = "created" if choice.created else "recorded in the ledger by an earlier run, reused"
             click.echo(f"realtimekit app {choice.app_id} ({verb})", err=True)
@@ -314,6 +315,8 @@ def demo(meetings: int, participants: int, target: str | None) -> None:
     """Start the sandbox with sample data, run plan, migrate, verify and a repeat migrate."""
 
     def action(ctx: Context) -> None:
+        from migrator import demo as demo_module
+
         outcome, lines = demo_module.run_demo(ctx.options, meetings=meetings, participants=participants,
                                               ledger_given=ctx.ledger_given, target=target or ctx.target)
         _emit(ctx, outcome, lines)
