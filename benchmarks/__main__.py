@@ -1,6 +1,6 @@
 """`python -m benchmarks SCENARIO [--json] [--profile DIR]`: run a benchmark, print a table.
 
-SCENARIO is ceiling | overhead | scale | rerun | sandbox | scan | all. With `--json` the last
+SCENARIO is ceiling | overhead | scale | rerun | shards | sandbox | scan | all. With `--json` the last
 line of stdout is one JSON object with every figure (for `all`: one key per scenario).
 `--profile DIR` records the migrate processes with py-spy (collapsed stacks) in DIR.
 """
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-SCENARIOS = ("ceiling", "overhead", "scale", "rerun", "sandbox", "scan")
+SCENARIOS = ("ceiling", "overhead", "scale", "rerun", "shards", "sandbox", "scan")
 
 
 def _sandbox(profile: str | None = None) -> dict[str, Any]:

@@ -177,17 +177,19 @@ class Workspace:
                 *command]
 
     def run(self, *command: str, rate_limit: float = 0, timeout: float = 600, wrap: list[str] | None = None,
-            sample_rss: bool = False) -> CliRun:
+            sample_rss: bool = False, env: dict[str, str] | None = None) -> CliRun:
         return run_process((wrap or []) + self.argv(*command, rate_limit=rate_limit), self.root, timeout,
-                           sample_rss=sample_rss)
+                           sample_rss=sample_rss, env=env)
 
 
-def run_process(argv: list[str], cwd: Path, timeout: float, *, sample_rss: bool = False) -> CliRun:
+def run_process(argv: list[str], cwd: Path, timeout: float, *, sample_rss: bool = False,
+                env: dict[str, str] | None = None) -> CliRun:
     """Run one process to its end (killed after `timeout`): wall time, exact peak RSS and CPU via wait4."""
     out_path, err_path = cwd / ".bench.stdout", cwd / ".bench.stderr"
     with open(out_path, "w") as out, open(err_path, "w") as err:
         started = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=out, stderr=err, cwd=cwd, text=True)
+        process = subprocess.Popen(argv, stdout=out, stderr=err, cwd=cwd, text=True,
+                                   env={**os.environ, **env} if env else None)
     timeline: list[tuple[float, float]] = []
     status, usage = 0, None
     ps = None

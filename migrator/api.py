@@ -23,6 +23,7 @@ from collections import Counter
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
 from migrator import export, kinds, ledger_files, undo
@@ -37,14 +38,20 @@ from migrator.load import Loader
 from migrator.mapping import MappingSet, default_directory
 from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Kind, LoadSummary, PlanSummary
 from migrator.plan import Fingerprints, Planner, SavedPlan, planned_actions
-from migrator.reports import import_report, migrate_report, plan_report, rollback_report, verify_report, write_report, write_saved_plan
-from migrator.reports.model import tool_version
-from migrator.reports.files import write_atomically
 from migrator.settings import Credentials
+from migrator.shards import Shard, label as shard_label
 from migrator.verify import Verifier
 
 T = TypeVar("T")
 PREVIEW_ITEMS = 10  # how many objects a rollback preview names
+
+
+def _reports() -> ModuleType:
+    """The report stack (jinja2 and the renderers), imported when a command writes reports, not at start-up."""
+    import migrator.reports
+    import migrator.reports.model
+
+    return migrator.reports
 
 
 def default_mappings_dir() -> Path:
@@ -61,6 +68,7 @@ class Options:
     rate_per_minute: float = 2000
     target_rate_per_minute: float | None = None  # a target with its own limit (RealtimeKit); None: its documented one
     timeout: float = 30.0
+    shard: Shard | None = None  # this run's part of a split migration (`--shard I/N`); None: the whole org
 
     def check(self) -> None:
         """One line (ConfigError, exit 2) for an option no run could use."""
@@ -73,6 +81,10 @@ class Options:
             raise ConfigError(f"target_rate_per_minute must be 0 (no pacing) or more, not {self.target_rate_per_minute!r}")
         if not isinstance(self.timeout, (int, float)) or self.timeout <= 0:
             raise ConfigError(f"timeout must be more than 0 seconds, not {self.timeout!r}")
+        if isinstance(self.shard, str):
+            self.shard = Shard.parse(self.shard)
+        if self.shard is not None and not isinstance(self.shard, Shard):
+            raise ConfigError(f"shard must be a Shard or 'I/N', not {self.shard!r}")
         for name in ("ledger", "reports_dir", "mappings_dir"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
@@ -152,7 +164,13 @@ class Migration:
         return ledger_files.ledger_path(self.options.ledger, self.credentials)
 
     def _ledger(self) -> Ledger:
-        return Ledger.open(self.ledger_path, self.credentials.pair)
+        ledger = Ledger.open(self.ledger_path, self.credentials.pair)
+        try:
+            ledger.bind_shard(shard_label(self.options.shard))
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger
 
     def _client(self) -> DyteClient:
         return DyteClient(self.credentials, rate_per_minute=self.options.rate_per_minute,
@@ -213,7 +231,8 @@ class Migration:
     async def _extract(self, client: DyteClient, ledger: Ledger, run_id: int, stop: asyncio.Event) -> ExtractSummary:
         with _Stage(self.progress, "extract") as stage:
             extractor = Extractor(client, ledger, run_id, concurrency=self.options.concurrency, progress=stage.advance,
-                                  secret_fields=self._mappings().secret_fields)
+                                  secret_fields=self._mappings().secret_fields,
+                                  owns=self.options.shard.owns if self.options.shard else None)
             return await self._until_stopped(stop, extractor.run())
 
     async def _plan(self, client: DyteClient, ledger: Ledger, mappings: MappingSet, stop: asyncio.Event, *,
@@ -221,13 +240,13 @@ class Migration:
         planner = Planner(ledger, mappings, client if read_v2 else None)
         summary = await self._until_stopped(stop, planner.run())
         prints = Fingerprints(ledger.snapshot_fingerprint(), planner.v2_fingerprint(), mappings.fingerprint,
-                              tool_version()) if fingerprint else None
+                              _reports().model.tool_version()) if fingerprint else None
         return summary, prints
 
     def _reports_after_writes(self, name: str, report: dict[str, Any]) -> tuple[list[str], list[str]]:
         """Report files, or a warning: after v2 writes, a report folder we cannot write does not undo the run."""
         try:
-            return write_report(self.options.reports_dir, name, report), []
+            return _reports().write_report(self.options.reports_dir, name, report), []
         except OSError as exc:
             return [], [f"the {name} report could not be written to {self.options.reports_dir}: "
                         f"{exc.strerror or type(exc).__name__}"]
@@ -290,10 +309,10 @@ class Migration:
             async with self._session("plan") as (client, ledger, run_id):
                 extracted = await self._extract(client, ledger, run_id, stop)
                 summary, prints = await self._plan(client, ledger, mappings, stop, fingerprint=out is not None)
-                report = plan_report(summary, extracted, mappings, ledger)
-                reports = write_report(self.options.reports_dir, "plan", report)
+                report = _reports().plan_report(summary, extracted, mappings, ledger)
+                reports = _reports().write_report(self.options.reports_dir, "plan", report)
                 if out is not None and prints is not None:
-                    reports.append(write_saved_plan(out, report, {"version": 1, "fingerprints": prints.as_dict(),
+                    reports.append(_reports().write_saved_plan(out, report, {"version": 1, "fingerprints": prints.as_dict(),
                                                                   "actions": planned_actions(ledger)}))
                 counts = {kind.value: {a.value: n for a, n in tally.items()} for kind, tally in summary.counts.items()}
                 return Outcome("plan", "complete", counts=counts, requests=self._requests(client),
@@ -373,7 +392,8 @@ class Migration:
                 message = (f"canary of {len(scope[Kind.MEETING])} meetings migrated: {_count_line(counts)}; "
                            "check them in the app, then run migrate for the rest")
         ledger.run_status = status  # the runs table tells a stop between batches from a finish
-        reports, warnings = self._reports_after_writes("migrate", migrate_report(status, counts, loaded, ledger, run_id))
+        reports, warnings = self._reports_after_writes(
+            "migrate", _reports().migrate_report(status, counts, loaded, ledger, run_id))
         if warnings and code == EXIT_OK:
             code, message = EXIT_FAILED, f"the migration itself finished ({message}), but its report was not written"
         return Outcome("migrate", status, code, counts, self._requests(client), reports, message,
@@ -391,7 +411,7 @@ class Migration:
                 status = "clean" if clean else "mismatch"
                 message = ("clean: v2 holds exactly what the mappings say for every v1 object"
                            if clean else f"{len(summary.mismatches)} mismatches")
-                reports = write_report(self.options.reports_dir, "verify", verify_report(status, summary))
+                reports = _reports().write_report(self.options.reports_dir, "verify", _reports().verify_report(status, summary))
                 counts = {k.value: {"checked": n} for k, n in summary.checked.items()}
                 return Outcome("verify", status, EXIT_OK if clean else EXIT_FAILED, counts, self._requests(client),
                                reports, message, {"mismatches": len(summary.mismatches)})
@@ -410,8 +430,8 @@ class Migration:
                 await self._until_stopped(stop, importer.run())
                 counts = _counts(importer.counts, ("imported", "ambiguous", "not_in_v2"))
                 status = "complete" if not importer.ambiguous else "partial"
-                reports = write_report(self.options.reports_dir, "import",
-                                       import_report(status, counts, importer.ambiguous, ledger))
+                reports = _reports().write_report(self.options.reports_dir, "import",
+                                                  _reports().import_report(status, counts, importer.ambiguous, ledger))
                 imported = sum(c["imported"] for c in counts.values())
                 message = (f"imported {imported} v2 objects into the ledger; {len(importer.ambiguous)} ambiguous, left out "
                            "(see the import report); run plan to see what remains")
@@ -447,7 +467,7 @@ class Migration:
                 summary = await undo.rollback(client, ledger, run_id)
                 status, code = ("complete", EXIT_OK) if not summary.errors else ("failed", EXIT_FAILED)
                 counts = {kind.value: dict(tally) for kind, tally in summary.counts.items() if tally}
-                reports, warnings = self._reports_after_writes("rollback", rollback_report(status, summary))
+                reports, warnings = self._reports_after_writes("rollback", _reports().rollback_report(status, summary))
                 message = (_rollback_line(counts) if not summary.errors
                            else f"{len(summary.errors)} objects could not be rolled back")
                 if warnings and code == EXIT_OK:
@@ -485,17 +505,20 @@ def status(ledger: Path | None, credentials_file: Path | None = None) -> Outcome
     return Outcome("status", state, code, counts, {}, [], message, details)
 
 
-def export_ids(ledger: Path | None, fmt: str, output: Path | None,
-               credentials_file: Path | None = None) -> tuple[Outcome, str]:
+def export_ids(ledger: Path | None, fmt: str, output: Path | None, credentials_file: Path | None = None,
+               shard: Shard | None = None) -> tuple[Outcome, str]:
+    """The id map of what the ledger holds; with `shard`, only if the ledger is that shard's."""
     if fmt not in ("csv", "json"):
         raise ConfigError(f"unknown export format {fmt!r}; choose csv or json")
     ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file)
     with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
+        if shard is not None:
+            ledger.bind_shard(shard.label)
         text = export.render(ledger, fmt)
         counts = {kind.value: dict(states) for kind, states in ledger.counts().items()}
     if output is not None:  # owner-only, like reports: it holds emails
         output.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(output, (text,))
+        _reports().files.write_atomically(output, (text,))
     return Outcome("export-ids", "complete", EXIT_OK, counts, {}, [str(output)] if output else [],
                    f"wrote {output}" if output else "id map on stdout"), text
 

@@ -29,8 +29,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from migrator import api, demo as demo_module, interrupts
-from migrator.apps import ensure_app
+from migrator import api, interrupts
 from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, ConfigError, MigratorError, scrub
 from migrator.model import Kind
 from migrator.progress import ProgressDisplay
@@ -200,6 +199,8 @@ class Context:
     def migration(self) -> api.Migration:
         credentials = load_credentials(self.credentials_file, target=self.target, app_optional=self.create_app is not None)
         if self.create_app is not None:
+            from migrator.apps import ensure_app  # only for --create-app: keeps start-up light
+
             choice = ensure_app(credentials, self.create_app, self.options.ledger, self.options.timeout)
             verb = "created" if choice.created else "recorded in the ledger by an earlier run, reused"
             click.echo(f"realtimekit app {choice.app_id} ({verb})", err=True)
@@ -337,6 +338,24 @@ def _run(ctx: Context, command: str, action: Callable[[], None]) -> None:
         _fail(ctx.as_json, command, f"internal error: {type(exc).__name__}: {exc}", EXIT_FAILED)
 
 
+def _parse_shard(click_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """`--shard I/N` as a Shard; a bad one is a usage error (exit 2)."""
+    from migrator.shards import Shard
+
+    if value is None:
+        return None
+    try:
+        return Shard.parse(value)
+    except MigratorError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+shard_option = click.option(
+    "--shard", metavar="I/N", default=None, callback=_parse_shard,
+    help="Do shard I of N (a CI matrix job): the meetings whose v1 id hashes to I, with their participants; "
+         "one ledger per shard, combined by `ledger merge`.")
+
+
 def _fail(json_out: bool, command: str | None, message: str, code: int) -> None:
     interrupts.settle()
     message = scrub(message.splitlines()[0] if message else "unknown error")
@@ -392,8 +411,10 @@ def extract(ctx: Context) -> None:
          exit_codes=(0, 1, 2, 3, 4), reports=True)
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also save the plan to FILE, for `migrate --plan FILE` to apply exactly.")
-def plan(ctx: Context, out: Path | None) -> None:
+@shard_option
+def plan(ctx: Context, out: Path | None, shard: Any) -> None:
     """Dry run: extract, map, compare with v2, write reports. Makes no v2 write."""
+    ctx.options.shard = shard
     _run(ctx, "plan", lambda: _emit(ctx, ctx.migration().plan(out=out)))
 
 
@@ -413,12 +434,14 @@ def plan(ctx: Context, out: Path | None) -> None:
               help="Delete what this tool created for v1 objects deleted since (meetings: set INACTIVE).")
 @click.option("--meeting", "meetings", multiple=True, metavar="V1_ID",
               help="Canary: migrate just this v1 meeting (repeatable), its participants and the presets they need.")
+@shard_option
 def migrate(ctx: Context, concurrency: int, batch_size: int | None, max_seconds: float | None, only: str | None,
-            saved_plan: Path | None, allow_existing: bool, prune: bool, meetings: tuple[str, ...]) -> None:
+            saved_plan: Path | None, allow_existing: bool, prune: bool, meetings: tuple[str, ...], shard: Any) -> None:
     """Plan and apply; resumes from the ledger; a re-run after completion writes nothing."""
 
     def action() -> None:
         ctx.options.concurrency = concurrency
+        ctx.options.shard = shard
         _emit(ctx, ctx.migration().migrate(batch_size=batch_size, max_seconds=max_seconds, only=only, plan=saved_plan,
                                            allow_existing=allow_existing, prune=prune, meetings=meetings or None))
 
@@ -432,8 +455,10 @@ def status(ctx: Context) -> None:
 
 
 @command("verify", example="dyte-migrate verify || cat reports/verify.md", exit_codes=(0, 1, 2, 3, 4), reports=True)
-def verify(ctx: Context) -> None:
+@shard_option
+def verify(ctx: Context, shard: Any) -> None:
     """Read v1 and v2 again; check v2 holds what the mappings say. Writes a report."""
+    ctx.options.shard = shard
     _run(ctx, "verify", lambda: _emit(ctx, ctx.migration().verify()))
 
 
@@ -444,16 +469,17 @@ def verify(ctx: Context) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="File to write (default: stdout).")
-def export_ids(ctx: Context, fmt: str, output: Path | None) -> None:
+@shard_option
+def export_ids(ctx: Context, fmt: str, output: Path | None, shard: Any) -> None:
     """The v1 -> v2 id map (meetings, participants, presets, webhooks, recordings)."""
 
     def action() -> None:
         if output is None and ctx.as_json:
-            outcome, text = api.export_ids(ctx.options.ledger, "json", None, ctx.credentials_file)
+            outcome, text = api.export_ids(ctx.options.ledger, "json", None, ctx.credentials_file, shard)
             ids = json.loads(text)["ids"]
             _emit(ctx, outcome, [f"id map: {len(ids)} rows, in the `ids` list of the JSON object"], table=False,
                   extra={"ids": ids})
-        outcome, text = api.export_ids(ctx.options.ledger, fmt, output, ctx.credentials_file)
+        outcome, text = api.export_ids(ctx.options.ledger, fmt, output, ctx.credentials_file, shard)
         if output is None:
             interrupts.settle()
             click.echo(text, nl=False)
@@ -520,6 +546,8 @@ def demo(ctx: Context, meetings: int, participants: int, force: bool) -> None:  
 
     def action() -> None:
         _may_write_reports(ctx, force)
+        from migrator import demo as demo_module  # the sandbox launcher: only for the demo
+
         outcome, lines = demo_module.run_demo(ctx.options, meetings=meetings, participants=participants,
                                               ledger_given=ctx.ledger_given, target=ctx.target)
         plan_page = ctx.options.reports_dir / "plan.html"
@@ -567,3 +595,21 @@ def ledger_group() -> None:
 def ledger_backup(ctx: Context, copy: Path) -> None:
     """Copy the ledger (write-ahead log included) into one FILE, e.g. to keep it in CI."""
     _run(ctx, "ledger backup", lambda: _emit(ctx, api.backup_ledger(ctx.options.ledger, copy, ctx.credentials_file)))
+
+
+@command("merge", example="dyte-migrate ledger merge shard-*/ledger.sqlite --output merged.sqlite", exit_codes=(0, 2, 4),
+         network=False, group=ledger_group)
+@click.argument("ledgers", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The merged ledger to write (must not exist yet).")
+def ledger_merge(ctx: Context, ledgers: tuple[Path, ...], output: Path) -> None:
+    """Combine the ledgers of every shard (`--shard I/N`) into one, for status, verify, export-ids and later runs."""
+
+    def action() -> None:
+        from migrator.merge import merge_ledgers
+
+        merged = merge_ledgers(list(ledgers), output)
+        message = f"merged shards {', '.join(merged.shards)} of v1 org {merged.pair[0]} -> v2 org {merged.pair[1]} into {output}"
+        _emit(ctx, api.Outcome("ledger merge", "complete", counts=merged.counts, reports=[str(output)], message=message))
+
+    _run(ctx, "ledger merge", action)

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import json
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
@@ -38,6 +39,9 @@ JsonObject = dict[str, Any]
 Params = Mapping[str, str | int | float | bool]
 
 MAX_MESSAGE = 500  # characters of an API error message kept (after scrubbing)
+# The source address to send from (e.g. 127.0.0.2): servers that limit per client address
+# give each address its own budget, as separate CI runners have.
+LOCAL_ADDRESS_ENV = "DYTE_MIGRATE_LOCAL_ADDRESS"
 MAX_PAGE_SIZE = 100  # both APIs clamp larger pages to 100; a clamped page must not look short
 SECRET_KEYS = frozenset({"token", "authToken"})
 # httpx errors raised before any byte of the request could reach the server.
@@ -204,11 +208,11 @@ class DyteClient:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._retry_after_cap = retry_after_cap
-        self._http = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-        )
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        local_address = os.environ.get(LOCAL_ADDRESS_ENV)
+        if transport is None and local_address:  # a runner with several addresses: each shard its own rate budget
+            transport = httpx.AsyncHTTPTransport(local_address=local_address, limits=limits)
+        self._http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(timeout), limits=limits)
         self.counters = RequestCounters()
 
     async def __aenter__(self) -> DyteClient:

@@ -4,6 +4,8 @@ Each page is written as it arrives, so memory does not grow with the org. Preset
 settings live only in the document behind each preset's `s3URL`, so those documents
 are fetched too; role documents only for roles no preset document already embeds.
 Recordings are read per meeting only for meetings the org-wide recording stats name.
+A shard (`owns`) keeps only its own meetings and webhooks: the participants and
+recordings of other shards' meetings are never read.
 """
 
 from __future__ import annotations
@@ -67,9 +69,11 @@ async def _bounded(limit: int, jobs: Iterable[Callable[[], Awaitable[None]]]) ->
 
 class Extractor:
     def __init__(self, client: DyteClient, ledger: Ledger, run_id: int, *, concurrency: int = 8,
-                 progress: Progress | None = None, secret_fields: frozenset[str] = frozenset()) -> None:
+                 progress: Progress | None = None, secret_fields: frozenset[str] = frozenset(),
+                 owns: Callable[[str], bool] | None = None) -> None:
         self.client, self.ledger, self.run_id = client, ledger, run_id
         self.secret_fields = secret_fields
+        self.owns = owns or (lambda v1_id: True)
         self.concurrency = concurrency
         self.progress = progress or (lambda kind, n: None)
         self.summary = ExtractSummary()
@@ -137,13 +141,15 @@ class Extractor:
         hooks = (body.get("data") or {}).get("webhooks") if isinstance(body.get("data"), dict) else None
         if not isinstance(hooks, list):
             raise MalformedResponse("v1 GET /webhooks answered without data.webhooks")
-        self._store("webhook", [(_require_id("webhook", h), None, h) for h in hooks])
+        self._store("webhook", [(hid, None, h) for hid, h in ((_require_id("webhook", h), h) for h in hooks)
+                                if self.owns(hid)])
 
     async def _meetings(self) -> list[dict[str, Any]]:
         """Store meetings; return only what later steps need (id, roomName)."""
         kept: dict[str, dict[str, Any]] = {}
         async for page in self.client.v1_pages("/meetings", "meetings", page_size=PAGE):
-            rows = [(_require_id("meeting", m), None, m) for m in page]
+            rows: list[tuple[str, str | None, dict[str, Any]]] = [
+                (mid, None, m) for mid, m in ((_require_id("meeting", m), m) for m in page) if self.owns(mid)]
             self._store("meeting", rows)
             for mid, _, m in rows:
                 kept[mid] = {"id": mid, "roomName": m.get("roomName")}

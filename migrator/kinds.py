@@ -60,6 +60,7 @@ class KindSpec:
     requires: tuple[tuple[Kind, str], ...] = ()  # (kind, field of the body naming it) that must exist in v2 first
     keyed_by_v1: bool = True  # False: derived from v1 (presets and their variants), keyed by v2 name
     reattach: bool = False  # a v1 object deleted and re-added with the same natural key keeps its v2 object
+    unique_in_v2: bool = False  # v2 refuses (409) a second object with the same natural key
 
     # ---------------------------------------------------------------- paths
     def collection_path(self, parent_v2: str | None = None) -> str:
@@ -155,7 +156,7 @@ def _webhook_key(payload: JsonObject) -> str:
 
 KINDS: tuple[KindSpec, ...] = (
     KindSpec(Kind.PRESET, "presets", None, "/presets", lambda p: p.get("name"), Lookup.ORG,
-             listing_is_whole=False, paged=True, keyed_by_v1=False),
+             listing_is_whole=False, paged=True, keyed_by_v1=False, unique_in_v2=True),
     KindSpec(Kind.MEETING, "meetings", None, "/meetings", lambda p: p.get("title") or "", Lookup.TITLE_SINCE,
              listing_is_whole=True, paged=True, after_create=("status",), created_defaults=(("status", "ACTIVE"),),
              match_fields=("record_on_start", "live_stream_on_start"), undo=Undo.DEACTIVATE),

@@ -281,6 +281,23 @@ class Ledger:
                 f"ledger {self.path} belongs to v1 org {bound[0]} -> v2 org {bound[1]}, not {pair[0]} -> {pair[1]}"
             )
 
+    def bind_shard(self, shard: str) -> None:
+        """Record which split this ledger serves (`I/N`, or `none`), or refuse another one (exit 4).
+
+        A ledger older than sharding, or holding work from before it, served an unsharded run.
+        """
+        bound = self.meta("shard")
+        if bound is None and self._conn.execute("SELECT 1 FROM entities UNION ALL SELECT 1 FROM snapshot LIMIT 1").fetchone():
+            bound = "none"
+        if bound is None:
+            with self.transaction():
+                self.set_meta("shard", shard)
+        elif bound != shard:
+            held = "an unsharded run" if bound == "none" else f"shard {bound}"
+            wanted = "an unsharded run" if shard == "none" else f"shard {shard}"
+            raise LedgerConflict(f"ledger {self.path} serves {held}, not {wanted}: use one ledger per shard, "
+                                 "or `ledger merge` the shards' ledgers before an unsharded run")
+
     def close(self) -> None:
         self._conn.close()
         for fd in self._lock_fds:
@@ -721,6 +738,76 @@ class Ledger:
                 yield JournalEntry(at, entity, Kind(kind), key, event, _loads(detail))
 
         return total, entries()
+
+    # ------------------------------------------------------------------ merge
+    def absorb_shard(self, source: Path, shard: str, shared: frozenset[Kind]) -> None:
+        """Copy one shard's ledger into this (new) one, refusing an entity two shards hold apart.
+
+        Only `shared` kinds (planned by every shard: presets) may be held by several shards,
+        and then with the same v2 id; of two such rows, the one that has the v2 object (and
+        says it created it, so rollback undoes it) is kept. Runs and journal keep their
+        history under new run ids; the snapshot is the union of the shards' snapshots.
+        """
+        self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS held_by (kind TEXT, key TEXT, shard TEXT, "
+                           "PRIMARY KEY (kind, key))")
+        self._conn.execute("ATTACH DATABASE ? AS src", (str(source),))
+        try:
+            with self.transaction():
+                self._refuse_overlap(shard, shared)
+                offset = self._conn.execute("SELECT coalesce(max(id), 0) FROM main.runs").fetchone()[0]
+                self._conn.execute(
+                    "INSERT INTO main.runs(id, command, started_at, ended_at, status, pid, summary) "
+                    "SELECT id + ?, command, started_at, ended_at, status, pid, summary FROM src.runs ORDER BY id", (offset,))
+                self._conn.execute(
+                    "INSERT INTO main.journal(at, run_id, kind, key, event, detail) "
+                    "SELECT at, run_id + ?, kind, key, event, detail FROM src.journal ORDER BY seq", (offset,))
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO main.snapshot(kind, v1_id, parent_id, data, hash, run_id) "
+                    "SELECT kind, v1_id, parent_id, data, hash, run_id + ? FROM src.snapshot", (offset,))
+                # a shared row another shard holds less completely makes way for this one
+                self._conn.execute(
+                    "DELETE FROM main.entities WHERE EXISTS (SELECT 1 FROM src.entities s WHERE s.kind = main.entities.kind "
+                    "AND s.key = main.entities.key AND s.v2_id IS NOT NULL AND (main.entities.v2_id IS NULL OR "
+                    "(s.origin = 'created' AND main.entities.origin IS NOT 'created')))")
+                self._conn.execute(
+                    f"INSERT OR IGNORE INTO main.entities({_ENTITY_COLUMNS}, updated_at) "
+                    f"SELECT {_ENTITY_COLUMNS}, updated_at FROM src.entities ORDER BY seq")
+                self._conn.execute("INSERT OR IGNORE INTO held_by SELECT kind, key, ? FROM src.entities", (shard,))
+                for key, value in self._conn.execute("SELECT key, value FROM src.meta WHERE key NOT IN "
+                                                     f"({','.join('?' * len(_OWN_META))})", _OWN_META).fetchall():
+                    self._conn.execute("INSERT OR IGNORE INTO main.meta(key, value) VALUES (?, ?)", (key, value))
+        finally:
+            self._conn.execute("DETACH DATABASE src")
+
+    def _refuse_overlap(self, shard: str, shared: frozenset[Kind]) -> None:
+        chosen = [k.value for k in shared]
+        row = self._conn.execute(
+            "SELECT s.kind, s.key, h.shard FROM src.entities s JOIN held_by h ON h.kind = s.kind AND h.key = s.key "
+            f"WHERE s.kind NOT IN ({','.join('?' * len(chosen)) or 'NULL'}) LIMIT 1", chosen).fetchone()
+        if row is not None:
+            raise LedgerConflict(f"{row[0]} {row[1]} is in shard {row[2]} and in shard {shard}: overlapping shards")
+        row = self._conn.execute(
+            "SELECT s.kind, s.key, e.v2_id, s.v2_id, h.shard FROM src.entities s "
+            "JOIN main.entities e ON e.kind = s.kind AND e.key = s.key JOIN held_by h ON h.kind = s.kind AND h.key = s.key "
+            "WHERE s.v2_id IS NOT NULL AND e.v2_id IS NOT NULL AND s.v2_id != e.v2_id LIMIT 1").fetchone()
+        if row is not None:
+            raise LedgerConflict(f"{row[0]} {row[1]} is v2 {row[2]} in shard {row[4]} but v2 {row[3]} in shard {shard}: "
+                                 "inconsistent shards")
+
+    def finish_merge(self, shards: list[str], extracts_complete: bool) -> None:
+        """Mark the merged ledger as serving unsharded runs, with a snapshot as complete as its shards'."""
+        with self.transaction():
+            self.set_meta("shard", "none")
+            self.set_meta("merged_from", ",".join(shards))
+            newest = self._conn.execute(
+                "SELECT max(id) FROM runs WHERE command IN ('extract', 'plan', 'migrate', 'verify')").fetchone()[0]
+            if extracts_complete and newest is not None:
+                self.set_meta("snapshot_run", str(newest))
+                self.set_meta("snapshot_at", now_iso())
+
+
+# What a merged ledger does not copy from its shards' meta: it has its own.
+_OWN_META = ("schema_version", "created_at", "shard", "snapshot_run", "snapshot_at", "v1_org", "v2_org", "merged_from")
 
 
 def backup(source: Path, target: Path) -> int:

@@ -22,7 +22,7 @@ from migrator.client import DyteClient
 from migrator.errors import ApiError, AuthError, MalformedResponse, TransportError, WriteOutcomeUnknown
 from migrator.kinds import KindSpec
 from migrator.ledger import Ledger, Scope
-from migrator.model import Action, Entity, EntityError, Kind, LoadSummary, State, WriteResult
+from migrator.model import Action, Entity, EntityError, Kind, LoadSummary, State, WriteResult, changes
 
 MAX_UNCERTAIN = 5  # give up on an entity after this many writes with unknown outcome in one run
 PIPELINE_DEPTH = 2  # chunks in flight at once: the one being sent and the next, intent already committed
@@ -251,6 +251,8 @@ class Loader:
         except AuthError:
             raise
         except ApiError as exc:
+            if exc.status == 409 and spec.unique_in_v2:
+                return await self._adopt_taken(spec, entity, parent_v2, exc)
             self.summary.errors.append(EntityError(entity.kind, entity.key, exc.api_message))
             return WriteResult(entity.kind, entity.key, State.FAILED, "failed", error=f"{exc.status}: {exc.api_message}")
         data = answer.get("data")
@@ -258,6 +260,25 @@ class Loader:
         if not isinstance(v2_id, str) or not v2_id:
             return UNCERTAIN
         return WriteResult(entity.kind, entity.key, State.DONE, "created", v2_id=v2_id, written=written, origin="created")
+
+    async def _adopt_taken(self, spec: KindSpec, entity: Entity, parent_v2: str | None, refusal: ApiError) -> WriteResult:
+        """v2 refused a create because its natural key is taken (in a sharded run: another shard just
+        created it). Adopt that object when it holds what we want; never create a second one."""
+        claimed = self.ledger.known_v2_ids(spec.kind)
+        for candidate in await spec.listing(self.client, parent_v2):
+            if spec.natural_key(candidate) != entity.natural_key or candidate["id"] in claimed:
+                continue
+            differ = changes(await spec.whole(self.client, candidate, parent_v2), entity.desired)
+            if differ:
+                error = (f"v2 already holds a {entity.kind} with the same key that differs at "
+                         f"{', '.join(c.path for c in differ[:5])}")
+                break
+            return WriteResult(entity.kind, entity.key, State.DONE, "adopted", v2_id=candidate["id"],
+                               written=entity.desired, origin="adopted", detail={"after": "409"})
+        else:
+            error = f"{refusal.status}: {refusal.api_message}"
+        self.summary.errors.append(EntityError(entity.kind, entity.key, error))
+        return WriteResult(entity.kind, entity.key, State.FAILED, "failed", error=error)
 
     # ------------------------------------------------------------- reconcile
     async def reconcile_in_flight(self) -> None:

@@ -12,9 +12,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepdiff import DeepDiff
-from deepdiff.helper import notpresent
-
 from migrator.errors import ConfigError
 
 
@@ -157,6 +154,9 @@ def changes(actual: Any, wanted: Any) -> list[Change]:
     """Where `actual` (v2) does not hold `wanted`; fields v2 has beyond what is wanted are fine."""
     if not isinstance(actual, dict) or not isinstance(wanted, dict):
         return [] if actual == wanted else [Change(".", "values_changed", actual, wanted)]
+    from deepdiff import DeepDiff  # imported on first use: start-up does not pay for it (issue 15)
+    from deepdiff.helper import notpresent
+
     projected = {k: actual.get(k) for k in wanted}
     found: list[Change] = []
     for report_type, items in DeepDiff(projected, wanted, view="tree").items():

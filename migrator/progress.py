@@ -6,11 +6,12 @@ The API reports `ProgressEvent`s; this listener draws them with rich when stderr
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeRemainingColumn
+if TYPE_CHECKING:  # rich is imported when a bar is first drawn: start-up does not pay for it
+    from rich.progress import Progress, TaskID
 
-from migrator.api import ProgressEvent
+    from migrator.api import ProgressEvent
 
 
 class ProgressDisplay:
@@ -34,6 +35,9 @@ class ProgressDisplay:
             self._progress.advance(self._tasks[event.kind], event.n)
 
     def _start(self, event: ProgressEvent) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
+
         self._stop()
         columns = [SpinnerColumn(), TextColumn(f"{event.stage} {{task.description}}"), BarColumn(), MofNCompleteColumn(),
                    TimeRemainingColumn()]

@@ -143,3 +143,39 @@ def test_document_urls_lose_their_presigned_query_in_the_ledger():
 
     signed = "https://bucket.example.invalid/org/presets/host.json?X-Amz-Signature=abc123&X-Amz-Credential=k"
     assert _without_query(signed) == "https://bucket.example.invalid/org/presets/host.json"
+
+
+# A preset another shard created first: v2 answers 409 on its name; adopt it only when identical.
+PRESET_TAKEN = {"success": False, "error": {"code": 409, "message": "A preset named 'host' already exists"}}
+
+
+def _v2_holds_preset(body: dict) -> None:
+    respx.get(f"{V2}/presets").mock(return_value=httpx.Response(200, json={
+        "success": True, "data": [{"id": "p-other", "name": "host"}],
+        "paging": {"total_count": 1, "start_offset": 1, "end_offset": 1}}))
+    respx.get(f"{V2}/presets/p-other").mock(return_value=httpx.Response(200, json={"success": True, "data": body}))
+
+
+@respx.mock
+def test_a_409_on_a_preset_adopts_the_identical_one_another_shard_created(ledger):
+    plan(ledger, preset_row("host"))
+    create = respx.post(f"{V2}/presets").mock(return_value=httpx.Response(409, json=PRESET_TAKEN))
+    _v2_holds_preset({"id": "p-other", "name": "host"})
+    loader = run(ledger)
+    assert create.call_count == 1
+    entity = ledger.entity(Kind.PRESET, "host")
+    assert (entity.state, entity.v2_id, entity.origin) == (DONE, "p-other", "adopted")
+    assert loader.summary.counts[Kind.PRESET]["adopted"] == 1 and not loader.summary.errors
+
+
+@respx.mock
+def test_a_409_on_a_preset_that_differs_fails_it_without_a_second_create(ledger):
+    plan(ledger, Entity(Kind.PRESET, "host", action=Action.CREATE, desired={"name": "host", "ui": {"theme": "dark"}},
+                        natural_key="host"))
+    create = respx.post(f"{V2}/presets").mock(return_value=httpx.Response(409, json=PRESET_TAKEN))
+    _v2_holds_preset({"id": "p-other", "name": "host", "ui": {"theme": "light"}})
+    run(ledger)
+    assert create.call_count == 1
+    entity = ledger.entity(Kind.PRESET, "host")
+    assert entity.state is FAILED and entity.v2_id is None
+    assert "differs at" in (entity.last_error or "")

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft7Validator, FormatChecker
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "specs"
 V2_SPEC = SPEC_DIR / "dyte-v2.yaml"
@@ -120,6 +119,8 @@ def json_types(schemas: list[Schema]) -> set[str]:
 
 def fits(value: Any, schemas: list[Schema]) -> str | None:
     """None when `value` validates against one of `schemas`, else the first problem."""
+    from jsonschema import Draft7Validator, FormatChecker  # on first use: start-up does not pay for it
+
     problems = []
     for schema in schemas:
         error = next(iter(Draft7Validator(schema, format_checker=FormatChecker()).iter_errors(value)), None)
