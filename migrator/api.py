@@ -260,8 +260,9 @@ class Migration:
 
         An unreachable host here is a configuration problem (exit 2): nothing was written.
         """
-        probes = (("v1", self.credentials.v1.base_url, lambda: client.v1("GET", "/meetings", params={"offset": 0, "limit": 1})),
-                  ("v2", self.credentials.v2.base_url, lambda: kinds.probe(client)))
+        probes: tuple[tuple[str, str, Callable[[], Awaitable[dict[str, Any]]]], ...] = (
+            ("v1", self.credentials.v1.base_url, lambda: client.v1("GET", "/meetings", params={"offset": 0, "limit": 1})),
+            ("v2", self.credentials.v2.base_url, lambda: kinds.probe(client)))
         answers: dict[str, Any] = {}
         for side, base_url, probe in probes:
             try:
@@ -482,14 +483,14 @@ class Migration:
 def status(ledger: Path | None, credentials_file: Path | None = None) -> Outcome:
     """Progress per kind and state, from the ledger alone (no network). Exit 3 while work remains."""
     ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file)
-    with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
-        counts = {kind.value: dict(states) for kind, states in ledger.counts().items()}
-        running = ledger.is_locked()
-        extracted = ledger.extract_complete()
-        remaining = ledger.remaining()
-        last = ledger.last_run()
-        details = {"v1_org": ledger.meta("v1_org"), "v2_org": ledger.meta("v2_org"),
-                   "snapshot_at": ledger.meta("snapshot_at"), "running": running, "extract_complete": extracted,
+    with Ledger.open(ledger_path, None, lock=False, create=False) as book:
+        counts = {kind.value: dict(states) for kind, states in book.counts().items()}
+        running = book.is_locked()
+        extracted = book.extract_complete()
+        remaining = book.remaining()
+        last = book.last_run()
+        details = {"v1_org": book.meta("v1_org"), "v2_org": book.meta("v2_org"),
+                   "snapshot_at": book.meta("snapshot_at"), "running": running, "extract_complete": extracted,
                    "remaining": remaining, "last_run": dataclasses.asdict(last) if last else None}
     failed = sum(n for states in counts.values() for s, n in states.items() if s in ("failed", "unmappable", "conflict"))
     if running:
@@ -511,11 +512,11 @@ def export_ids(ledger: Path | None, fmt: str, output: Path | None, credentials_f
     if fmt not in ("csv", "json"):
         raise ConfigError(f"unknown export format {fmt!r}; choose csv or json")
     ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file)
-    with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
+    with Ledger.open(ledger_path, None, lock=False, create=False) as book:
         if shard is not None:
-            ledger.bind_shard(shard.label)
-        text = export.render(ledger, fmt)
-        counts = {kind.value: dict(states) for kind, states in ledger.counts().items()}
+            book.bind_shard(shard.label)
+        text = export.render(book, fmt)
+        counts = {kind.value: dict(states) for kind, states in book.counts().items()}
     if output is not None:  # owner-only, like reports: it holds emails
         output.parent.mkdir(parents=True, exist_ok=True)
         _reports().files.write_atomically(output, (text,))

@@ -71,9 +71,9 @@ class HelpFormatter(click.HelpFormatter):
         write(*args)
         self.buffer[start:] = [chunk.replace(_NO_BREAK_HYPHEN, "-") for chunk in self.buffer[start:]]
 
-    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
-        rows = [(term, text.replace("-", _NO_BREAK_HYPHEN)) for term, text in rows]
-        self._keeping_hyphens(super().write_dl, rows, col_max, col_spacing)
+    def write_dl(self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+        kept = [(term, text.replace("-", _NO_BREAK_HYPHEN)) for term, text in rows]
+        self._keeping_hyphens(super().write_dl, kept, col_max, col_spacing)
 
     def write_text(self, text: str) -> None:
         self._keeping_hyphens(super().write_text, text.replace("-", _NO_BREAK_HYPHEN))
@@ -117,20 +117,22 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy_commands:
             module, attr = self.lazy_commands[name].split(":")
-            return getattr(importlib.import_module(module), attr)
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
         return super().get_command(ctx, name)
 
-    def main(self, args: Sequence[str] | None = None, *positional: Any, standalone_mode: bool = True,
-             **kwargs: Any) -> Any:
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
-            return super().main(args, *positional, standalone_mode=False, **kwargs)
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **kwargs)
         argv = list(sys.argv[1:] if args is None else args)
         try:
-            code = super().main(argv, *positional, standalone_mode=False, **kwargs)
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **kwargs)
         except click.ClickException as exc:  # usage errors: click's message on stderr, the JSON object on stdout
             exc.show()
             if "--json" in argv:
-                command = exc.ctx.command.name if getattr(exc, "ctx", None) and exc.ctx.parent else None
+                failed: click.Context | None = getattr(exc, "ctx", None)  # usage errors carry their context
+                command = failed.command.name if failed is not None and failed.parent else None
                 _print_json(_failure(command, exc.format_message(), exc.exit_code))
             sys.exit(exc.exit_code)
         except click.Abort:  # click's form of a KeyboardInterrupt while it read the options
@@ -201,6 +203,8 @@ class Context:
         if self.create_app is not None:
             from migrator.apps import ensure_app  # only for --create-app: keeps start-up light
 
+            if self.options.ledger is None:  # the default ledger is named after the app it would create
+                raise ConfigError("--create-app needs --ledger PATH: the app id it creates is recorded there")
             choice = ensure_app(credentials, self.create_app, self.options.ledger, self.options.timeout)
             verb = "created" if choice.created else "recorded in the ledger by an earlier run, reused"
             click.echo(f"realtimekit app {choice.app_id} ({verb})", err=True)
@@ -373,7 +377,7 @@ def _fail(json_out: bool, command: str | None, message: str, code: int) -> None:
 @click.version_option(package_name="dyte-migrate", prog_name="dyte-migrate", message="%(prog)s %(version)s")
 @with_global_options
 @click.pass_context
-def cli(click_ctx: click.Context, **_globals: Any) -> None:
+def cli(click_ctx: click.Context, /, **_globals: Any) -> None:
     """Move a Dyte organization from the v1 REST API to the v2 REST API.
 
     Typical use: check, plan, read reports/plan.html, migrate, verify, export-ids.

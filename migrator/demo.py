@@ -14,7 +14,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from migrator import api
 from migrator.errors import EXIT_OK, ConfigError, TransportError
@@ -68,7 +68,7 @@ def run_demo(options: api.Options, *, meetings: int, participants: int,
             migration = api.Migration(credentials, options)
             base = json.loads(creds_file.read_text())["v2"]["base_url"].rsplit("/v2", 1)[0]
             lines.append(f"demo: sandbox at {base}; target base URL {credentials.v2.base_url}")
-            steps = [("plan", migration.plan), ("migrate", migration.migrate),
+            steps: list[tuple[str, Callable[[], api.Outcome]]] = [("plan", migration.plan), ("migrate", migration.migrate),
                      ("verify", migration.verify), ("migrate again", migration.migrate)]
             for name, step in steps:
                 outcome = step()

@@ -11,6 +11,7 @@ recordings of other shards' meetings are never read.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any, Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -52,7 +53,7 @@ def without_secrets(value: Any, declared: frozenset[str], path: str = "") -> Any
 def _require_id(kind: str, obj: Any) -> str:
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
         raise MalformedResponse(f"v1 answered a {kind} without a usable id")
-    return obj["id"]
+    return str(obj["id"])
 
 
 async def _bounded(limit: int, jobs: Iterable[Callable[[], Awaitable[None]]]) -> None:
@@ -91,7 +92,7 @@ class Extractor:
         await self._presets_and_roles()
         await self._webhooks()
         meetings = await self._meetings()
-        await _bounded(self.concurrency, [lambda m=m: self._participants(m) for m in meetings])
+        await _bounded(self.concurrency, [functools.partial(self._participants, m) for m in meetings])
         await self._recordings(meetings)
         self.summary.removed = self.ledger.finish_snapshot(self.run_id)
         for kind in ("preset", "role", "meeting", "participant", "webhook", "recording"):
@@ -174,4 +175,4 @@ class Extractor:
                     for r in page
                 ])
 
-        await _bounded(self.concurrency, [lambda m=m: per_meeting(m) for m in recorded])
+        await _bounded(self.concurrency, [functools.partial(per_meeting, m) for m in recorded])

@@ -47,8 +47,8 @@ def work_phase() -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, handler in previous.items():  # once work has begun, "before any work" is never true again
-            signal.signal(sig, _ignore if handler is before_work else handler)
+        for number, handler in previous.items():  # once work has begun, "before any work" is never true again
+            signal.signal(number, _ignore if handler is before_work else handler)
 
 
 def settle() -> None:

@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+_NAMES: dict[int, str] = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 
 
 def before_work(signum: int, _frame: object) -> None:

@@ -86,7 +86,7 @@ class Overlay:
 
 def _sources(rule: dict[str, Any]) -> tuple[str, ...]:
     value = rule.get("from")
-    return tuple(value) if isinstance(value, list) else (value,)
+    return tuple(str(v) for v in value) if isinstance(value, list) else (str(value),)
 
 
 def _replace_rule(data: dict[str, Any], rule: dict[str, Any], where: str) -> None:
