@@ -15,16 +15,13 @@ from typing import Any
 from migrator.errors import ConfigError
 
 
-class Kind(str, enum.Enum):
+class Kind(enum.StrEnum):
     """A kind of object the tool moves, in dependency order (a preset before its participants)."""
 
     PRESET = "preset"
     MEETING = "meeting"
     PARTICIPANT = "participant"
     WEBHOOK = "webhook"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def plural(self) -> str:
@@ -55,7 +52,7 @@ class Kind(str, enum.Enum):
         return chosen
 
 
-class State(str, enum.Enum):
+class State(enum.StrEnum):
     """Where an entity is in its life. `intent`: a write was (maybe) sent, its outcome unknown."""
 
     PENDING = "pending"
@@ -64,11 +61,8 @@ class State(str, enum.Enum):
     FAILED = "failed"
     UNMAPPABLE = "unmappable"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Action(str, enum.Enum):
+class Action(enum.StrEnum):
     """What the plan decided for an entity."""
 
     CREATE = "create"
@@ -79,9 +73,6 @@ class Action(str, enum.Enum):
     UNMAPPABLE = "unmappable"
     RECONCILE = "reconcile"
     GONE = "gone"  # its v1 object is no longer there; kept in the ledger, out of the plan
-
-    def __str__(self) -> str:
-        return self.value
 
 
 # The actions a plan shows, in report order (`gone` is not one of them).
