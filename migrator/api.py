@@ -25,7 +25,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
 from migrator import export, kinds, rollback as rollback_stage
 from migrator.client import DyteClient
-from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, Interrupted, TransportError
+from migrator.default_preset import default_preset_status, mappings_notice, record_mappings
+from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, ConfigError, Interrupted, TransportError
 from migrator.extract import Extractor
 from migrator.ledger import Ledger
 from migrator.load import Loader
@@ -34,6 +35,7 @@ from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Kind, LoadSu
 from migrator.plan import Fingerprints, Planner, SavedPlan, planned_actions
 from migrator.reports import migrate_report, plan_report, rollback_report, verify_report, write_report, write_saved_plan
 from migrator.reports.model import tool_version
+from migrator.reports.unresolved import console_lines, unresolved_rows
 from migrator.settings import Credentials
 from migrator.verify import Verifier
 
@@ -55,6 +57,8 @@ class Options:
     rate_per_minute: float = 2000
     target_rate_per_minute: float | None = None  # a target with its own limit (RealtimeKit); None: its documented one
     timeout: float = 30.0
+    default_preset: str | None = None  # the org default preset; None: presets.yaml resolution.org_default_preset
+    sources: dict[str, str] = field(default_factory=dict)  # where each setting came from (flag, env, config file)
 
     def check(self) -> None:
         """One line (ConfigError, exit 2) for an option no run could use."""
@@ -67,6 +71,9 @@ class Options:
             raise ConfigError(f"target_rate_per_minute must be 0 (no pacing) or more, not {self.target_rate_per_minute!r}")
         if not isinstance(self.timeout, (int, float)) or self.timeout <= 0:
             raise ConfigError(f"timeout must be more than 0 seconds, not {self.timeout!r}")
+        if self.default_preset is not None and (not isinstance(self.default_preset, str) or not self.default_preset.strip()
+                                                or not self.default_preset.isprintable()):
+            raise ConfigError(f"default preset must be the name of a v1 preset, not {self.default_preset!r}")
         for name in ("ledger", "reports_dir", "mappings_dir"):
             value = getattr(self, name)
             if not isinstance(value, Path):
@@ -83,6 +90,7 @@ class Outcome:
     reports: list[str] = field(default_factory=list)
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # what a user must read first (before any write)
 
     def as_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -136,7 +144,9 @@ class Migration:
 
     # ------------------------------------------------------------ plumbing
     def _mappings(self) -> MappingSet:
-        return MappingSet.load(self.options.mappings_dir, target=self.credentials.v2.profile.name)
+        return MappingSet.load(self.options.mappings_dir, target=self.credentials.v2.profile.name,
+                               default_preset=self.options.default_preset,
+                               default_from=self.options.sources.get("default_preset", "Options.default_preset"))
 
     def _ledger(self) -> Ledger:
         return Ledger.open(self.options.ledger, self.credentials.pair)
@@ -228,22 +238,32 @@ class Migration:
 
     # ------------------------------------------------------------ commands
     def check(self) -> Outcome:
+        """Preflight both APIs, then read v1 into the ledger (the extract plan and migrate also run) to
+        count the participants that need the org default preset. Exit 2 when they need one that is
+        unset or not a v1 preset: they would be unmappable. Writes nothing to the target."""
         mappings = self._mappings()
 
         async def work(stop: asyncio.Event) -> Outcome:
-            async with self._client() as client:
-                v1 = (await self._preflight(client))["v1"]
-                with Ledger.open(self.options.ledger, self.credentials.pair) as ledger:
-                    entities = sum(sum(states.values()) for states in ledger.counts().values())
+            async with self._session("check") as (client, ledger, run_id):
+                await self._extract(client, ledger, run_id, stop)
+                default = default_preset_status(ledger, mappings)
+                entities = sum(sum(states.values()) for states in ledger.counts().values())
+                notice = mappings_notice(ledger, mappings)
                 found = {
                     "v1": {"base_url": self.credentials.v1.base_url, "org_id": self.credentials.v1.org_id,
-                           "reachable": True, "sample_meetings": len((v1.get("data") or {}).get("meetings") or [])},
+                           "reachable": True, "participants": ledger.snapshot_count("participant")},
                     "v2": {"base_url": self.credentials.v2.base_url, "org_id": self.credentials.v2.org_id, "reachable": True},
                     "ledger": {"path": str(self.options.ledger), "entities": entities},
-                    "mappings": {"dir": str(self.options.mappings_dir), "files": sorted(mappings.files)},
+                    "mappings": {"dir": str(self.options.mappings_dir), "files": sorted(mappings.files),
+                                 "fingerprint": mappings.fingerprint},
+                    "default_preset": default.as_dict(),
                 }
-                return Outcome("check", "clean", requests=self._requests(client), details=found,
-                               message="credentials, ledger and mappings are usable")
+                notices = [default.line()] + ([notice] if notice else [])
+                if default.blocking:
+                    return Outcome("check", "failed", EXIT_USAGE, requests=self._requests(client), details=found,
+                                   notices=notices, message="participants need an org default preset: see above")
+                return Outcome("check", "clean", requests=self._requests(client), details=found, notices=notices,
+                               message="credentials, ledger, mappings and the org default preset are usable")
 
         return self._run(work)
 
@@ -264,15 +284,22 @@ class Migration:
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("plan") as (client, ledger, run_id):
                 extracted = await self._extract(client, ledger, run_id, stop)
+                default = default_preset_status(ledger, mappings)
                 summary, prints = await self._plan(client, ledger, mappings, stop, fingerprint=out is not None)
-                report = plan_report(summary, extracted, mappings, ledger)
+                notices = [default.line()] if default.needed_by or default.name else []
+                notice = mappings_notice(ledger, mappings, summary)
+                notices += [notice] if notice else []
+                summary.warnings.extend(notices)
+                unresolved = unresolved_rows(ledger, summary.kept)
+                report = plan_report(summary, extracted, mappings, ledger, unresolved)
                 reports = write_report(self.options.reports_dir, "plan", report)
                 if out is not None and prints is not None:
                     reports.append(write_saved_plan(out, report, {"version": 1, "fingerprints": prints.as_dict(),
                                                                   "actions": planned_actions(ledger)}))
                 counts = {kind.value: {a.value: n for a, n in tally.items()} for kind, tally in summary.counts.items()}
                 return Outcome("plan", "complete", counts=counts, requests=self._requests(client),
-                               reports=reports, message=_plan_line(summary))
+                               reports=reports, message=_plan_line(summary),
+                               notices=notices + console_lines(unresolved))
 
         return self._run(work)
 
@@ -294,13 +321,18 @@ class Migration:
                 summary, prints = await self._plan(client, ledger, mappings, stop, fingerprint=saved is not None)
                 if saved is not None and prints is not None:
                     saved.check(prints, planned_actions(ledger))
+                notice = mappings_notice(ledger, mappings, summary)
+                if not summary.kept:  # else the next run must still know what the kept entities were migrated with
+                    record_mappings(ledger, mappings)
                 totals = {kind.value: summary.total(WRITE_ACTIONS, frozenset({kind})) for kind in (kinds_chosen or Kind)}
                 with _Stage(self.progress, "migrate", totals) as stage:
                     loader = Loader(client, ledger, run_id, chunk=max(16, self.options.concurrency * 8),
                                     max_writes=batch_size, deadline=deadline, stop=stop, only=kinds_chosen,
                                     progress=stage.advance, concurrency=self.options.concurrency)
                     loaded = await loader.run()
-                return self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen)
+                outcome = self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen)
+                outcome.notices[:0] = [notice] if notice else []
+                return outcome
 
         return self._run(work)
 
@@ -314,15 +346,18 @@ class Migration:
             message = f"stopped early ({loaded.stopped}) with {remaining} entities left; run migrate again to resume"
         elif failed or remaining:
             status, code = "failed", EXIT_FAILED
-            message = f"finished with {failed} failed or unmappable entities and {remaining} not migrated"
+            message = (f"finished: {_count_line(counts)}; {failed} failed or unmappable and {remaining} not migrated, "
+                       "each named above and in the report")
         else:
             status, code = "complete", EXIT_OK
             message = f"migrated: {_count_line(counts)}"
         ledger.run_status = status  # the runs table tells a stop between batches from a finish
-        report = migrate_report(status, counts, loaded, ledger, run_id)
+        unresolved = unresolved_rows(ledger)
+        report = migrate_report(status, counts, loaded, ledger, run_id, unresolved)
         reports = write_report(self.options.reports_dir, "migrate", report)
         return Outcome("migrate", status, code, counts, self._requests(client), reports, message,
-                       {"writes": loaded.writes, "stopped": loaded.stopped, "remaining": remaining})
+                       {"writes": loaded.writes, "stopped": loaded.stopped, "remaining": remaining},
+                       console_lines(unresolved))
 
     def verify(self) -> Outcome:
         mappings = self._mappings()
@@ -332,14 +367,15 @@ class Migration:
                 await self._extract(client, ledger, run_id, stop)
                 await self._plan(client, ledger, mappings, stop, read_v2=False)
                 summary = await self._until_stopped(stop, Verifier(client, ledger).run())
+                unresolved = unresolved_rows(ledger)
                 clean = not summary.mismatches
                 status = "clean" if clean else "mismatch"
                 message = ("clean: v2 holds exactly what the mappings say for every v1 object"
                            if clean else f"{len(summary.mismatches)} mismatches")
-                reports = write_report(self.options.reports_dir, "verify", verify_report(status, summary))
+                reports = write_report(self.options.reports_dir, "verify", verify_report(status, summary, unresolved))
                 counts = {k.value: {"checked": n} for k, n in summary.checked.items()}
                 return Outcome("verify", status, EXIT_OK if clean else EXIT_FAILED, counts, self._requests(client),
-                               reports, message, {"mismatches": len(summary.mismatches)})
+                               reports, message, {"mismatches": len(summary.mismatches)}, console_lines(unresolved))
 
         return self._run(work)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import sqlite3
 import sys
 import traceback
@@ -20,8 +21,8 @@ from typing import Any, Callable
 
 import click
 
-from migrator import api, demo as demo_module
-from migrator.errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_USAGE, MigratorError, scrub
+from migrator import api, config as config_module, demo as demo_module
+from migrator.errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_USAGE, ConfigError, MigratorError, scrub
 from migrator.apps import ensure_app
 from migrator.model import Kind
 from migrator.progress import ProgressDisplay
@@ -72,7 +73,7 @@ class Context:
 
 
 def _emit(ctx: Context, outcome: api.Outcome, human: list[str] | None = None) -> None:
-    lines = human if human is not None else [outcome.message]
+    lines = outcome.notices + (human if human is not None else [outcome.message])
     for line in lines:
         if line:
             click.echo(scrub(line))
@@ -123,21 +124,29 @@ def _fail(ctx: Context, command: str, message: str, code: int) -> None:
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--ledger", type=click.Path(path_type=Path), envvar="DYTE_MIGRATE_LEDGER",
-              default=Path(".dyte-migrate/ledger.sqlite"), show_default=True, help="SQLite ledger file.")
-@click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
-              help="Where reports are written.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help=f"Settings file (env {config_module.CONFIG_ENV}; default: ./dyte-migrate.toml if present; "
+                   "`dyte-migrate init` writes one). Flags beat environment variables beat this file.")
+@click.option("--default-preset", metavar="NAME", default=None,
+              help="The v1 preset for participants whose meeting names none (env DYTE_MIGRATE_DEFAULT_PRESET, "
+                   "config default_preset; default: presets.yaml resolution.org_default_preset). `check` lists the choices.")
+@click.option("--ledger", type=click.Path(path_type=Path), default=None,
+              help="SQLite ledger file (env DYTE_MIGRATE_LEDGER, config ledger; default: .dyte-migrate/ledger.sqlite).")
+@click.option("--reports-dir", type=click.Path(path_type=Path), default=None,
+              help="Where reports are written (env DYTE_MIGRATE_REPORTS_DIR, config reports_dir; default: reports).")
 @click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder of mapping YAML files (default: the project's mappings/).")
+              help="Folder of mapping YAML files (env DYTE_MIGRATE_MAPPINGS, config mappings; default: the packaged ones).")
 @click.option("--credentials", "credentials_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="JSON credentials file (the format `sandbox serve --credentials-out` writes). "
                    "Default: DYTE_V1_*/DYTE_V2_* environment variables.")
-@click.option("--target", type=click.Choice(TARGETS), envvar="DYTE_MIGRATE_TARGET", default=DEFAULT_TARGET,
-              show_default=True, help="Where to migrate: Dyte v2, or Cloudflare RealtimeKit.")
+@click.option("--target", type=click.Choice(TARGETS), default=None,
+              help=f"Where to migrate: Dyte v2, or Cloudflare RealtimeKit (env DYTE_MIGRATE_TARGET, config target; "
+                   f"default: {DEFAULT_TARGET}).")
 @click.option("--create-app", metavar="NAME", default=None,
               help="realtimekit: create an app named NAME when no REALTIMEKIT_APP_ID is given (once; recorded in the ledger).")
-@click.option("--rate-limit", type=click.FloatRange(min=0), default=2000, show_default=True,
-              help="Dyte's requests per minute, shared by v1 and v2 (0 = no pacing).")
+@click.option("--rate-limit", type=click.FloatRange(min=0), default=None,
+              help="Dyte's requests per minute, shared by v1 and v2, 0 = no pacing (env DYTE_MIGRATE_RATE_LIMIT, "
+                   "config rate_limit; default: 2000).")
 @click.option("--target-rate-limit", type=click.FloatRange(min=0), default=None,
               help="Requests per minute for a target with its own limit (default: RealtimeKit's 250 per 10 s = 1500).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds per request.")
@@ -145,9 +154,10 @@ def _fail(ctx: Context, command: str, message: str, code: int) -> None:
 @click.option("--no-progress", is_flag=True, help="No progress display (it is off anyway when stderr is not a terminal).")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (never secrets).")
 @click.pass_context
-def cli(click_ctx: click.Context, ledger: Path, reports_dir: Path, mappings_dir: Path | None,
-        credentials_file: Path | None, target: str, create_app: str | None, rate_limit: float,
-        target_rate_limit: float | None, timeout: float, as_json: bool, no_progress: bool, verbose: int) -> None:
+def cli(click_ctx: click.Context, config_file: Path | None, default_preset: str | None, ledger: Path | None,
+        reports_dir: Path | None, mappings_dir: Path | None, credentials_file: Path | None, target: str | None,
+        create_app: str | None, rate_limit: float | None, target_rate_limit: float | None, timeout: float,
+        as_json: bool, no_progress: bool, verbose: int) -> None:
     """Move a Dyte organization from the v1 REST API to the v2 REST API or to Cloudflare RealtimeKit.
 
     Typical use: plan, read reports/plan.html, migrate, verify, export-ids.
@@ -156,23 +166,43 @@ def cli(click_ctx: click.Context, ledger: Path, reports_dir: Path, mappings_dir:
     handler.setFormatter(_ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
                         handlers=[handler])
-    options = api.Options(ledger=ledger, reports_dir=reports_dir, rate_per_minute=rate_limit, timeout=timeout,
-                          target_rate_per_minute=target_rate_limit)
-    if mappings_dir is not None:
-        options.mappings_dir = mappings_dir
-    ledger_source = click_ctx.get_parameter_source("ledger")
-    given = ledger_source is not None and ledger_source.name != "DEFAULT"
-    click_ctx.obj = Context(options, credentials_file, as_json, verbose, given, not no_progress, target, create_app)
+    if click_ctx.invoked_subcommand == "init":  # init writes the config file: it must work without (or over) one
+        settings = config_module.resolve({}, {}, None)
+    else:  # the one place where flags, environment and config file feed the options
+        given = {"default_preset": default_preset, "ledger": ledger, "reports_dir": reports_dir, "rate_limit": rate_limit,
+                 "target": target, "mappings": mappings_dir}
+        try:
+            settings = config_module.resolve({k: v for k, v in given.items() if v is not None}, os.environ,
+                                             config_module.find_config(config_file, os.environ)[0])
+        except MigratorError as exc:
+            click.echo(f"error: {scrub(str(exc))}", err=True)
+            sys.exit(exc.exit_code)
+    chosen = settings.values
+    options = api.Options(ledger=chosen["ledger"], reports_dir=chosen["reports_dir"], mappings_dir=chosen["mappings"],
+                          concurrency=chosen["concurrency"], rate_per_minute=chosen["rate_limit"], timeout=timeout,
+                          target_rate_per_minute=target_rate_limit, default_preset=chosen["default_preset"],
+                          sources=settings.sources)
+    ledger_given = settings.sources["ledger"] != config_module.DEFAULT_SOURCE
+    click_ctx.obj = Context(options, credentials_file, as_json, verbose, ledger_given, not no_progress, chosen["target"],
+                            create_app)
 
 
 @cli.command()
 def check() -> None:
-    """Preflight: both credentials work, the ledger is usable, the mappings load."""
+    """Preflight: credentials, ledger, mappings, settings, and the org default preset.
+
+    Reads the v1 org into the ledger (the same extract plan and migrate run; nothing is
+    written to the target) to count the participants that need the org default preset.
+    Exit 2 when some do and it is unset or not a v1 preset of the org.
+    """
 
     def action(ctx: Context) -> None:
         outcome = ctx.migration().check()
         d = outcome.details
         _emit(ctx, outcome, [
+            *(f"setting {name} = {getattr(ctx.options, field)} ({ctx.options.sources.get(name, 'Options')})"
+              for name, field in _SHOWN_SETTINGS),
+            f"setting target = {ctx.target} ({ctx.options.sources.get('target', 'Options')})",
             f"v1: {d['v1']['base_url']} org {d['v1']['org_id']}: reachable",
             f"v2: {d['v2']['base_url']} org {d['v2']['org_id']}: reachable",
             f"ledger: {d['ledger']['path']} ({d['ledger']['entities']} entities)",
@@ -181,6 +211,10 @@ def check() -> None:
         ])
 
     _run("check", action)
+
+
+_SHOWN_SETTINGS = (("default_preset", "default_preset"), ("ledger", "ledger"), ("reports_dir", "reports_dir"),
+                   ("rate_limit", "rate_per_minute"), ("concurrency", "concurrency"), ("mappings", "mappings_dir"))
 
 
 @cli.command()
@@ -198,7 +232,8 @@ def plan(out: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Requests in flight at once.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None,
+              help="Requests in flight at once (env DYTE_MIGRATE_CONCURRENCY, config concurrency; default: 8).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Stop (exit 3) after this many v2 writes.")
 @click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop starting writes after this many seconds (exit 3 if work remains).")
@@ -206,12 +241,13 @@ def plan(out: Path | None) -> None:
               help=f"Comma list of kinds ({', '.join(k.plural for k in Kind)}; singular works too).")
 @click.option("--plan", "saved_plan", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Apply exactly this saved plan (`plan --out FILE`); refuse (exit 2) if v1, v2 or the mappings changed.")
-def migrate(concurrency: int, batch_size: int | None, max_seconds: float | None, only: str | None,
+def migrate(concurrency: int | None, batch_size: int | None, max_seconds: float | None, only: str | None,
             saved_plan: Path | None) -> None:
     """Plan and apply; resumes from the ledger; a re-run after completion writes nothing."""
 
     def action(ctx: Context) -> None:
-        ctx.options.concurrency = concurrency
+        if concurrency is not None:
+            ctx.options.concurrency, ctx.options.sources["concurrency"] = concurrency, "--concurrency"
         _emit(ctx, ctx.migration().migrate(batch_size=batch_size, max_seconds=max_seconds, only=only, plan=saved_plan))
 
     _run("migrate", action)
@@ -286,6 +322,28 @@ def demo(meetings: int, participants: int, target: str | None) -> None:
         _emit(ctx, outcome, lines)
 
     _run("demo", action)
+
+
+@cli.command()
+@click.option("--with-mappings", "mappings_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Also copy the packaged mapping files to DIR to edit, and point the config file at them.")
+@click.option("--force", is_flag=True, help="Overwrite an existing config file or mapping files.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write the config file (default: ./dyte-migrate.toml).")
+def init(mappings_dir: Path | None, force: bool, config_file: Path | None) -> None:
+    """Write a commented dyte-migrate.toml (and, with --with-mappings DIR, a copy of the mapping files to edit)."""
+
+    def action(ctx: Context) -> None:
+        target = config_file or config_module.CONFIG_FILE
+        if target.exists() and not force:
+            raise ConfigError(f"{target} already exists; pass --force to overwrite it")
+        copied = config_module.copy_mappings(mappings_dir, force) if mappings_dir is not None else []
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(config_module.render_template(mappings_dir, target.parent), encoding="utf-8")
+        click.echo(f"wrote {target}" + (f" and {len(copied)} mapping files in {mappings_dir}" if copied else ""))
+        click.echo("next: set your credentials in the environment, then run `dyte-migrate check`")
+
+    _run("init", action)
 
 
 def main() -> None:

@@ -199,7 +199,7 @@ class Relocation:
     """The participants that get one v2 preset, and which resolution rule sent them there."""
 
     v2_preset: str
-    preset: str
+    preset: str | None  # None: a role-only preset
     role: str | None
     waiting_room: bool
     participants: int = 0
@@ -240,6 +240,7 @@ class PlanSummary:
     entity_notes: dict[tuple[Kind, str], list[dict[str, Any]]] = field(default_factory=dict)  # presets, meetings, webhooks
     recordings: list[Recording] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    kept: list[Finding] = field(default_factory=list)  # migrated entities the current mappings cannot map: left as they are
 
     def total(self, actions: frozenset[Action] | set[Action], kinds: frozenset[Kind] | None = None) -> int:
         return sum(n for kind, tally in self.counts.items() if kinds is None or kind in kinds
