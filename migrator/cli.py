@@ -197,12 +197,12 @@ def check() -> None:
     """
 
     def action(ctx: Context) -> None:
+        for name, field in _SHOWN_SETTINGS:  # first, so a wrong value is visible even when a preflight fails
+            value = ctx.target if name == "target" else getattr(ctx.options, field)
+            click.echo(scrub(f"setting {name} = {value} ({ctx.options.sources.get(name, 'Options')})"))
         outcome = ctx.migration().check()
         d = outcome.details
         _emit(ctx, outcome, [
-            *(f"setting {name} = {getattr(ctx.options, field)} ({ctx.options.sources.get(name, 'Options')})"
-              for name, field in _SHOWN_SETTINGS),
-            f"setting target = {ctx.target} ({ctx.options.sources.get('target', 'Options')})",
             f"v1: {d['v1']['base_url']} org {d['v1']['org_id']}: reachable",
             f"v2: {d['v2']['base_url']} org {d['v2']['org_id']}: reachable",
             f"ledger: {d['ledger']['path']} ({d['ledger']['entities']} entities)",
@@ -214,7 +214,8 @@ def check() -> None:
 
 
 _SHOWN_SETTINGS = (("default_preset", "default_preset"), ("ledger", "ledger"), ("reports_dir", "reports_dir"),
-                   ("rate_limit", "rate_per_minute"), ("concurrency", "concurrency"), ("mappings", "mappings_dir"))
+                   ("rate_limit", "rate_per_minute"), ("concurrency", "concurrency"), ("target", "target"),
+                   ("mappings", "mappings_dir"))
 
 
 @cli.command()

@@ -10,7 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from migrator.cli import cli
 from migrator.errors import EXIT_OK, EXIT_USAGE
 
 from .helpers import V1, V2, Workspace, assert_exact_copy, v2_writes
@@ -213,3 +215,23 @@ def test_unresolved_entities_are_named_in_reports_and_console(real_org):
     result, _ = ws.run("verify")
     verify = json.loads((ws.reports / "verify.json").read_text())
     assert {e["v1_id"] for e in verify["unresolved"]} >= {e["v1_id"] for e in unresolved}
+
+
+def test_init_writes_a_config_that_check_accepts(real_org, monkeypatch):
+    """The pip-installed user's workflow: init (with a copy of the mappings), name the default, check."""
+    org, ws = real_org
+    monkeypatch.chdir(ws.root)
+    run = CliRunner()
+    result = run.invoke(cli, ["init", "--with-mappings", "my-mappings"])
+    assert result.exit_code == EXIT_OK, result.output
+    assert (ws.root / "my-mappings" / "presets.yaml").is_file()
+    common = ["--credentials", str(ws.credentials), "--rate-limit", "0", "--no-progress"]
+    result = run.invoke(cli, [*common, "check"])
+    assert result.exit_code == EXIT_USAGE, result.output  # the config is valid; the org needs a default preset
+    assert "setting mappings = my-mappings (config file dyte-migrate.toml)" in result.output
+    config = ws.root / "dyte-migrate.toml"
+    config.write_text(config.read_text().replace('# default_preset = "group_call"', 'default_preset = "team"'))
+    result = run.invoke(cli, [*common, "check"])
+    assert result.exit_code == EXIT_OK, result.output
+    assert "default preset 'team' (config file dyte-migrate.toml)" in result.output
+    assert (ws.root / ".dyte-migrate" / "ledger.sqlite").is_file()  # the config's defaults were used
