@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Iterator
+from collections.abc import Iterator
 
 from migrator import kinds
 from migrator.ledger import Ledger
@@ -21,7 +21,8 @@ MAPPINGS_META = "mappings_fingerprint"
 SETTINGS_META = "mappings_default_preset"  # {"name", "source"} of the org default the ledger was migrated with
 
 _RESOLVE = {
-    "failed": "run `dyte-migrate migrate` again (it retries and resumes); if it fails again, the reason says what the target refused",
+    "failed": ("run `dyte-migrate migrate` again (it retries and resumes); if it fails again, the reason says what "
+               "the target refused"),
     "unmappable": ("fix the v1 object, or the mapping rule the reason names (`dyte-migrate init --with-mappings DIR`, "
                    "edit, then pass --mappings DIR or set mappings in dyte-migrate.toml); then run migrate again"),
     "conflict": ("the target holds an object this tool did not write (or one changed since): remove or rename it in "

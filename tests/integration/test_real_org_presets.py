@@ -16,17 +16,9 @@ from migrator.cli import cli
 from migrator.errors import EXIT_OK, EXIT_USAGE
 
 from .helpers import V1, V2, Workspace, assert_exact_copy, v2_writes
+from .test_seeded_through_v1 import ROLE as HOST
+from .test_seeded_through_v1 import UI
 
-HOST = {
-    "permissions": {"acceptWaitingRequests": True, "disableParticipantAudio": True, "disableParticipantScreensharing": True,
-                    "disableParticipantVideo": True, "kickParticipants": True, "pinParticipant": True, "allowRecording": True},
-    "waitingRoom": "skip",
-    "plugins": {"close": True, "start": True},
-    "produce": {"video": {"allow": True, "quality": "hd", "frameRate": 30}, "audio": True,
-                "screenshare": {"allow": True, "quality": "hd", "frameRate": 5}, "polls": True,
-                "chat": {"text": True, "files": True}, "reactions": True},
-    "flags": {"hiddenParticipant": False},
-}
 MEMBER = {**HOST, "waitingRoom": "skipOnAccept",
           "permissions": {**{k: False for k in HOST["permissions"]}, "pinParticipant": True}}
 VIEWER = {"permissions": {k: False for k in HOST["permissions"]},
@@ -36,8 +28,6 @@ VIEWER = {"permissions": {k: False for k in HOST["permissions"]},
                       "screenshare": {"allow": False, "quality": "vga", "frameRate": 5}, "polls": False,
                       "chat": {"text": True, "files": False}, "reactions": False},
           "flags": {"hiddenParticipant": True}}
-UI = {"colors": {"primary": "#112233", "secondary": "#262626", "textPrimary": "#EEEEEE", "videoBackground": "#1A1A1A"},
-      "grid": {"defaultView": "multi", "multi": {"maxVideoCount": 4, "videoFit": "cover"}}}
 PRESETS = {"webinar_host": "host", "team": "member", "audience": "viewer"}
 MEETINGS = 8  # two of them (a quarter) name no preset
 
