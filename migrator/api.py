@@ -31,7 +31,7 @@ from migrator.extract import Extractor
 from migrator.ledger import Ledger
 from migrator.load import Loader
 from migrator.mapping import MappingSet, default_directory
-from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Kind, LoadSummary, PlanSummary
+from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Finding, Kind, LoadSummary, PlanSummary
 from migrator.plan import Fingerprints, Planner, SavedPlan, planned_actions
 from migrator.reports import migrate_report, plan_report, rollback_report, verify_report, write_report, write_saved_plan
 from migrator.reports.model import tool_version
@@ -330,14 +330,14 @@ class Migration:
                                     max_writes=batch_size, deadline=deadline, stop=stop, only=kinds_chosen,
                                     progress=stage.advance, concurrency=self.options.concurrency)
                     loaded = await loader.run()
-                outcome = self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen)
+                outcome = self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen, summary.kept)
                 outcome.notices[:0] = [notice] if notice else []
                 return outcome
 
         return self._run(work)
 
     def _migrate_outcome(self, client: DyteClient, ledger: Ledger, run_id: int, loaded: LoadSummary,
-                         only: frozenset[Kind] | None) -> Outcome:
+                         only: frozenset[Kind] | None, kept: list[Finding]) -> Outcome:
         counts = _counts(loaded.counts)
         remaining = ledger.remaining(only)
         failed = sum(c["failed"] + c["unmappable"] for c in counts.values())
@@ -352,7 +352,7 @@ class Migration:
             status, code = "complete", EXIT_OK
             message = f"migrated: {_count_line(counts)}"
         ledger.run_status = status  # the runs table tells a stop between batches from a finish
-        unresolved = unresolved_rows(ledger)
+        unresolved = unresolved_rows(ledger, kept)
         report = migrate_report(status, counts, loaded, ledger, run_id, unresolved)
         reports = write_report(self.options.reports_dir, "migrate", report)
         return Outcome("migrate", status, code, counts, self._requests(client), reports, message,
@@ -365,9 +365,9 @@ class Migration:
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("verify") as (client, ledger, run_id):
                 await self._extract(client, ledger, run_id, stop)
-                await self._plan(client, ledger, mappings, stop, read_v2=False)
+                planned, _ = await self._plan(client, ledger, mappings, stop, read_v2=False)
                 summary = await self._until_stopped(stop, Verifier(client, ledger).run())
-                unresolved = unresolved_rows(ledger)
+                unresolved = unresolved_rows(ledger, planned.kept)
                 clean = not summary.mismatches
                 status = "clean" if clean else "mismatch"
                 message = ("clean: v2 holds exactly what the mappings say for every v1 object"
