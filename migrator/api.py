@@ -28,7 +28,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
 from migrator import export, kinds, ledger_files, undo
 from migrator.client import DyteClient
-from migrator.errors import (EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, Interrupted, LedgerWriteError,
+from migrator.default_preset import default_preset_status, mappings_notice, record_mappings
+from migrator.errors import (EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, ConfigError, Interrupted, LedgerWriteError,
                              TransportError)
 from migrator.extract import Extractor
 from migrator.importer import Importer
@@ -36,7 +37,7 @@ from migrator.ledger import Ledger, Scope
 from migrator.ledger import backup as ledger_backup
 from migrator.load import Loader
 from migrator.mapping import MappingSet, default_directory
-from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Kind, LoadSummary, PlanSummary
+from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Finding, Kind, LoadSummary, PlanSummary
 from migrator.plan import Fingerprints, Planner, SavedPlan, planned_actions
 from migrator.settings import Credentials
 from migrator.shards import Shard, label as shard_label
@@ -50,6 +51,7 @@ def _reports() -> ModuleType:
     """The report stack (jinja2 and the renderers), imported when a command writes reports, not at start-up."""
     import migrator.reports
     import migrator.reports.model
+    import migrator.reports.unresolved
 
     return migrator.reports
 
@@ -69,6 +71,8 @@ class Options:
     target_rate_per_minute: float | None = None  # a target with its own limit (RealtimeKit); None: its documented one
     timeout: float = 30.0
     shard: Shard | None = None  # this run's part of a split migration (`--shard I/N`); None: the whole org
+    default_preset: str | None = None  # the org default preset; None: presets.yaml resolution.org_default_preset
+    sources: dict[str, str] = field(default_factory=dict)  # where each setting came from (flag, env, config file)
 
     def check(self) -> None:
         """One line (ConfigError, exit 2) for an option no run could use."""
@@ -85,6 +89,9 @@ class Options:
             self.shard = Shard.parse(self.shard)
         if self.shard is not None and not isinstance(self.shard, Shard):
             raise ConfigError(f"shard must be a Shard or 'I/N', not {self.shard!r}")
+        if self.default_preset is not None and (not isinstance(self.default_preset, str) or not self.default_preset.strip()
+                                                or not self.default_preset.isprintable()):
+            raise ConfigError(f"default preset must be the name of a v1 preset, not {self.default_preset!r}")
         for name in ("ledger", "reports_dir", "mappings_dir"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
@@ -101,6 +108,7 @@ class Outcome:
     reports: list[str] = field(default_factory=list)
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # what a user must read first (before any write)
 
     def as_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -156,7 +164,10 @@ class Migration:
     # ------------------------------------------------------------ plumbing
     def _mappings(self) -> MappingSet:
         if self._mapping_set is None:
-            self._mapping_set = MappingSet.load(self.options.mappings_dir, target=self.credentials.v2.profile.name)
+            self._mapping_set = MappingSet.load(
+                self.options.mappings_dir, target=self.credentials.v2.profile.name,
+                default_preset=self.options.default_preset,
+                default_from=self.options.sources.get("default_preset", "Options.default_preset"))
         return self._mapping_set
 
     @property
@@ -273,22 +284,32 @@ class Migration:
 
     # ------------------------------------------------------------ commands
     def check(self) -> Outcome:
+        """Preflight both APIs, then read v1 into the ledger (the extract plan and migrate also run) to
+        count the participants that need the org default preset. Exit 2 when they need one that is
+        unset or not a v1 preset: they would be unmappable. Writes nothing to the target."""
         mappings = self._mappings()
 
         async def work(stop: asyncio.Event) -> Outcome:
-            async with self._client() as client:
-                v1 = (await self._preflight(client))["v1"]
-                with Ledger.open(self.ledger_path, self.credentials.pair) as ledger:
-                    entities = sum(sum(states.values()) for states in ledger.counts().values())
+            async with self._session("check") as (client, ledger, run_id):
+                await self._extract(client, ledger, run_id, stop)
+                default = default_preset_status(ledger, mappings)
+                entities = sum(sum(states.values()) for states in ledger.counts().values())
+                notice = mappings_notice(ledger, mappings)
                 found = {
                     "v1": {"base_url": self.credentials.v1.base_url, "org_id": self.credentials.v1.org_id,
-                           "reachable": True, "sample_meetings": len((v1.get("data") or {}).get("meetings") or [])},
+                           "reachable": True, "participants": ledger.snapshot_count("participant")},
                     "v2": {"base_url": self.credentials.v2.base_url, "org_id": self.credentials.v2.org_id, "reachable": True},
                     "ledger": {"path": str(self.ledger_path), "entities": entities},
-                    "mappings": {"dir": str(self.options.mappings_dir), "files": sorted(mappings.files)},
+                    "mappings": {"dir": str(self.options.mappings_dir), "files": sorted(mappings.files),
+                                 "fingerprint": mappings.fingerprint},
+                    "default_preset": default.as_dict(),
                 }
-                return Outcome("check", "clean", requests=self._requests(client), details=found,
-                               message="credentials, ledger and mappings are usable")
+                notices = [default.line()] + ([notice] if notice else [])
+                if default.blocking:
+                    return Outcome("check", "failed", EXIT_USAGE, requests=self._requests(client), details=found,
+                                   notices=notices, message="participants need an org default preset: see above")
+                return Outcome("check", "clean", requests=self._requests(client), details=found, notices=notices,
+                               message="credentials, ledger, mappings and the org default preset are usable")
 
         return self._run(work)
 
@@ -309,15 +330,22 @@ class Migration:
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("plan") as (client, ledger, run_id):
                 extracted = await self._extract(client, ledger, run_id, stop)
+                default = default_preset_status(ledger, mappings)
                 summary, prints = await self._plan(client, ledger, mappings, stop, fingerprint=out is not None)
-                report = _reports().plan_report(summary, extracted, mappings, ledger)
+                notices = [default.line()] if default.needed_by or default.name else []
+                notice = mappings_notice(ledger, mappings, summary)
+                notices += [notice] if notice else []
+                summary.warnings.extend(notices)
+                unresolved = _reports().unresolved.unresolved_rows(ledger, summary.kept)
+                report = _reports().plan_report(summary, extracted, mappings, ledger, unresolved)
                 reports = _reports().write_report(self.options.reports_dir, "plan", report)
                 if out is not None and prints is not None:
                     reports.append(_reports().write_saved_plan(out, report, {"version": 1, "fingerprints": prints.as_dict(),
                                                                   "actions": planned_actions(ledger)}))
                 counts = {kind.value: {a.value: n for a, n in tally.items()} for kind, tally in summary.counts.items()}
                 return Outcome("plan", "complete", counts=counts, requests=self._requests(client),
-                               reports=reports, message=_plan_line(summary))
+                               reports=reports, message=_plan_line(summary),
+                               notices=notices + _reports().unresolved.console_lines(unresolved))
 
         return self._run(work)
 
@@ -355,6 +383,9 @@ class Migration:
                         f"v2 already holds {len(summary.existing)} objects that match v1 (first: {first.kind} {first.key}) "
                         "and this ledger knows none of them: use the ledger of the earlier run, run `dyte-migrate import`, "
                         "or pass --allow-existing to create anyway")
+                notice = mappings_notice(ledger, mappings, summary)
+                if not summary.kept:  # else the next run must still know what the kept entities were migrated with
+                    record_mappings(ledger, mappings)
                 scope = None if canary is None else ledger.scope_of(
                     Kind.MEETING, canary, tuple((s.kind, s.requires) for s in kinds.KINDS if s.parent is Kind.MEETING))
                 totals = {kind.value: summary.total(WRITE_ACTIONS, frozenset({kind})) if scope is None else len(scope[kind])
@@ -371,12 +402,14 @@ class Migration:
                             f"ledger {self.ledger_path} could not be written ({exc}) after {loader.summary.writes} "
                             "v2 writes; the migration stopped: once the ledger can be written, run migrate again "
                             "to resume from it") from None
-                return self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen, scope)
+                outcome = self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen, scope, summary.kept)
+                outcome.notices[:0] = [notice] if notice else []
+                return outcome
 
         return self._run(work)
 
     def _migrate_outcome(self, client: DyteClient, ledger: Ledger, run_id: int, loaded: LoadSummary,
-                         only: frozenset[Kind] | None, scope: Scope | None) -> Outcome:
+                         only: frozenset[Kind] | None, scope: Scope | None, kept: list[Finding]) -> Outcome:
         counts = _counts(loaded.counts)
         remaining = ledger.remaining(only, scope)
         failed = sum(c["failed"] + c["unmappable"] for c in counts.values())
@@ -385,7 +418,8 @@ class Migration:
             message = f"stopped early ({loaded.stopped}) with {remaining} entities left; run migrate again to resume"
         elif failed or remaining:
             status, code = "failed", EXIT_FAILED
-            message = f"finished with {failed} failed or unmappable entities and {remaining} not migrated"
+            message = (f"finished: {_count_line(counts)}; {failed} failed or unmappable and {remaining} not migrated, "
+                       "each named above and in the report")
         else:
             status, code = "complete", EXIT_OK
             message = f"migrated: {_count_line(counts)}"
@@ -393,12 +427,14 @@ class Migration:
                 message = (f"canary of {len(scope[Kind.MEETING])} meetings migrated: {_count_line(counts)}; "
                            "check them in the app, then run migrate for the rest")
         ledger.run_status = status  # the runs table tells a stop between batches from a finish
+        unresolved = _reports().unresolved.unresolved_rows(ledger, kept)
         reports, warnings = self._reports_after_writes(
-            "migrate", _reports().migrate_report(status, counts, loaded, ledger, run_id))
+            "migrate", _reports().migrate_report(status, counts, loaded, ledger, run_id, unresolved))
         if warnings and code == EXIT_OK:
             code, message = EXIT_FAILED, f"the migration itself finished ({message}), but its report was not written"
         return Outcome("migrate", status, code, counts, self._requests(client), reports, message,
-                       {"writes": loaded.writes, "stopped": loaded.stopped, "remaining": remaining, "warnings": warnings})
+                       {"writes": loaded.writes, "stopped": loaded.stopped, "remaining": remaining, "warnings": warnings},
+                       _reports().unresolved.console_lines(unresolved))
 
     def verify(self) -> Outcome:
         mappings = self._mappings()
@@ -406,16 +442,18 @@ class Migration:
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("verify") as (client, ledger, run_id):
                 await self._extract(client, ledger, run_id, stop)
-                await self._plan(client, ledger, mappings, stop, read_v2=False)
+                planned, _ = await self._plan(client, ledger, mappings, stop, read_v2=False)
                 summary = await self._until_stopped(stop, Verifier(client, ledger).run())
+                unresolved = _reports().unresolved.unresolved_rows(ledger, planned.kept)
                 clean = not summary.mismatches
                 status = "clean" if clean else "mismatch"
                 message = ("clean: v2 holds exactly what the mappings say for every v1 object"
                            if clean else f"{len(summary.mismatches)} mismatches")
-                reports = _reports().write_report(self.options.reports_dir, "verify", _reports().verify_report(status, summary))
+                reports = _reports().write_report(self.options.reports_dir, "verify",
+                                                  _reports().verify_report(status, summary, unresolved))
                 counts = {k.value: {"checked": n} for k, n in summary.checked.items()}
                 return Outcome("verify", status, EXIT_OK if clean else EXIT_FAILED, counts, self._requests(client),
-                               reports, message, {"mismatches": len(summary.mismatches)})
+                               reports, message, {"mismatches": len(summary.mismatches)}, _reports().unresolved.console_lines(unresolved))
 
         return self._run(work)
 

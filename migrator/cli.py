@@ -16,6 +16,7 @@ import functools
 import importlib
 import json
 import logging
+import os
 import sqlite3
 import sys
 import traceback
@@ -29,7 +30,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from migrator import api, interrupts
+from migrator import api, config as config_module, interrupts
 from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, ConfigError, MigratorError, scrub
 from migrator.model import Kind
 from migrator.progress import ProgressDisplay
@@ -149,24 +150,33 @@ class _ScrubbingFormatter(logging.Formatter):
 
 
 GLOBAL_OPTIONS = (
-    click.option("--ledger", type=click.Path(path_type=Path), envvar="DYTE_MIGRATE_LEDGER", default=None,
-                 help="SQLite ledger file. Default: one per (v1 org, v2 org) pair in the user's state directory."),
-    click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
-                 help="Where reports are written."),
+    click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                 help=f"Settings file (env {config_module.CONFIG_ENV}; default: ./dyte-migrate.toml if present; "
+                      "`dyte-migrate init` writes one). Flags beat environment variables beat this file."),
+    click.option("--default-preset", metavar="NAME", default=None,
+                 help="The v1 preset for participants whose meeting names none (env DYTE_MIGRATE_DEFAULT_PRESET, "
+                      "config default_preset; default: presets.yaml resolution.org_default_preset). "
+                      "`check` lists the choices."),
+    click.option("--ledger", type=click.Path(path_type=Path), default=None,
+                 help="SQLite ledger file (env DYTE_MIGRATE_LEDGER, config ledger). Default: one per "
+                      "(v1 org, target) pair in the user's state directory."),
+    click.option("--reports-dir", type=click.Path(path_type=Path), default=None,
+                 help="Where reports are written (env DYTE_MIGRATE_REPORTS_DIR, config reports_dir; default: reports)."),
     click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-                 help="Folder of mapping YAML files (default: the mapping files shipped with dyte-migrate; "
-                      "copy them to edit)."),
+                 help="Folder of mapping YAML files (env DYTE_MIGRATE_MAPPINGS, config mappings; default: the mapping "
+                      "files shipped with dyte-migrate; `init --with-mappings DIR` copies them to edit)."),
     click.option("--credentials", "credentials_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
                  help="JSON credentials file (the format `sandbox serve --credentials-out` writes). "
                       "Default: DYTE_V1_*/DYTE_V2_* environment variables."),
-    click.option("--target", type=click.Choice(TARGETS), envvar="DYTE_MIGRATE_TARGET", default=DEFAULT_TARGET,
-                 metavar="TARGET", show_default=True,
-                 help=f"Where to migrate: {' or '.join(TARGETS)} (Dyte v2, or Cloudflare RealtimeKit)."),
+    click.option("--target", type=click.Choice(TARGETS), default=None, metavar="TARGET",
+                 help=f"Where to migrate: {' or '.join(TARGETS)} (env DYTE_MIGRATE_TARGET, config target; "
+                      f"default: {DEFAULT_TARGET})."),
     click.option("--create-app", metavar="NAME", default=None,
                  help="realtimekit: create an app named NAME when no REALTIMEKIT_APP_ID is given "
                       "(once; recorded in the ledger)."),
-    click.option("--rate-limit", type=click.FloatRange(min=0), default=2000, show_default=True, metavar="N",
-                 help="Dyte's requests per minute, shared by v1 and v2 (0 = no pacing)."),
+    click.option("--rate-limit", type=click.FloatRange(min=0), default=None, metavar="N",
+                 help="Dyte's requests per minute, shared by v1 and v2, 0 = no pacing (env DYTE_MIGRATE_RATE_LIMIT, "
+                      "config rate_limit; default: 2000)."),
     click.option("--target-rate-limit", type=click.FloatRange(min=0), default=None, metavar="N",
                  help="Requests per minute for a target with its own limit (default: RealtimeKit's 250 per 10 s = 1500)."),
     click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
@@ -177,7 +187,7 @@ GLOBAL_OPTIONS = (
                  help="No progress display (it is off anyway when stderr is not a terminal)."),
     click.option("-v", "--verbose", count=True, help="More logging on stderr (never secrets)."),
 )
-GLOBAL_NAMES = ("ledger", "reports_dir", "mappings_dir", "credentials_file", "target", "create_app", "rate_limit",
+GLOBAL_NAMES = ("config_file", "default_preset", "ledger", "reports_dir", "mappings_dir", "credentials_file", "target", "create_app", "rate_limit",
                 "target_rate_limit", "timeout", "as_json", "no_progress", "verbose")
 
 
@@ -235,20 +245,36 @@ def _merged_globals(click_ctx: click.Context, own: dict[str, Any]) -> tuple[dict
     return values, given
 
 
+def _settings(click_ctx: click.Context, values: dict[str, Any]) -> config_module.Resolved:
+    """The one place where flags, environment and the config file become settings (flag > env > file > default)."""
+    if click_ctx.info_name == "init":  # init writes the config file: it must work without (or over) one
+        return config_module.resolve({}, {}, None)
+    given = {"default_preset": values["default_preset"], "ledger": values["ledger"], "reports_dir": values["reports_dir"],
+             "rate_limit": values["rate_limit"], "target": values["target"], "mappings": values["mappings_dir"]}
+    try:
+        return config_module.resolve({k: v for k, v in given.items() if v is not None}, os.environ,
+                                     config_module.find_config(values["config_file"], os.environ)[0])
+    except MigratorError as exc:
+        _fail(values["as_json"], click_ctx.info_name, str(exc), exc.exit_code)
+        raise  # _fail exits
+
+
 def _context(click_ctx: click.Context, own: dict[str, Any]) -> Context:
-    values, ledger_given = _merged_globals(click_ctx, own)
+    values, _ = _merged_globals(click_ctx, own)
     verbose = values["verbose"]
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
                         handlers=[handler])
-    options = api.Options(ledger=values["ledger"], reports_dir=values["reports_dir"],
-                          rate_per_minute=values["rate_limit"], timeout=values["timeout"],
-                          target_rate_per_minute=values["target_rate_limit"])
-    if values["mappings_dir"] is not None:
-        options.mappings_dir = values["mappings_dir"]
+    settings = _settings(click_ctx, values)
+    chosen = settings.values
+    options = api.Options(ledger=chosen["ledger"], reports_dir=chosen["reports_dir"], mappings_dir=chosen["mappings"],
+                          concurrency=chosen["concurrency"], rate_per_minute=chosen["rate_limit"], timeout=values["timeout"],
+                          target_rate_per_minute=values["target_rate_limit"], default_preset=chosen["default_preset"],
+                          sources=settings.sources)
+    ledger_given = settings.sources["ledger"] != config_module.DEFAULT_SOURCE
     return Context(options, values["credentials_file"], values["as_json"], verbose, ledger_given,
-                   not values["no_progress"], values["target"], values["create_app"])
+                   not values["no_progress"], chosen["target"], values["create_app"])
 
 
 def command(name: str, *, example: str, exit_codes: Iterable[int], network: bool = True, reports: bool = False,
@@ -295,6 +321,8 @@ def _emit(ctx: Context, outcome: api.Outcome, human: list[str] | None = None, *,
           extra: dict[str, Any] | None = None, closing: Sequence[str] = ()) -> None:
     """Print the outcome (tables and sentences; the JSON object under --json) and exit with its code."""
     interrupts.settle()
+    for line in outcome.notices:
+        ctx.echo(line)
     if table and any(outcome.counts.values()):
         ctx.console().print(counts_table(outcome.counts))
     for line in (human if human is not None else [outcome.message]):
@@ -387,11 +415,24 @@ def cli(click_ctx: click.Context, /, **_globals: Any) -> None:
         click_ctx.exit(0)
 
 
-@command("check", example="dyte-migrate check", exit_codes=(0, 2, 3, 4))
+_SHOWN_SETTINGS = (("default_preset", "default_preset"), ("ledger", "ledger"), ("reports_dir", "reports_dir"),
+                   ("rate_limit", "rate_per_minute"), ("concurrency", "concurrency"), ("target", "target"),
+                   ("mappings", "mappings_dir"))
+
+
+@command("check", example="dyte-migrate check --default-preset webinar_host", exit_codes=(0, 2, 3, 4))
 def check(ctx: Context) -> None:
-    """Preflight: both credentials work, the ledger is usable, the mappings load."""
+    """Preflight: credentials, ledger, mappings, settings, and the org default preset.
+
+    Reads the v1 org into the ledger (the same extract plan and migrate run; nothing is
+    written to the target) to count the participants that need the org default preset.
+    Exit 2 when some do and it is unset or not a v1 preset of the org.
+    """
 
     def action() -> None:
+        for name, field in _SHOWN_SETTINGS:  # first, so a wrong value is visible even when a preflight fails
+            value = ctx.target if name == "target" else getattr(ctx.options, field)
+            ctx.echo(f"setting {name} = {value} ({ctx.options.sources.get(name, 'Options')})")
         outcome = ctx.migration().check()
         d = outcome.details
         _emit(ctx, outcome, [
@@ -424,7 +465,8 @@ def plan(ctx: Context, out: Path | None, shard: Any) -> None:
 
 @command("migrate", example="dyte-migrate migrate --max-seconds 1500 --json   # exit 3: run it again",
          exit_codes=(0, 1, 2, 3, 4), reports=True)
-@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Requests in flight at once.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None,
+              help="Requests in flight at once (env DYTE_MIGRATE_CONCURRENCY, config concurrency; default: 8).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Stop (exit 3) after this many v2 writes.")
 @click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop starting writes after this many seconds (exit 3 if work remains).")
@@ -439,12 +481,13 @@ def plan(ctx: Context, out: Path | None, shard: Any) -> None:
 @click.option("--meeting", "meetings", multiple=True, metavar="V1_ID",
               help="Canary: migrate just this v1 meeting (repeatable), its participants and the presets they need.")
 @shard_option
-def migrate(ctx: Context, concurrency: int, batch_size: int | None, max_seconds: float | None, only: str | None,
+def migrate(ctx: Context, concurrency: int | None, batch_size: int | None, max_seconds: float | None, only: str | None,
             saved_plan: Path | None, allow_existing: bool, prune: bool, meetings: tuple[str, ...], shard: Any) -> None:
     """Plan and apply; resumes from the ledger; a re-run after completion writes nothing."""
 
     def action() -> None:
-        ctx.options.concurrency = concurrency
+        if concurrency is not None:
+            ctx.options.concurrency, ctx.options.sources["concurrency"] = concurrency, "--concurrency"
         ctx.options.shard = shard
         _emit(ctx, ctx.migration().migrate(batch_size=batch_size, max_seconds=max_seconds, only=only, plan=saved_plan,
                                            allow_existing=allow_existing, prune=prune, meetings=meetings or None))
@@ -617,3 +660,27 @@ def ledger_merge(ctx: Context, ledgers: tuple[Path, ...], output: Path) -> None:
         _emit(ctx, api.Outcome("ledger merge", "complete", counts=merged.counts, reports=[str(output)], message=message))
 
     _run(ctx, "ledger merge", action)
+
+
+@command("init", example="dyte-migrate init --with-mappings mappings   # then edit dyte-migrate.toml", exit_codes=(0, 2),
+         network=False)
+@click.option("--with-mappings", "copy_to", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Also copy the packaged mapping files to DIR to edit, and point the config file at them.")
+@click.option("--force", is_flag=True, help="Overwrite an existing config file or mapping files.")
+@click.option("--to", "config_to", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write the config file (default: ./dyte-migrate.toml).")
+def init(ctx: Context, copy_to: Path | None, force: bool, config_to: Path | None) -> None:
+    """Write a commented dyte-migrate.toml (and, with --with-mappings DIR, a copy of the mapping files to edit)."""
+
+    def action() -> None:
+        target = config_to or config_module.CONFIG_FILE
+        if target.exists() and not force:
+            raise ConfigError(f"{target} already exists; pass --force to overwrite it")
+        copied = config_module.copy_mappings(copy_to, force) if copy_to is not None else []
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(config_module.render_template(copy_to, target.parent), encoding="utf-8")
+        ctx.echo(f"wrote {target}" + (f" and {len(copied)} mapping files in {copy_to}" if copied else ""))
+        ctx.echo("next: set your credentials in the environment, then run `dyte-migrate check`")
+        sys.exit(EXIT_OK)
+
+    _run(ctx, "init", action)

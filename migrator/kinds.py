@@ -183,7 +183,7 @@ def label(entity: Entity) -> str | None:
     if entity.kind is Kind.MEETING:
         return extra.get("title") or desired.get("title")
     if entity.kind is Kind.PARTICIPANT:
-        return desired.get("name") or extra.get("name")
+        return desired.get("name") or extra.get("name") or extra.get("clientSpecificId")
     if entity.kind is Kind.WEBHOOK:
         return desired.get("name") or desired.get("url")
     return entity.key

@@ -649,6 +649,12 @@ class Ledger:
             "WHERE c.kind = ? AND c.state = 'pending' AND p.v2_id IS NULL AND p.state IN ('failed', 'unmappable')",
             (parent.value, kind.value)).fetchone()[0])
 
+    def held_back_by(self, kind: Kind, parent: Kind) -> Iterator[Entity]:
+        """The pending entities `held_back` counts: their parent failed or is unmappable."""
+        return self._select(
+            "WHERE kind = ? AND state = 'pending' AND action IS NOT 'gone' AND parent_key IN (SELECT key FROM entities "
+            "WHERE kind = ? AND v2_id IS NULL AND state IN ('failed', 'unmappable'))", (kind.value, parent.value))
+
     # ------------------------------------------------------------ load verbs
     def next_creates(self, kind: Kind, limit: int, parent: Kind | None = None,
                      requires: tuple[tuple[Kind, str], ...] = (),

@@ -190,7 +190,7 @@ class Relocation:
     """The participants that get one v2 preset, and which resolution rule sent them there."""
 
     v2_preset: str
-    preset: str
+    preset: str | None  # None: a role-only preset
     role: str | None
     waiting_room: bool
     participants: int = 0
@@ -235,6 +235,7 @@ class PlanSummary:
     recreated: list[Finding] = field(default_factory=list)  # deleted in v2 after migration
     deleted_in_v1: list[Finding] = field(default_factory=list)  # ours in v2, gone from v1: `--prune` removes them
     reattached: dict[Kind, int] = field(default_factory=dict)  # re-added in v1 with the same natural key
+    kept: list[Finding] = field(default_factory=list)  # migrated entities the current mappings cannot map: left as they are
 
     def total(self, actions: frozenset[Action] | set[Action], kinds: frozenset[Kind] | None = None) -> int:
         return sum(n for kind, tally in self.counts.items() if kinds is None or kind in kinds

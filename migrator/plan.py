@@ -74,9 +74,16 @@ class Planner:
         entity.natural_key = kinds.spec(entity.kind).natural_key(mapped.payload)
         return entity
 
-    @staticmethod
-    def _refused(entity: Entity, exc: Unmappable) -> Entity:
+    def _refused(self, entity: Entity, exc: Unmappable) -> Entity | None:
+        """Unmappable, with the reason and what resolves it; but an entity already migrated stays as
+        it is (None: not re-planned), listed in `summary.kept`, never silently dropped from v2's map."""
+        migrated = self.ledger.entity(entity.kind, entity.key)
+        if migrated is not None and migrated.v2_id is not None and migrated.state is State.DONE:
+            self.summary.kept.append(Finding(entity.kind, entity.key, migrated.v2_id, exc.reason))
+            return None
         entity.state, entity.action, entity.reason = State.UNMAPPABLE, Action.UNMAPPABLE, exc.reason
+        if exc.resolve:
+            entity.extra["resolve"] = exc.resolve
         return entity
 
     # ------------------------------------------------------------------ map
@@ -87,7 +94,7 @@ class Planner:
             try:
                 yield self._mapped(entity, self.mappings.map_meeting(meeting))
             except Unmappable as exc:
-                yield self._refused(entity, exc)
+                yield from _present(self._refused(entity, exc))
 
     def _participants(self, meetings: dict[str, dict[str, Any]], catalog: PresetCatalog,
                       choices: dict[str, PresetChoice]) -> Iterator[Entity]:
@@ -104,7 +111,7 @@ class Planner:
                 choice = self.mappings.resolve_preset(p, meeting, catalog)
                 mapped = self.mappings.map_participant(p, choice.v2_name)
             except Unmappable as exc:
-                yield self._refused(entity, exc)
+                yield from _present(self._refused(entity, exc))
                 continue
             first = choices.setdefault(choice.v2_name, choice)
             if (first.preset, first.role, first.waiting_room) != (choice.preset, choice.role, choice.waiting_room):
@@ -127,7 +134,7 @@ class Planner:
                 yield self._mapped(entity, self.mappings.map_preset(choice, catalog))
             except Unmappable as exc:
                 entity.natural_key = name
-                yield self._refused(entity, exc)
+                yield from _present(self._refused(entity, exc))
 
     def _webhooks(self) -> Iterator[Entity]:
         for hook in self.ledger.snapshot(Kind.WEBHOOK.value):
@@ -135,7 +142,7 @@ class Planner:
             try:
                 yield self._mapped(entity, self.mappings.map_webhook(hook))
             except Unmappable as exc:
-                yield self._refused(entity, exc)
+                yield from _present(self._refused(entity, exc))
 
     def map_all(self) -> None:
         catalog = PresetCatalog(self.ledger.snapshot("preset"), self.ledger.snapshot("role"))
@@ -343,6 +350,11 @@ class Planner:
 def _described(choice: PresetChoice) -> str:
     return (f"preset {choice.preset!r} with role {choice.role!r}"
             + (" in a waiting-room meeting" if choice.waiting_room else ""))
+
+
+def _present(entity: Entity | None) -> Iterator[Entity]:
+    if entity is not None:
+        yield entity
 
 
 # ---------------------------------------------------------------------- saved plans

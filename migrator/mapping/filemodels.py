@@ -270,9 +270,28 @@ class VariantNames(Strict):
         return self
 
 
+class RoleOnly(Strict):
+    """A participant with only a roleName (no preset from itself, its meeting or the org default)
+    gets a v2 preset built from that role alone; the UI part is v2's declared defaults."""
+
+    name: str
+    waiting_room: str
+    ui: Literal["v2_spec_defaults"]
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> RoleOnly:
+        for key in ("name", "waiting_room"):
+            found = set(re.findall(r"\{([^{}]*)\}", getattr(self, key)))
+            if found != {"role"}:
+                raise ValueError(f"{key}: template must use exactly {{role}}, found {sorted(found) or 'none'}")
+        return self
+
+
 class PresetFile(PayloadFile):
     resolution: Resolution
     variant_names: VariantNames
+    role_only: RoleOnly | None = None
 
 
 class GuideRow(Strict):

@@ -74,6 +74,8 @@ class MappingSet:
         models: dict[str, PayloadFile],
         compiled: dict[str, CompiledMapping],
         overlay: Overlay | None = None,
+        default_preset: str | None = None,
+        default_from: str | None = None,
     ) -> None:
         self.files = files
         self.overlay = overlay.name if overlay else None  # which target overlay applied, for reports
@@ -81,7 +83,6 @@ class MappingSet:
         presets = models["presets.yaml"]
         webhooks = models["webhooks.yaml"]
         assert isinstance(presets, PresetFile) and isinstance(webhooks, WebhookFile)
-        self.org_default_preset: str | None = presets.resolution.org_default_preset
         self.webhook_payload_changes: list[PayloadChange] = list(webhooks.payload_changes)
         self.report_notes: dict[str, list[ReportNote]] = {model.kind: list(model.notes) for model in models.values()}
         self.secret_fields: frozenset[str] = frozenset(
@@ -91,13 +92,18 @@ class MappingSet:
         self._participants = compiled["participants.yaml"]
         self._webhooks = compiled["webhooks.yaml"]
         self._resolver = PresetResolver(
-            presets.resolution, presets.variant_names, compiled["presets.yaml"], "presets.yaml"
+            presets.resolution, presets.variant_names, compiled["presets.yaml"], "presets.yaml",
+            role_only=presets.role_only, default_preset=default_preset, default_from=default_from,
         )
+        self.org_default_preset: str | None = self._resolver.default_preset
+        self.default_preset_from: str = self._resolver.default_from  # where the org default came from, for messages
 
     @classmethod
-    def load(cls, directory: Path | None = None, target: str = DEFAULT_TARGET) -> MappingSet:
+    def load(cls, directory: Path | None = None, target: str = DEFAULT_TARGET, *, default_preset: str | None = None,
+             default_from: str | None = None) -> MappingSet:
         """Read and check every file, with the target's overlay applied (`targets/<target>.yaml`);
-        MappingFileError (exit 2) names file, key and problem."""
+        MappingFileError (exit 2) names file, key and problem. `default_preset` (the setting, which
+        `default_from` describes) overrides presets.yaml's `resolution.org_default_preset`."""
         directory = default_directory() if directory is None else directory
         if not directory.is_dir():
             raise MappingFileError(str(directory), "(folder)", "mappings folder not found")
@@ -128,12 +134,14 @@ class MappingSet:
         hashes = {name: source.sha256 for name, source in sources.items()}
         if overlay is not None:
             hashes[overlay.name] = overlay.sha256
-        return cls(hashes, endpoints, models, compiled, overlay)
+        return cls(hashes, endpoints, models, compiled, overlay, default_preset, default_from)
 
     @property
     def fingerprint(self) -> str:
-        """One hash of every mapping file's content: a saved plan and a ledger notice any edit."""
-        return hashlib.sha256(json.dumps(self.files, sort_keys=True).encode()).hexdigest()[:32]
+        """One hash of every mapping file's content and the org default in effect: a saved plan and a
+        ledger notice any edit, and a changed default-preset setting."""
+        inputs = {**self.files, "(org default preset)": self.org_default_preset}
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]
 
     # -- meetings, participants, webhooks -----------------------------------------------------
 
@@ -170,6 +178,10 @@ class MappingSet:
                 raise Unmappable(f"preset {choice_or_spec!r} is not a v1 preset of this org")
             choice_or_spec = choice
         return self._resolver.map(choice_or_spec, catalog)
+
+    def needs_default(self, participant: dict[str, Any], meeting: dict[str, Any] | None) -> bool:
+        """Only the org default can give this participant a preset (see `PresetResolver.needs_default`)."""
+        return self._resolver.needs_default(participant, meeting)
 
     def base_presets(self, catalog: PresetCatalog) -> list[PresetChoice]:
         return self._resolver.base_choices(catalog)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 NoteKind = Literal["renamed", "converted", "lossy", "dropped", "defaulted", "relocated"]
-ChoiceSource = Literal["participant", "meeting", "org-default", "v1-preset"]
+ChoiceSource = Literal["participant", "meeting", "org-default", "role-only", "v1-preset"]
 
 
 @dataclass(slots=True)
@@ -35,9 +35,10 @@ class Mapped:
 class Unmappable(Exception):
     """The entity's required data is unusable: the plan marks it `unmappable` with this reason."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, resolve: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.resolve = resolve  # the command or setting that resolves it, when the mapper knows one
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ class PresetChoice:
     """The v2 preset a participant (or a v1 preset itself) needs, and why."""
 
     v2_name: str
-    preset: str
+    preset: str | None  # None: a role-only preset, built from `role` alone
     role: str | None
     waiting_room: bool
     source: ChoiceSource

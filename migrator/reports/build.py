@@ -12,6 +12,7 @@ from migrator.mapping import MappingSet
 from migrator.model import PLAN_ACTIONS, EntityError, ExtractSummary, Finding, Kind, LoadSummary, NoteTally, PlanSummary, RollbackSummary, VerifySummary
 from migrator.reports.ledger_rows import changed_rows, journal_rows, plan_rows, unmappable_rows
 from migrator.reports.model import RowStream, document
+from migrator.reports.unresolved import unresolved_rows
 
 # What a reviewer must see first: what is lost, then what is changed, then the rest.
 NOTE_ORDER = ("lossy", "dropped", "converted", "relocated", "renamed", "defaulted")
@@ -57,7 +58,8 @@ def _endpoints(mappings: MappingSet) -> list[dict[str, Any]]:
             for rule in mappings.endpoints]
 
 
-def plan_report(summary: PlanSummary, extracted: ExtractSummary, mappings: MappingSet, ledger: Ledger) -> dict[str, Any]:
+def plan_report(summary: PlanSummary, extracted: ExtractSummary, mappings: MappingSet, ledger: Ledger,
+                unresolved: RowStream | None = None) -> dict[str, Any]:
     """What `migrate` would do, per entity and in total, and everything v2 cannot hold."""
     counts = _plan_counts(summary)
     return document(
@@ -67,6 +69,7 @@ def plan_report(summary: PlanSummary, extracted: ExtractSummary, mappings: Mappi
         transformations=[_transformation(t) for t in sorted(summary.notes, key=_note_rank)],
         relocation=_relocation(summary),
         unmappable=unmappable_rows(ledger),
+        unresolved=unresolved if unresolved is not None else unresolved_rows(ledger, summary.kept),
         changed=changed_rows(ledger, summary),
         outside_ledger=[_finding(ledger, f) for f in [*summary.existing, *summary.recreated, *summary.deleted_in_v1]],
         recordings=[dataclasses.asdict(r) for r in summary.recordings],
@@ -85,7 +88,7 @@ def _count_line(counts: dict[str, dict[str, int]]) -> str:
 
 
 def migrate_report(status: str, counts: dict[str, dict[str, int]], loaded: LoadSummary, ledger: Ledger,
-                   run_id: int) -> dict[str, Any]:
+                   run_id: int, unresolved: RowStream | None = None) -> dict[str, Any]:
     """What this migrate run did (the journal of `run_id`), with its errors."""
     stopped = f"; stopped early ({loaded.stopped})" if loaded.stopped else ""
     return document(
@@ -95,11 +98,12 @@ def migrate_report(status: str, counts: dict[str, dict[str, int]], loaded: LoadS
         stopped=loaded.stopped,
         journal=ledger.journal_counts(run_id),
         errors=[_error(e) for e in loaded.errors[:1000]],
+        unresolved=unresolved if unresolved is not None else unresolved_rows(ledger),
         events=journal_rows(ledger, run_id),
     )
 
 
-def verify_report(status: str, summary: VerifySummary) -> dict[str, Any]:
+def verify_report(status: str, summary: VerifySummary, unresolved: RowStream | None = None) -> dict[str, Any]:
     """Every mismatch with its diff; a clean verify is one line."""
     checked = sum(summary.checked.values())
     headline = (f"clean: v2 holds exactly what the mappings say for all {checked} entities checked"
@@ -108,7 +112,7 @@ def verify_report(status: str, summary: VerifySummary) -> dict[str, Any]:
                                      "changes": [c.as_row() for c in m.changes]} for m in summary.mismatches),
                            len(summary.mismatches))
     return document("verify", status, headline, checked={k.value: n for k, n in summary.checked.items()},
-                    mismatches=mismatches)
+                    mismatches=mismatches, unresolved=unresolved if unresolved is not None else RowStream.of([]))
 
 
 def rollback_report(status: str, summary: RollbackSummary) -> dict[str, Any]:

@@ -101,10 +101,10 @@ def _relocation(entries: list[dict[str, Any]]) -> list[str]:
     lines = ["### Preset relocation: which v2 preset each participant gets", ""]
     if not entries:
         return lines + ["No participant to place.", ""]
-    sources = ("participant", "meeting", "org-default")
+    sources = ("participant", "meeting", "org-default", "role-only")
     return lines + _table(["v2 preset", "v1 preset", "role", "waiting room", "participants",
-                           "own preset", "meeting's preset", "org default"], (
-        [_code(e["v2_preset"]), _code(e["preset"]), _text(e["role"] or "—"), "yes" if e["waiting_room"] else "no",
+                           "own preset", "meeting's preset", "org default", "role-only"], (
+        [_code(e["v2_preset"]), _code(e["preset"]) if e["preset"] else "none (role-only)", _text(e["role"] or "—"), "yes" if e["waiting_room"] else "no",
          str(e["participants"]), *(str(e["by_source"].get(s, 0)) for s in sources)]
         for e in entries[:LIST_ROWS]))
 
@@ -116,6 +116,17 @@ def _unmappable(rows: RowStream) -> list[str]:
     shown, rest = _first(rows, rows.total, "unmappable entities", "plan.json")
     return lines + _table(["kind", "v1 id", "name", "reason"], (
         [r["kind"], _code(r["key"]), _text(r["label"] or "—"), _text(r["reason"])] for r in shown)) + rest
+
+
+def _unresolved(rows: RowStream, where: str) -> list[str]:
+    """Every entity that did not end created, updated or unchanged, with what resolves it."""
+    if not rows.total:
+        return []
+    shown, rest = _first(rows, rows.total, "entities", where)
+    return [f"### Not migrated, and what resolves each ({rows.total})", ""] + _table(
+        ["kind", "v1 id", "name", "state", "reason", "resolve with"],
+        ([r["kind"], _code(r["v1_id"]), _text(r["label"] or "—"), _text(r["state"]), _text(r["reason"]),
+          _text(r["resolve"])] for r in shown)) + rest
 
 
 def _changed(rows: RowStream) -> list[str]:
@@ -180,6 +191,7 @@ def _plan(doc: dict[str, Any]) -> list[str]:
         *_transformations(doc["transformations"]),
         *_relocation(doc["relocation"]),
         *_unmappable(doc["unmappable"]),
+        *_unresolved(doc["unresolved"], "plan.json"),
         *_changed(doc["changed"]),
         *_outside(doc["outside_ledger"], "Outside the ledger"),
         *_recordings(doc["recordings"]),
@@ -193,9 +205,10 @@ def _plan(doc: dict[str, Any]) -> list[str]:
 # ------------------------------------------------------------------ verify, migrate, rollback
 def _verify(doc: dict[str, Any]) -> list[str]:
     mismatches: RowStream = doc["mismatches"]
+    unresolved = _unresolved(doc["unresolved"], "verify.json")
     if not mismatches.total:
-        return []
-    lines = _table(["kind", "checked"], ([kind, str(n)] for kind, n in doc["checked"].items()))
+        return unresolved
+    lines = unresolved + _table(["kind", "checked"], ([kind, str(n)] for kind, n in doc["checked"].items()))
     shown, rest = _first(mismatches, mismatches.total, "mismatches", "verify.json")
     return lines + [f"### Mismatches ({mismatches.total})", ""] + _table(["kind", "key", "problem", "v2 → expected"], (
         [m["kind"], _code(m["key"]), _text(m["problem"]),
@@ -215,7 +228,7 @@ def _migrate(doc: dict[str, Any]) -> list[str]:
     columns = ("created", "adopted", "updated", "unchanged", "failed", "unmappable")
     stopped = [f"Stopped early ({_text(doc['stopped'])}); run `migrate` again to resume.", ""] if doc["stopped"] else []
     return [*_counts_table(doc["counts"], columns), f"v2 writes in this run: {doc['writes']}.", "", *stopped,
-            *_errors(doc["errors"])]
+            *_unresolved(doc["unresolved"], "migrate.json"), *_errors(doc["errors"])]
 
 
 def _rollback(doc: dict[str, Any]) -> list[str]:
@@ -233,6 +246,6 @@ _BODIES = {"plan": _plan, "verify": _verify, "migrate": _migrate, "rollback": _r
 
 def markdown(doc: dict[str, Any]) -> str:
     """The Markdown form of a report document; a clean verify is a single line."""
-    if doc["report"] == "verify" and not doc["mismatches"].total:
+    if doc["report"] == "verify" and not doc["mismatches"].total and not doc["unresolved"].total:
         return f"**dyte-migrate verify** {_text(doc['headline'])}\n"
     return "\n".join(_header(doc) + _BODIES[doc["report"]](doc)) + "\n"

@@ -91,6 +91,8 @@ def plan_document(*, meetings: int = 5, participants: int = 20, title: str = HOS
                      "participants": participants, "by_source": {"meeting": participants},
                      "reasons": [{"reason": "preset from its meeting's presetName", "count": participants}]}],
         unmappable=unmappable,
+        unresolved=unmappable.map(lambda r: {"kind": r["kind"], "v1_id": r["key"], "label": r["label"],
+                                             "state": "unmappable", "reason": r["reason"], "resolve": HOSTILE_TITLE}),
         changed=changed,
         outside_ledger=[{"kind": "participant", "key": "gone-1", "label": HOSTILE_TITLE, "v2_id": "v2-gone-1",
                          "finding": "deleted in v1, kept in v2 (migrate --prune removes it)"}],
@@ -115,7 +117,14 @@ def verify_document(mismatches: int = 0) -> dict[str, Any]:
              "changes": found} for i in range(mismatches)]
     status = "mismatch" if mismatches else "clean"
     headline = f"{mismatches} mismatches among 10 entities checked" if mismatches else "clean: all 10 entities checked"
-    return document("verify", status, headline, checked={"meeting": 10}, mismatches=RowStream.of(rows))
+    return document("verify", status, headline, checked={"meeting": 10}, mismatches=RowStream.of(rows),
+                    unresolved=RowStream.of(_unresolved(mismatches)))
+
+
+def _unresolved(n: int) -> list[Row]:
+    """Entities not migrated, named with hostile text in every free-text field."""
+    return [{"kind": "participant", "v1_id": f"p-{i}", "label": HOSTILE_TITLE, "state": "unmappable",
+             "reason": HOSTILE_TITLE, "resolve": HOSTILE_TITLE} for i in range(n)]
 
 
 def migrate_document(events: int = 3, errors: int = 1) -> dict[str, Any]:
@@ -126,6 +135,7 @@ def migrate_document(events: int = 3, errors: int = 1) -> dict[str, Any]:
         "migrate", "failed", "migrate failed", counts={"meeting": {"created": events - errors, "failed": errors}},
         writes=events, stopped=None, journal={"meeting": {"created": events - errors, "failed": errors}},
         errors=[{"kind": "meeting", "key": meeting_key(i), "error": "422: title too long"} for i in range(errors)],
+        unresolved=RowStream.of(_unresolved(errors)),
         events=RowStream.of(rows))
 
 
