@@ -432,6 +432,8 @@ def check(ctx: Context) -> None:
     def action() -> None:
         for name, field in _SHOWN_SETTINGS:  # first, so a wrong value is visible even when a preflight fails
             value = ctx.target if name == "target" else getattr(ctx.options, field)
+            if value is None and name == "ledger":
+                value = "the org pair's ledger in the user state directory"
             ctx.echo(f"setting {name} = {value} ({ctx.options.sources.get(name, 'Options')})")
         outcome = ctx.migration().check()
         d = outcome.details

@@ -49,7 +49,7 @@ def test_every_subcommand_help_has_an_example_env_vars_and_exit_codes(name: str)
 @pytest.mark.parametrize("width", [60, 80, 120])
 def test_help_never_cuts_a_word_at_its_hyphen(width: int) -> None:
     text = invoke("--help", terminal_width=width).stdout
-    assert ".dyte-migrate/ledger.sqlite" in text, text
+    assert "./dyte-migrate.toml" in text, text
     assert not re.search(r"\w-\n", text), text
 
 

@@ -22,7 +22,7 @@ CASES = {
     "default_preset": (["--default-preset", "flagged"], "from_env", 'default_preset = "from_file"',
                        ("flagged", "from_env", "from_file", "None")),
     "ledger": (["--ledger", "flag.sqlite"], "env.sqlite", 'ledger = "file.sqlite"',
-               ("flag.sqlite", "env.sqlite", "file.sqlite", ".dyte-migrate/ledger.sqlite")),
+               ("flag.sqlite", "env.sqlite", "file.sqlite", "the org pair's ledger in the user state directory")),
     "reports_dir": (["--reports-dir", "flag-reports"], "env-reports", 'reports_dir = "file-reports"',
                     ("flag-reports", "env-reports", "file-reports", "reports")),
     "rate_limit": (["--rate-limit", "11"], "22", "rate_limit = 33", ("11.0", "22.0", "33.0", "2000.0")),

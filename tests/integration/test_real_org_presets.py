@@ -224,4 +224,4 @@ def test_init_writes_a_config_that_check_accepts(real_org, monkeypatch):
     result = run.invoke(cli, [*common, "check"])
     assert result.exit_code == EXIT_OK, result.output
     assert "default preset 'team' (config file dyte-migrate.toml)" in result.output
-    assert (ws.root / ".dyte-migrate" / "ledger.sqlite").is_file()  # the config's defaults were used
+    assert "setting ledger = the org pair's ledger in the user state directory (built-in default)" in result.output
