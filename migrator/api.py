@@ -172,10 +172,12 @@ class Migration:
 
     @property
     def ledger_path(self) -> Path:
-        return ledger_files.ledger_path(self.options.ledger, self.credentials)
+        return ledger_files.ledger_path(self.options.ledger, self.credentials,
+                                        self.options.shard.label if self.options.shard else None)
 
     def _ledger(self) -> Ledger:
-        ledger = Ledger.open(self.ledger_path, self.credentials.pair)
+        ledger = Ledger.open(self.ledger_path, self.credentials.pair,
+                             shard=self.options.shard.label if self.options.shard else None)
         try:
             ledger.bind_shard(shard_label(self.options.shard))
         except BaseException:
@@ -377,7 +379,8 @@ class Migration:
                 summary, prints = await self._plan(client, ledger, mappings, stop, fingerprint=saved is not None)
                 if saved is not None and prints is not None:
                     saved.check(prints, planned_actions(ledger))
-                if summary.existing and not allow_existing:
+                # shards of one split create beside each other on purpose: the guard is for an unsharded first run
+                if summary.existing and not allow_existing and self.options.shard is None:
                     first = summary.existing[0]
                     raise ConfigError(
                         f"v2 already holds {len(summary.existing)} objects that match v1 (first: {first.kind} {first.key}) "
@@ -549,7 +552,7 @@ def export_ids(ledger: Path | None, fmt: str, output: Path | None, credentials_f
     """The id map of what the ledger holds; with `shard`, only if the ledger is that shard's."""
     if fmt not in ("csv", "json"):
         raise ConfigError(f"unknown export format {fmt!r}; choose csv or json")
-    ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file)
+    ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file, shard.label if shard else None)
     with Ledger.open(ledger_path, None, lock=False, create=False) as book:
         if shard is not None:
             book.bind_shard(shard.label)

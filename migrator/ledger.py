@@ -28,7 +28,7 @@ from typing import Any, Iterable, Iterator
 import sqlite_utils
 
 from migrator.errors import ConfigError, LedgerConflict, LedgerError, scrub
-from migrator.ledger_files import pair_lock
+from migrator.ledger_files import pair_locks
 from migrator.model import Action, Entity, Kind, State, WriteResult
 
 SCHEMA_VERSION = "2"
@@ -128,10 +128,12 @@ class Ledger:
 
     # ----------------------------------------------------------------- opening
     @classmethod
-    def open(cls, path: Path, pair: tuple[str, str] | None, *, lock: bool = True, create: bool = True) -> Ledger:
-        """Open (creating if allowed), take the run lock, and check the org pair.
+    def open(cls, path: Path, pair: tuple[str, str] | None, *, lock: bool = True, create: bool = True,
+             shard: str | None = None) -> Ledger:
+        """Open (creating if allowed), take the run locks, and check the org pair.
 
-        `pair=None` skips the binding check (status/export read whatever pair it holds).
+        `pair=None` skips the binding check (status/export read whatever pair it holds);
+        `shard` (`I/N`) lets the shards of one split migration run beside each other.
         """
         path = Path(path)
         if not path.exists() and not create:
@@ -143,7 +145,8 @@ class Ledger:
             if lock:  # on the file itself (a symlink or another spelling is the same ledger), then on the org pair
                 lock_fds.append(cls._take_lock(Path(f"{os.path.realpath(path)}.lock"), f"ledger {path}"))
                 if pair is not None:
-                    lock_fds.append(cls._take_lock(pair_lock(pair), f"org pair {pair[0]} -> {pair[1]}"))
+                    what = f"org pair {pair[0]} -> {pair[1]}" + (f" (shard {shard})" if shard else "")
+                    lock_fds += [cls._take_lock(file, what, exclusive) for file, exclusive in pair_locks(pair, shard)]
             conn = cls._connect(path)
             ledger = cls(path, conn, lock_fds)
             ledger._ensure_schema()
@@ -156,14 +159,14 @@ class Ledger:
             raise
 
     @staticmethod
-    def _take_lock(lock_file: Path, what: str) -> int:
+    def _take_lock(lock_file: Path, what: str, exclusive: bool = True) -> int:
         try:
             lock_file.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise LedgerError(f"cannot create the lock {lock_file}: {exc.strerror}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             raise LedgerConflict(f"{what} is locked by another dyte-migrate run") from None

@@ -20,7 +20,6 @@ from migrator.errors import ConfigError, CredentialError
 from migrator.settings import Credentials, load_credentials
 
 APP_NAME = "dyte-migrate"
-LEDGER_FILE = "ledger.sqlite"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -42,21 +41,32 @@ def pair_dir(pair: tuple[str, str]) -> Path:
     return state_dir() / f"{_folder_name(pair[0])}--{_folder_name(pair[1])}"
 
 
-def default_ledger(pair: tuple[str, str]) -> Path:
-    return pair_dir(pair) / LEDGER_FILE
+def _shard_suffix(shard: str | None) -> str:
+    """`2/4` -> `-shard-2-of-4`: each shard of a split migration has its own default ledger and lock."""
+    return "" if shard is None else "-shard-" + shard.replace("/", "-of-")
 
 
-def pair_lock(pair: tuple[str, str]) -> Path:
-    """One run per org pair at a time, whichever ledger file it uses."""
-    return pair_dir(pair) / "run.lock"
+def default_ledger(pair: tuple[str, str], shard: str | None = None) -> Path:
+    return pair_dir(pair) / f"ledger{_shard_suffix(shard)}.sqlite"
 
 
-def ledger_path(given: Path | None, credentials: Credentials) -> Path:
-    """The ledger a command with credentials uses: the given one, else the pair's default."""
-    return Path(given) if given is not None else default_ledger(credentials.pair)
+def pair_locks(pair: tuple[str, str], shard: str | None = None) -> list[tuple[Path, bool]]:
+    """(lock file, exclusive?) to hold for a run of this pair, whichever ledger file it uses.
+
+    An unsharded run holds the pair's lock alone; a shard shares it with the other shards
+    (so neither can run beside an unsharded run) and holds its own shard's lock alone.
+    """
+    if shard is None:
+        return [(pair_dir(pair) / "run.lock", True)]
+    return [(pair_dir(pair) / "run.lock", False), (pair_dir(pair) / f"run{_shard_suffix(shard)}.lock", True)]
 
 
-def ledger_path_for_reading(given: Path | None, credentials_file: Path | None) -> Path:
+def ledger_path(given: Path | None, credentials: Credentials, shard: str | None = None) -> Path:
+    """The ledger a command with credentials uses: the given one, else the pair's (or its shard's) default."""
+    return Path(given) if given is not None else default_ledger(credentials.pair, shard)
+
+
+def ledger_path_for_reading(given: Path | None, credentials_file: Path | None, shard: str | None = None) -> Path:
     """The ledger of a command that needs no network (status, export-ids).
 
     Credentials are read only to find the default ledger; without them, one line says
@@ -69,4 +79,4 @@ def ledger_path_for_reading(given: Path | None, credentials_file: Path | None) -
     except CredentialError as exc:
         raise ConfigError(f"which ledger? pass --ledger PATH (or set DYTE_MIGRATE_LEDGER), or the credentials "
                           f"whose org pair names the default ledger ({exc})") from None
-    return default_ledger(credentials.pair)
+    return default_ledger(credentials.pair, shard)
