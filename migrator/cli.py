@@ -25,7 +25,7 @@ from migrator.errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_USAGE, MigratorError
 from migrator.apps import ensure_app
 from migrator.model import Kind
 from migrator.progress import ProgressDisplay
-from migrator.settings import DEFAULT_TARGET, TARGETS, load_credentials
+from migrator.settings import DEFAULT_SOURCE, DEFAULT_TARGET, SOURCES, TARGETS, load_credentials
 
 
 class LazyGroup(click.Group):
@@ -60,9 +60,11 @@ class Context:
     progress: bool
     target: str = DEFAULT_TARGET
     create_app: str | None = None
+    source: str = DEFAULT_SOURCE
 
     def migration(self) -> api.Migration:
-        credentials = load_credentials(self.credentials_file, target=self.target, app_optional=self.create_app is not None)
+        credentials = load_credentials(self.credentials_file, target=self.target, source=self.source,
+                                       app_optional=self.create_app is not None)
         if self.create_app is not None:
             choice = ensure_app(credentials, self.create_app, self.options.ledger, self.options.timeout)
             verb = "created" if choice.created else "recorded in the ledger by an earlier run, reused"
@@ -134,6 +136,8 @@ def _fail(ctx: Context, command: str, message: str, code: int) -> None:
                    "Default: DYTE_V1_*/DYTE_V2_* environment variables.")
 @click.option("--target", type=click.Choice(TARGETS), envvar="DYTE_MIGRATE_TARGET", default=DEFAULT_TARGET,
               show_default=True, help="Where to migrate: Dyte v2, or Cloudflare RealtimeKit.")
+@click.option("--source", type=click.Choice(SOURCES), envvar="DYTE_MIGRATE_SOURCE", default=DEFAULT_SOURCE,
+              show_default=True, help="What to migrate: a Dyte v1 org, or a Dyte v2 org (to --target realtimekit).")
 @click.option("--create-app", metavar="NAME", default=None,
               help="realtimekit: create an app named NAME when no REALTIMEKIT_APP_ID is given (once; recorded in the ledger).")
 @click.option("--rate-limit", type=click.FloatRange(min=0), default=2000, show_default=True,
@@ -146,7 +150,7 @@ def _fail(ctx: Context, command: str, message: str, code: int) -> None:
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (never secrets).")
 @click.pass_context
 def cli(click_ctx: click.Context, ledger: Path, reports_dir: Path, mappings_dir: Path | None,
-        credentials_file: Path | None, target: str, create_app: str | None, rate_limit: float,
+        credentials_file: Path | None, target: str, source: str, create_app: str | None, rate_limit: float,
         target_rate_limit: float | None, timeout: float, as_json: bool, no_progress: bool, verbose: int) -> None:
     """Move a Dyte organization from the v1 REST API to the v2 REST API or to Cloudflare RealtimeKit.
 
@@ -162,7 +166,7 @@ def cli(click_ctx: click.Context, ledger: Path, reports_dir: Path, mappings_dir:
         options.mappings_dir = mappings_dir
     ledger_source = click_ctx.get_parameter_source("ledger")
     given = ledger_source is not None and ledger_source.name != "DEFAULT"
-    click_ctx.obj = Context(options, credentials_file, as_json, verbose, given, not no_progress, target, create_app)
+    click_ctx.obj = Context(options, credentials_file, as_json, verbose, given, not no_progress, target, create_app, source)
 
 
 @cli.command()
@@ -288,12 +292,15 @@ def rollback(yes: bool) -> None:
 @click.option("--participants", type=click.IntRange(0, 10000), default=5, show_default=True, help="Per meeting.")
 @click.option("--target", type=click.Choice(TARGETS), default=None,
               help="Migrate to Dyte v2 or to the sandbox's RealtimeKit (default: the global --target).")
-def demo(meetings: int, participants: int, target: str | None) -> None:
+@click.option("--source", type=click.Choice(SOURCES), default=None,
+              help="Migrate the sandbox's v1 org, or its v2 org (seeded from v1 first; default: the global --source).")
+def demo(meetings: int, participants: int, target: str | None, source: str | None) -> None:
     """Start the sandbox with sample data, run plan, migrate, verify and a repeat migrate."""
 
     def action(ctx: Context) -> None:
         outcome, lines = demo_module.run_demo(ctx.options, meetings=meetings, participants=participants,
-                                              ledger_given=ctx.ledger_given, target=target or ctx.target)
+                                              ledger_given=ctx.ledger_given, target=target or ctx.target,
+                                              source=source or ctx.source)
         _emit(ctx, outcome, lines)
 
     _run("demo", action)
