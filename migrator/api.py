@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
-from migrator import export, kinds, undo
+from migrator import export, kinds, sources, undo
 from migrator.client import DyteClient
 from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, Interrupted, TransportError
-from migrator.extract import Extractor
 from migrator.importer import Importer
 from migrator.ledger import Ledger
 from migrator.load import Loader
@@ -137,7 +136,8 @@ class Migration:
 
     # ------------------------------------------------------------ plumbing
     def _mappings(self) -> MappingSet:
-        return MappingSet.load(self.options.mappings_dir, target=self.credentials.v2.profile.name)
+        return MappingSet.load(self.options.mappings_dir, target=self.credentials.v2.profile.name,
+                               layout=sources.of(self.credentials).mappings)
 
     def _ledger(self) -> Ledger:
         return Ledger.open(self.options.ledger, self.credentials.pair)
@@ -197,7 +197,8 @@ class Migration:
 
     async def _extract(self, client: DyteClient, ledger: Ledger, run_id: int, stop: asyncio.Event) -> ExtractSummary:
         with _Stage(self.progress, "extract") as stage:
-            extractor = Extractor(client, ledger, run_id, concurrency=self.options.concurrency, progress=stage.advance)
+            extractor = sources.of(self.credentials).extractor(client, ledger, run_id, concurrency=self.options.concurrency,
+                                                               progress=stage.advance)
             return await self._until_stopped(stop, extractor.run())
 
     async def _plan(self, client: DyteClient, ledger: Ledger, mappings: MappingSet, stop: asyncio.Event, *,
@@ -217,14 +218,15 @@ class Migration:
 
         An unreachable host here is a configuration problem (exit 2): nothing was written.
         """
-        probes = (("v1", self.credentials.v1.base_url, lambda: client.v1("GET", "/meetings", params={"offset": 0, "limit": 1})),
-                  ("v2", self.credentials.v2.base_url, lambda: kinds.probe(client)))
+        source = self.credentials.v1.profile.name.removeprefix("dyte-")  # "v1", or "v2" as a source
+        probes = (("v1", source, self.credentials.v1.base_url, lambda: client.source.first("/meetings", key="meetings")),
+                  ("v2", "v2", self.credentials.v2.base_url, lambda: kinds.probe(client)))
         answers: dict[str, Any] = {}
-        for side, base_url, probe in probes:
+        for side, name, base_url, probe in probes:
             try:
                 answers[side] = await probe()
             except TransportError as exc:
-                raise ConfigError(f"cannot reach the {side} API at {base_url}: {exc}") from None
+                raise ConfigError(f"cannot reach the {name} API at {base_url}: {exc}") from None
         return answers
 
     # ------------------------------------------------------------ commands
@@ -238,7 +240,7 @@ class Migration:
                     entities = sum(sum(states.values()) for states in ledger.counts().values())
                 found = {
                     "v1": {"base_url": self.credentials.v1.base_url, "org_id": self.credentials.v1.org_id,
-                           "reachable": True, "sample_meetings": len((v1.get("data") or {}).get("meetings") or [])},
+                           "reachable": True, "sample_meetings": len(v1), "source": self.credentials.v1.profile.name},
                     "v2": {"base_url": self.credentials.v2.base_url, "org_id": self.credentials.v2.org_id, "reachable": True},
                     "ledger": {"path": str(self.options.ledger), "entities": entities},
                     "mappings": {"dir": str(self.options.mappings_dir), "files": sorted(mappings.files)},

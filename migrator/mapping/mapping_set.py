@@ -182,7 +182,8 @@ class MappingSet:
 
     @property
     def resolves_presets(self) -> bool:
-        """True for v1 rules: participants get their preset from `resolve_preset`, presets from `map_preset`."""
+        """True for v1 rules (presets.yaml has a resolution): participants get their preset from
+        `resolve_preset`, presets come from `map_preset`. False for a v2 source: `map_whole_preset`."""
         return self._resolver is not None
 
     def map_participant(self, participant: dict[str, Any], preset_name: str | None = None) -> Mapped:
