@@ -12,7 +12,8 @@ participants are read per meeting, and the org-wide recordings listing is an inv
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Iterable
+import functools
+from typing import Any, Awaitable, Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 from migrator import kinds
@@ -60,7 +61,7 @@ class SnapshotWriter:
         self.progress = progress or (lambda kind, n: None)
         self.summary = ExtractSummary()
 
-    def _store(self, kind: str, rows: list[tuple[str, str | None, dict[str, Any]]]) -> None:
+    def _store(self, kind: str, rows: Sequence[tuple[str, str | None, dict[str, Any]]]) -> None:
         seen: set[str] = set()
         unique = []
         for row in rows:  # an id repeated across pages is one object
@@ -183,7 +184,7 @@ class V2SourceExtractor(SnapshotWriter):
         await self._presets()
         await self._top_level(Kind.WEBHOOK)
         meetings = await self._top_level(Kind.MEETING)
-        await _bounded(self.concurrency, [lambda m=m: self._participants(m) for m in meetings])
+        await _bounded(self.concurrency, [functools.partial(self._participants, m) for m in meetings])
         await self._recordings()
 
     async def _presets(self) -> None:
