@@ -20,42 +20,21 @@ from click.testing import CliRunner
 from migrator.cli import cli
 from migrator.errors import EXIT_OK, EXIT_USAGE
 from tests.conftest import SandboxFactory
+from tests.sandbox import payloads as sandbox_payloads
 
 from .helpers import V2, Workspace, assert_exact_copy
 
-PRESET = {
-    "config": {"view_type": "GROUP_CALL", "max_video_streams": {"mobile": 2, "desktop": 6}, "max_screenshare_count": 1,
-               "media": {"video": {"quality": "hd", "frame_rate": 30}, "screenshare": {"quality": "vga", "frame_rate": 5},
-                         "audio": {"enable_stereo": False, "enable_high_bitrate": True}}},
-    "permissions": {
-        "accept_waiting_requests": True, "can_accept_production_requests": False, "can_edit_display_name": True,
-        "can_spotlight": False, "is_recorder": False, "recorder_type": "NONE", "disable_participant_audio": False,
-        "disable_participant_screensharing": False, "disable_participant_video": False, "kick_participant": True,
-        "pin_participant": True, "can_record": True, "can_livestream": False, "waiting_room_type": "SKIP",
-        "plugins": {"can_close": True, "can_start": True, "can_edit_config": False,
-                    "config": {"access_control": "FULL_ACCESS", "handles_view_only": False}},
-        "connected_meetings": {"can_alter_connected_meetings": False, "can_switch_connected_meetings": False,
-                               "can_switch_to_parent_meeting": False},
-        "polls": {"can_create": True, "can_vote": True, "can_view": True},
-        "media": {"video": {"can_produce": "ALLOWED"}, "audio": {"can_produce": "ALLOWED"},
-                  "screenshare": {"can_produce": "CAN_REQUEST"}},
-        "chat": {"public": {"can_send": True, "text": True, "files": False},
-                 "private": {"can_send": True, "can_receive": True, "text": True, "files": False}},
-        "hidden_participant": False, "show_participant_list": True, "can_change_participant_permissions": False,
-    },
-    "ui": {"design_tokens": {
-        "border_radius": "rounded", "border_width": "thin", "spacing_base": 4, "theme": "dark",
-        "colors": {"brand": {"300": "#844d1c", "400": "#9d5b22", "500": "#b76a28", "600": "#d17a2e", "700": "#eb8a34"},
-                   "background": {"600": "#222222", "700": "#1f1f1f", "800": "#1b1b1b", "900": "#181818", "1000": "#141414"},
-                   "danger": "#FF2D2D", "text": "#EEEEEE", "text_on_brand": "#EEEEEE", "success": "#62A504",
-                   "video_bg": "#191919", "warning": "#FFCD07"},
-        "logo": "https://assets.example.invalid/logo.svg"}, "config_diff": {}},
-}
+def v2_preset(name: str, view_type: str = "GROUP_CALL") -> dict[str, Any]:
+    """A whole v2 preset with what RealtimeKit lacks (one plugin setting for all, a config_diff)."""
+    preset = sandbox_payloads.v2_preset(name)
+    preset["config"]["view_type"] = view_type
+    preset["config"]["media"]["audio"] = {"enable_stereo": False, "enable_high_bitrate": True}
+    preset["ui"]["config_diff"] = {}
+    return preset
 
 
 def _dataset(tmp_path: Path) -> Path:
-    host = {**PRESET, "name": "host"}
-    guest = {**PRESET, "name": "guest", "config": {**PRESET["config"], "view_type": "WEBINAR"}}
+    host, guest = v2_preset("host"), v2_preset("guest", "WEBINAR")
     meetings = []
     for i in range(4):
         meetings.append({

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from functools import cache
 from typing import Any
 
@@ -16,7 +15,7 @@ from migrator.mapping import v2spec
 from migrator.mapping.mapping_set import V2_IDENTITY_LAYOUT, MappingSet
 from migrator.mapping.overlay import SPEC_DIR
 from migrator.settings import load_credentials
-from tests.integration.test_v2_source import PRESET
+from tests.integration.test_v2_source import v2_preset
 from tests.mapping.helpers import MAPPINGS, SPECS, _strict
 
 V2_SOURCE = {"DYTE_V2_ORG_ID": "org2", "DYTE_V2_API_KEY": "key2"}
@@ -93,9 +92,10 @@ def test_every_field_of_the_v2_object_is_copied_or_dropped_with_a_reason(file: s
 def test_v2_objects_map_to_valid_realtimekit_bodies_with_every_loss_noted() -> None:
     rtk = _rtk()
     assert rtk.overlay == "targets/realtimekit.yaml" and not rtk.resolves_presets and rtk.endpoints == []
-    preset = rtk.map_whole_preset({**copy.deepcopy(PRESET), "id": "p", "name": "host"})
+    whole = {**v2_preset("host"), "id": "p"}
+    preset = rtk.map_whole_preset(whole)
     assert _rtk_errors("PresetCreateParams", preset.payload) == []
-    assert preset.payload["name"] == "host" and preset.payload["config"] == PRESET["config"]
+    assert preset.payload["name"] == "host" and preset.payload["config"] == whole["config"]
     assert preset.payload["permissions"]["plugins"]["config"] == {}  # the overlay's default still applies
     dropped = {n.source for n in preset.notes if n.kind == "dropped"}
     assert {"ui.config_diff", "permissions.plugins.config", "id"} <= dropped
@@ -121,5 +121,5 @@ def test_no_field_is_dropped_as_unknown_for_the_spec_fields() -> None:
     """An unruled field would be noted as 'no rule': the spec's fields all have one."""
     rtk = _rtk()
     for mapped in (rtk.map_meeting(MEETING), rtk.map_participant(PARTICIPANT), rtk.map_webhook(WEBHOOK),
-                   rtk.map_whole_preset({**copy.deepcopy(PRESET), "id": "p", "name": "host"})):
+                   rtk.map_whole_preset({**v2_preset("host"), "id": "p"})):
         assert not [n for n in mapped.notes if "no rule" in (n.reason or "")]
