@@ -2,7 +2,7 @@
 
     from migrator import Migration, Options, load_credentials
 
-    migration = Migration(load_credentials(), Options(ledger=Path("ledger.sqlite")))
+    migration = Migration(load_credentials(), Options())  # the default ledger of this org pair
     outcome = migration.migrate(max_seconds=1500)
     print(outcome.status, outcome.counts)
 
@@ -14,7 +14,9 @@ optional callback as `ProgressEvent`s; the API draws nothing on a terminal.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import sqlite3
 import signal
 import time
 from collections import Counter
@@ -23,17 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
-from migrator import export, kinds, sources, undo
+from migrator import export, kinds, ledger_files, sources, undo
 from migrator.client import DyteClient
-from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, Interrupted, TransportError
+from migrator.errors import (EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, Interrupted, LedgerWriteError,
+                             TransportError)
 from migrator.importer import Importer
-from migrator.ledger import Ledger
+from migrator.ledger import Ledger, Scope
+from migrator.ledger import backup as ledger_backup
 from migrator.load import Loader
 from migrator.mapping import MappingSet, default_directory
 from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Kind, LoadSummary, PlanSummary
 from migrator.plan import Fingerprints, Planner, SavedPlan, planned_actions
 from migrator.reports import import_report, migrate_report, plan_report, rollback_report, verify_report, write_report, write_saved_plan
 from migrator.reports.model import tool_version
+from migrator.reports.files import write_atomically
 from migrator.settings import Credentials
 from migrator.verify import Verifier
 
@@ -48,7 +53,7 @@ def default_mappings_dir() -> Path:
 
 @dataclass
 class Options:
-    ledger: Path = Path(".dyte-migrate/ledger.sqlite")
+    ledger: Path | None = None  # None: the default ledger of these credentials' org pair (ledger_files)
     reports_dir: Path = Path("reports")
     mappings_dir: Path = field(default_factory=default_mappings_dir)
     concurrency: int = 8
@@ -69,7 +74,7 @@ class Options:
             raise ConfigError(f"timeout must be more than 0 seconds, not {self.timeout!r}")
         for name in ("ledger", "reports_dir", "mappings_dir"):
             value = getattr(self, name)
-            if not isinstance(value, Path):
+            if value is not None and not isinstance(value, Path):
                 setattr(self, name, Path(value))
 
 
@@ -133,14 +138,21 @@ class Migration:
         self.options = options or Options()
         self.options.check()
         self.progress = progress
+        self._mapping_set: MappingSet | None = None
 
     # ------------------------------------------------------------ plumbing
     def _mappings(self) -> MappingSet:
-        return MappingSet.load(self.options.mappings_dir, target=self.credentials.v2.profile.name,
-                               layout=sources.of(self.credentials).mappings)
+        if self._mapping_set is None:
+            self._mapping_set = MappingSet.load(self.options.mappings_dir, target=self.credentials.v2.profile.name,
+                                                layout=sources.of(self.credentials).mappings)
+        return self._mapping_set
+
+    @property
+    def ledger_path(self) -> Path:
+        return ledger_files.ledger_path(self.options.ledger, self.credentials)
 
     def _ledger(self) -> Ledger:
-        return Ledger.open(self.options.ledger, self.credentials.pair)
+        return Ledger.open(self.ledger_path, self.credentials.pair)
 
     def _client(self) -> DyteClient:
         return DyteClient(self.credentials, rate_per_minute=self.options.rate_per_minute,
@@ -154,13 +166,15 @@ class Migration:
         async def main() -> T:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+            for sig in previous:
                 loop.add_signal_handler(sig, stop.set)
             try:
                 return await factory(stop)
             finally:
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    loop.remove_signal_handler(sig)
+                for sig, handler in previous.items():
+                    loop.remove_signal_handler(sig)  # leaves SIGTERM at its default (a silent death): restore
+                    signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
         return asyncio.run(main())
 
@@ -192,13 +206,15 @@ class Migration:
                 status = "interrupted"
                 raise
             finally:
-                ledger.end_run(run_id, status, {})
+                with contextlib.suppress(sqlite3.Error):  # a full disk must not hide the error that stopped the run
+                    ledger.end_run(run_id, status, {})
                 ledger.close()
 
     async def _extract(self, client: DyteClient, ledger: Ledger, run_id: int, stop: asyncio.Event) -> ExtractSummary:
         with _Stage(self.progress, "extract") as stage:
             extractor = sources.of(self.credentials).extractor(client, ledger, run_id, concurrency=self.options.concurrency,
-                                                               progress=stage.advance)
+                                                               progress=stage.advance,
+                                                               secret_fields=self._mappings().secret_fields)
             return await self._until_stopped(stop, extractor.run())
 
     async def _plan(self, client: DyteClient, ledger: Ledger, mappings: MappingSet, stop: asyncio.Event, *,
@@ -208,6 +224,14 @@ class Migration:
         prints = Fingerprints(ledger.snapshot_fingerprint(), planner.v2_fingerprint(), mappings.fingerprint,
                               tool_version()) if fingerprint else None
         return summary, prints
+
+    def _reports_after_writes(self, name: str, report: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """Report files, or a warning: after v2 writes, a report folder we cannot write does not undo the run."""
+        try:
+            return write_report(self.options.reports_dir, name, report), []
+        except OSError as exc:
+            return [], [f"the {name} report could not be written to {self.options.reports_dir}: "
+                        f"{exc.strerror or type(exc).__name__}"]
 
     @staticmethod
     def _requests(client: DyteClient) -> dict[str, int]:
@@ -236,13 +260,13 @@ class Migration:
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._client() as client:
                 v1 = (await self._preflight(client))["v1"]
-                with Ledger.open(self.options.ledger, self.credentials.pair) as ledger:
+                with Ledger.open(self.ledger_path, self.credentials.pair) as ledger:
                     entities = sum(sum(states.values()) for states in ledger.counts().values())
                 found = {
                     "v1": {"base_url": self.credentials.v1.base_url, "org_id": self.credentials.v1.org_id,
                            "reachable": True, "sample_meetings": len(v1), "source": self.credentials.v1.profile.name},
                     "v2": {"base_url": self.credentials.v2.base_url, "org_id": self.credentials.v2.org_id, "reachable": True},
-                    "ledger": {"path": str(self.options.ledger), "entities": entities},
+                    "ledger": {"path": str(self.ledger_path), "entities": entities},
                     "mappings": {"dir": str(self.options.mappings_dir), "files": sorted(mappings.files)},
                 }
                 return Outcome("check", "clean", requests=self._requests(client), details=found,
@@ -254,7 +278,7 @@ class Migration:
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("extract") as (client, ledger, run_id):
                 summary = await self._extract(client, ledger, run_id, stop)
-                counts = ", ".join(f"{n} {kind}s" for kind, n in summary.counts.items())
+                counts = _kinds_line(summary.counts)
                 return Outcome("extract", "complete", requests=self._requests(client),
                                details=dataclasses.asdict(summary), message=f"extracted {counts}")
 
@@ -281,13 +305,17 @@ class Migration:
 
     def migrate(self, *, batch_size: int | None = None, max_seconds: float | None = None,
                 only: Iterable[Kind | str] | str | None = None, plan: Path | None = None,
-                allow_existing: bool = False, prune: bool = False) -> Outcome:
+                allow_existing: bool = False, prune: bool = False, meetings: Iterable[str] | None = None) -> Outcome:
         """Plan and apply (or apply exactly a saved `plan`); resumes from the ledger.
 
         `allow_existing`: create even though this ledger knows nothing of the target and
         the target already holds objects that match v1. `prune`: delete (meetings: set
-        INACTIVE) what this tool created for v1 objects deleted since.
+        INACTIVE) what this tool created for v1 objects deleted since. `meetings`: a canary
+        run of just these v1 meetings, their participants and the presets those need.
         """
+        canary = frozenset(meetings) if meetings is not None else None
+        if canary is not None and not canary:
+            raise ConfigError("a canary run needs at least one v1 meeting id")
         kinds_chosen = Kind.parse_many(only)
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ConfigError(f"batch_size must be a whole number of 1 or more, not {batch_size!r}")
@@ -309,20 +337,30 @@ class Migration:
                         f"v2 already holds {len(summary.existing)} objects that match v1 (first: {first.kind} {first.key}) "
                         "and this ledger knows none of them: use the ledger of the earlier run, run `dyte-migrate import`, "
                         "or pass --allow-existing to create anyway")
-                totals = {kind.value: summary.total(WRITE_ACTIONS, frozenset({kind})) for kind in (kinds_chosen or Kind)}
+                scope = None if canary is None else ledger.scope_of(
+                    Kind.MEETING, canary, tuple((s.kind, s.requires) for s in kinds.KINDS if s.parent is Kind.MEETING))
+                totals = {kind.value: summary.total(WRITE_ACTIONS, frozenset({kind})) if scope is None else len(scope[kind])
+                          for kind in (kinds_chosen or Kind)}
                 with _Stage(self.progress, "migrate", totals) as stage:
                     loader = Loader(client, ledger, run_id, chunk=max(16, self.options.concurrency * 8),
                                     max_writes=batch_size, deadline=deadline, stop=stop, only=kinds_chosen,
-                                    progress=stage.advance, concurrency=self.options.concurrency, prune=prune)
-                    loaded = await loader.run()
-                return self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen)
+                                    progress=stage.advance, concurrency=self.options.concurrency, prune=prune,
+                                    scope=scope)
+                    try:
+                        loaded = await loader.run()
+                    except sqlite3.Error as exc:
+                        raise LedgerWriteError(
+                            f"ledger {self.ledger_path} could not be written ({exc}) after {loader.summary.writes} "
+                            "v2 writes; the migration stopped: once the ledger can be written, run migrate again "
+                            "to resume from it") from None
+                return self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen, scope)
 
         return self._run(work)
 
     def _migrate_outcome(self, client: DyteClient, ledger: Ledger, run_id: int, loaded: LoadSummary,
-                         only: frozenset[Kind] | None) -> Outcome:
+                         only: frozenset[Kind] | None, scope: Scope | None) -> Outcome:
         counts = _counts(loaded.counts)
-        remaining = ledger.remaining(only)
+        remaining = ledger.remaining(only, scope)
         failed = sum(c["failed"] + c["unmappable"] for c in counts.values())
         if loaded.stopped and remaining:
             status, code = "partial", EXIT_PARTIAL
@@ -333,11 +371,15 @@ class Migration:
         else:
             status, code = "complete", EXIT_OK
             message = f"migrated: {_count_line(counts)}"
+            if scope is not None:
+                message = (f"canary of {len(scope[Kind.MEETING])} meetings migrated: {_count_line(counts)}; "
+                           "check them in the app, then run migrate for the rest")
         ledger.run_status = status  # the runs table tells a stop between batches from a finish
-        report = migrate_report(status, counts, loaded, ledger, run_id)
-        reports = write_report(self.options.reports_dir, "migrate", report)
+        reports, warnings = self._reports_after_writes("migrate", migrate_report(status, counts, loaded, ledger, run_id))
+        if warnings and code == EXIT_OK:
+            code, message = EXIT_FAILED, f"the migration itself finished ({message}), but its report was not written"
         return Outcome("migrate", status, code, counts, self._requests(client), reports, message,
-                       {"writes": loaded.writes, "stopped": loaded.stopped, "remaining": remaining})
+                       {"writes": loaded.writes, "stopped": loaded.stopped, "remaining": remaining, "warnings": warnings})
 
     def verify(self) -> Outcome:
         mappings = self._mappings()
@@ -382,7 +424,7 @@ class Migration:
 
     def rollback_preview(self) -> Outcome:
         """What `rollback()` would undo, from the ledger alone: no network, no write."""
-        with Ledger.open(self.options.ledger, self.credentials.pair, create=False) as ledger:
+        with Ledger.open(self.ledger_path, self.credentials.pair, create=False) as ledger:
             counts: dict[str, dict[str, int]] = {}
             first: list[dict[str, Any]] = []
             total = 0
@@ -407,17 +449,21 @@ class Migration:
                 summary = await undo.rollback(client, ledger, run_id)
                 status, code = ("complete", EXIT_OK) if not summary.errors else ("failed", EXIT_FAILED)
                 counts = {kind.value: dict(tally) for kind, tally in summary.counts.items() if tally}
-                reports = write_report(self.options.reports_dir, "rollback", rollback_report(status, summary))
-                message = (f"rolled back: {_count_line(counts)}" if not summary.errors
+                reports, warnings = self._reports_after_writes("rollback", rollback_report(status, summary))
+                message = (_rollback_line(counts) if not summary.errors
                            else f"{len(summary.errors)} objects could not be rolled back")
-                return Outcome("rollback", status, code, counts, self._requests(client), reports, message)
+                if warnings and code == EXIT_OK:
+                    code, message = EXIT_FAILED, f"the rollback itself finished ({message}), but its report was not written"
+                return Outcome("rollback", status, code, counts, self._requests(client), reports, message,
+                               {"warnings": warnings})
 
         return self._run(work)
 
 
 # ------------------------------------------------------------------ ledger-only commands
-def status(ledger_path: Path) -> Outcome:
+def status(ledger: Path | None, credentials_file: Path | None = None) -> Outcome:
     """Progress per kind and state, from the ledger alone (no network). Exit 3 while work remains."""
+    ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file)
     with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
         counts = {kind.value: dict(states) for kind, states in ledger.counts().items()}
         running = ledger.is_locked()
@@ -441,17 +487,27 @@ def status(ledger_path: Path) -> Outcome:
     return Outcome("status", state, code, counts, {}, [], message, details)
 
 
-def export_ids(ledger_path: Path, fmt: str, output: Path | None) -> tuple[Outcome, str]:
+def export_ids(ledger: Path | None, fmt: str, output: Path | None,
+               credentials_file: Path | None = None) -> tuple[Outcome, str]:
     if fmt not in ("csv", "json"):
         raise ConfigError(f"unknown export format {fmt!r}; choose csv or json")
+    ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file)
     with Ledger.open(ledger_path, None, lock=False, create=False) as ledger:
         text = export.render(ledger, fmt)
         counts = {kind.value: dict(states) for kind, states in ledger.counts().items()}
-    if output is not None:
+    if output is not None:  # owner-only, like reports: it holds emails
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        write_atomically(output, (text,))
     return Outcome("export-ids", "complete", EXIT_OK, counts, {}, [str(output)] if output else [],
                    f"wrote {output}" if output else "id map on stdout"), text
+
+
+def backup_ledger(ledger: Path | None, target: Path, credentials_file: Path | None = None) -> Outcome:
+    """A single-file copy of the ledger (WAL included) that a later run can use as its ledger."""
+    source = ledger_files.ledger_path_for_reading(ledger, credentials_file)
+    size = ledger_backup(source, target)
+    return Outcome("ledger backup", "complete", EXIT_OK, {}, {}, [str(target)],
+                   f"copied ledger {source} to {target} ({size} bytes)")
 
 
 def _count_line(counts: dict[str, dict[str, int]]) -> str:
@@ -463,6 +519,21 @@ def _count_line(counts: dict[str, dict[str, int]]) -> str:
     return "; ".join(parts) or "nothing to do"
 
 
+def _kinds_line(counts: dict[str, int]) -> str:
+    """`5 presets, 100 participants` (a sentence, not a dict)."""
+    return ", ".join(f"{n} {kind}s" for kind, n in counts.items() if n) or "nothing"
+
+
+def _rollback_line(by_kind: dict[str, dict[str, int]]) -> str:
+    """`rolled back: deleted 12 participants, 3 webhooks; 3 meetings set INACTIVE` (each kind as it is undone)."""
+    undone = {spec: by_kind.get(spec.kind.value, {}).get("rolled_back", 0) for spec in kinds.ROLLBACK_ORDER}
+    if not any(undone.values()):
+        return "nothing to roll back: v2 holds nothing this tool created"
+    deleted = _kinds_line({spec.kind.value: n for spec, n in undone.items() if spec.undo is kinds.Undo.DELETE})
+    closed = [f"{n} {spec.label} set INACTIVE" for spec, n in undone.items() if spec.undo is kinds.Undo.DEACTIVATE and n]
+    return "rolled back: " + "; ".join([f"deleted {deleted}", *closed])
+
+
 def _plan_line(summary: PlanSummary) -> str:
     totals: Counter[str] = Counter()
     for actions in summary.counts.values():
@@ -470,4 +541,4 @@ def _plan_line(summary: PlanSummary) -> str:
     return "plan: " + ", ".join(f"{n} {a}" for a, n in sorted(totals.items()) if n)
 
 
-__all__ = ["Migration", "Options", "Outcome", "ProgressEvent", "status", "export_ids"]
+__all__ = ["Migration", "Options", "Outcome", "ProgressEvent", "status", "export_ids", "backup_ledger"]

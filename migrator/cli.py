@@ -1,13 +1,18 @@
 """The `dyte-migrate` command line: a thin layer over `migrator.api`.
 
-Each command prints a short human summary; with `--json` the last line of stdout is one
-JSON object describing the outcome. Expected failures print one line and exit with the
-documented code (PRODUCT.md): 0 done, 1 failures or mismatches, 2 usage/config,
-3 stopped early (resumable), 4 ledger locked or foreign.
+Each command prints a short human summary (tables and sentences). With `--json`, stdout holds
+exactly one JSON object describing the outcome, whatever happens (usage errors included), and
+the human lines go to stderr. Expected failures print one line and exit with the documented
+code (PRODUCT.md): 0 done, 1 failures or mismatches, 2 usage/config, 3 stopped early
+(resumable), 4 ledger locked or foreign.
+
+Global options (`--ledger`, `--json`, ...) are accepted before or after the subcommand: every
+subcommand declares them too, and a value given after the subcommand wins.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import logging
@@ -16,21 +21,96 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Sequence
 
 import click
+from click.core import ParameterSource
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
-from migrator import api, demo as demo_module
-from migrator.errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_USAGE, MigratorError, scrub
+from migrator import api, demo as demo_module, interrupts
 from migrator.apps import ensure_app
+from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, ConfigError, MigratorError, scrub
 from migrator.model import Kind
 from migrator.progress import ProgressDisplay
 from migrator.settings import DEFAULT_SOURCE, DEFAULT_TARGET, SOURCES, TARGETS, load_credentials
 
 
-class LazyGroup(click.Group):
-    """Loads some subcommands on first use, so product code never imports the sandbox."""
+# ------------------------------------------------------------------ help: layout, examples, env, exit codes
+_NO_BREAK_HYPHEN = "\u2011"
 
+EXIT_CODES = {
+    0: "done and clean",
+    1: "finished, but some entities failed or verify found mismatches",
+    2: "usage, configuration, credential or mapping-file error; nothing written",
+    3: "stopped early (--batch-size, --max-seconds, SIGINT, SIGTERM) with work left; run again to resume",
+    4: "the ledger is locked by another run or belongs to another pair of orgs",
+}
+CREDENTIAL_ENV = tuple(
+    (f"DYTE_{side}_{name}", f"{side.lower()} {what}")
+    for side in ("V1", "V2")
+    for name, what in (("ORG_ID", "org id (unless --credentials FILE)"),
+                       ("API_KEY", "API key (unless --credentials FILE)"),
+                       ("BASE_URL", f"default https://api.dyte.io/{side.lower()}"))
+) + (
+    ("CLOUDFLARE_ACCOUNT_ID", "realtimekit account id (with --target realtimekit)"),
+    ("CLOUDFLARE_API_TOKEN", "realtimekit API token"),
+    ("REALTIMEKIT_APP_ID", "realtimekit app id (or --create-app NAME)"),
+    ("REALTIMEKIT_BASE_URL", "realtimekit base URL, for a local server"),
+    ("DYTE_MIGRATE_TARGET", "dyte-v2 or realtimekit, as --target"),
+    ("DYTE_MIGRATE_SOURCE", "dyte-v1 or dyte-v2, as --source"),
+)
+LEDGER_ENV = (("DYTE_MIGRATE_LEDGER", "the ledger file, as --ledger"),)
+SUMMARY_ENV = (("GITHUB_STEP_SUMMARY", "when set, the Markdown report is appended to this file"),)
+
+
+class HelpFormatter(click.HelpFormatter):
+    """Click's layout, except that a line never breaks at a hyphen (it cut `.dyte-migrate/` in two)."""
+
+    def _keeping_hyphens(self, write: Callable[..., None], *args: Any) -> None:
+        start = len(self.buffer)
+        write(*args)
+        self.buffer[start:] = [chunk.replace(_NO_BREAK_HYPHEN, "-") for chunk in self.buffer[start:]]
+
+    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = [(term, text.replace("-", _NO_BREAK_HYPHEN)) for term, text in rows]
+        self._keeping_hyphens(super().write_dl, rows, col_max, col_spacing)
+
+    def write_text(self, text: str) -> None:
+        self._keeping_hyphens(super().write_text, text.replace("-", _NO_BREAK_HYPHEN))
+
+
+class CliContext(click.Context):
+    formatter_class = HelpFormatter
+
+
+class DocumentedCommand(click.Command):
+    """A subcommand whose help ends with an example, the environment it reads and its exit codes."""
+
+    context_class = CliContext
+
+    def __init__(self, *args: Any, example: str, env: Iterable[tuple[str, str]], exit_codes: Iterable[int],
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.example, self.env, self.exit_codes = example, tuple(env), tuple(exit_codes)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        with formatter.section("Example"):
+            for line in self.example.splitlines():
+                formatter.write(f"{'':>{formatter.current_indent}}{line}\n")
+        with formatter.section("Environment"):
+            formatter.write_dl(self.env)
+        with formatter.section("Exit codes"):
+            formatter.write_dl([(str(code), EXIT_CODES[code]) for code in self.exit_codes])
+
+
+class LazyGroup(click.Group):
+    """The top-level group: loads some subcommands on first use (product code never imports the
+    sandbox), and keeps the --json promise for click's own usage errors."""
+
+    context_class = CliContext
     lazy_commands = {"sandbox": "migrator.sandbox.cli:sandbox"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -42,12 +122,72 @@ class LazyGroup(click.Group):
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
 
+    def main(self, args: Sequence[str] | None = None, *positional: Any, standalone_mode: bool = True,
+             **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, *positional, standalone_mode=False, **kwargs)
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(argv, *positional, standalone_mode=False, **kwargs)
+        except click.ClickException as exc:  # usage errors: click's message on stderr, the JSON object on stdout
+            exc.show()
+            if "--json" in argv:
+                command = exc.ctx.command.name if getattr(exc, "ctx", None) and exc.ctx.parent else None
+                _print_json(_failure(command, exc.format_message(), exc.exit_code))
+            sys.exit(exc.exit_code)
+        except click.Abort:  # click's form of a KeyboardInterrupt while it read the options
+            _fail(json_out="--json" in argv, command=None, message="interrupted before any work started", code=130)
+        sys.exit(code if isinstance(code, int) else 0)
 
+
+# ------------------------------------------------------------------ global options
 class _ScrubbingFormatter(logging.Formatter):
     """Log lines pass `scrub` like every other output: libraries log what they like (httpx: full URLs)."""
 
     def format(self, record: logging.LogRecord) -> str:
         return scrub(super().format(record))
+
+
+GLOBAL_OPTIONS = (
+    click.option("--ledger", type=click.Path(path_type=Path), envvar="DYTE_MIGRATE_LEDGER", default=None,
+                 help="SQLite ledger file. Default: one per (v1 org, v2 org) pair in the user's state directory."),
+    click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
+                 help="Where reports are written."),
+    click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                 help="Folder of mapping YAML files (default: the mapping files shipped with dyte-migrate; "
+                      "copy them to edit)."),
+    click.option("--credentials", "credentials_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                 help="JSON credentials file (the format `sandbox serve --credentials-out` writes). "
+                      "Default: DYTE_V1_*/DYTE_V2_* environment variables."),
+    click.option("--target", type=click.Choice(TARGETS), envvar="DYTE_MIGRATE_TARGET", default=DEFAULT_TARGET,
+                 metavar="TARGET", show_default=True,
+                 help=f"Where to migrate: {' or '.join(TARGETS)} (Dyte v2, or Cloudflare RealtimeKit)."),
+    click.option("--source", type=click.Choice(SOURCES), envvar="DYTE_MIGRATE_SOURCE", default=DEFAULT_SOURCE,
+                 metavar="SOURCE", show_default=True,
+                 help=f"What to migrate: {' or '.join(SOURCES)} (a Dyte v2 org moves to --target realtimekit)."),
+    click.option("--create-app", metavar="NAME", default=None,
+                 help="realtimekit: create an app named NAME when no REALTIMEKIT_APP_ID is given "
+                      "(once; recorded in the ledger)."),
+    click.option("--rate-limit", type=click.FloatRange(min=0), default=2000, show_default=True, metavar="N",
+                 help="Dyte's requests per minute, shared by v1 and v2 (0 = no pacing)."),
+    click.option("--target-rate-limit", type=click.FloatRange(min=0), default=None, metavar="N",
+                 help="Requests per minute for a target with its own limit (default: RealtimeKit's 250 per 10 s = 1500)."),
+    click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+                 help="Seconds per request."),
+    click.option("--json", "as_json", is_flag=True,
+                 help="Stdout holds exactly one JSON object (the outcome); human lines go to stderr."),
+    click.option("--no-progress", is_flag=True,
+                 help="No progress display (it is off anyway when stderr is not a terminal)."),
+    click.option("-v", "--verbose", count=True, help="More logging on stderr (never secrets)."),
+)
+GLOBAL_NAMES = ("ledger", "reports_dir", "mappings_dir", "credentials_file", "target", "source", "create_app", "rate_limit",
+                "target_rate_limit", "timeout", "as_json", "no_progress", "verbose")
+
+
+def with_global_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(GLOBAL_OPTIONS):
+        function = option(function)
+    return function
 
 
 @dataclass
@@ -72,16 +212,103 @@ class Context:
             credentials = choice.credentials
         return api.Migration(credentials, self.options, progress=ProgressDisplay(self.progress))
 
+    def echo(self, line: str = "") -> None:
+        """A human line: stdout, or stderr when stdout is reserved for the JSON object."""
+        click.echo(scrub(line), err=self.as_json)
 
-def _emit(ctx: Context, outcome: api.Outcome, human: list[str] | None = None) -> None:
-    lines = human if human is not None else [outcome.message]
-    for line in lines:
+    def console(self) -> Console:
+        return Console(file=sys.stderr if self.as_json else sys.stdout, highlight=False, soft_wrap=False)
+
+
+def _merged_globals(click_ctx: click.Context, own: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The group's global values, overridden by those typed after the subcommand; and whether
+    --ledger was given at all (rather than defaulted)."""
+    group = click_ctx.find_root() if click_ctx.parent is not None else None  # `ledger backup`: the root's options
+    values = dict(group.params) if group is not None else {}
+    given = False
+    for name in GLOBAL_NAMES:
+        source = click_ctx.get_parameter_source(name)
+        if source == ParameterSource.COMMANDLINE or name not in values:
+            values[name] = own[name]
+        if name == "ledger":
+            sources = {source, group.get_parameter_source(name) if group is not None else None}
+            given = bool(sources & {ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT})
+    return values, given
+
+
+def _context(click_ctx: click.Context, own: dict[str, Any]) -> Context:
+    values, ledger_given = _merged_globals(click_ctx, own)
+    verbose = values["verbose"]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
+                        handlers=[handler])
+    options = api.Options(ledger=values["ledger"], reports_dir=values["reports_dir"],
+                          rate_per_minute=values["rate_limit"], timeout=values["timeout"],
+                          target_rate_per_minute=values["target_rate_limit"])
+    if values["mappings_dir"] is not None:
+        options.mappings_dir = values["mappings_dir"]
+    return Context(options, values["credentials_file"], values["as_json"], verbose, ledger_given,
+                   not values["no_progress"], values["target"], values["create_app"], values["source"])
+
+
+def command(name: str, *, example: str, exit_codes: Iterable[int], network: bool = True, reports: bool = False,
+            group: click.Group | None = None, **attrs: Any) -> Callable[[Callable[..., None]], click.Command]:
+    """A subcommand with the global options, its documented epilog, and a `Context` as first argument."""
+    env = (*(CREDENTIAL_ENV if network else ()), *LEDGER_ENV, *(SUMMARY_ENV if reports else ()))
+
+    def decorate(function: Callable[..., None]) -> click.Command:
+        @functools.wraps(function)
+        def callback(**kwargs: Any) -> None:
+            own = {key: kwargs.pop(key) for key in GLOBAL_NAMES}
+            function(_context(click.get_current_context(), own), **kwargs)
+
+        return (group or cli).command(name, cls=DocumentedCommand, example=example, env=env, exit_codes=exit_codes,
+                                      **attrs)(with_global_options(callback))
+
+    return decorate
+
+
+# ------------------------------------------------------------------ output
+def _print_json(value: dict[str, Any]) -> None:
+    click.echo(scrub(json.dumps(value, ensure_ascii=False, default=str)))
+
+
+def _failure(command: str | None, message: str, code: int) -> dict[str, Any]:
+    status = "partial" if code == EXIT_PARTIAL else "failed"  # exit 3: stopped early, resumable
+    return {"command": command, "status": status, "exit_code": code, "error": message,
+            "counts": {}, "requests": {}, "reports": []}
+
+
+def counts_table(counts: dict[str, dict[str, int]], title: str | None = None) -> Table:
+    """One row per kind, one column per count name (actions, outcomes or states), in first-seen order."""
+    columns = list(dict.fromkeys(name for tally in counts.values() for name in tally))
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("kind")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for kind, tally in counts.items():
+        table.add_row(kind, *(str(tally.get(column, 0)) for column in columns))
+    return table
+
+
+def _emit(ctx: Context, outcome: api.Outcome, human: list[str] | None = None, *, table: bool = True,
+          extra: dict[str, Any] | None = None, closing: Sequence[str] = ()) -> None:
+    """Print the outcome (tables and sentences; the JSON object under --json) and exit with its code."""
+    interrupts.settle()
+    if table and any(outcome.counts.values()):
+        ctx.console().print(counts_table(outcome.counts))
+    for line in (human if human is not None else [outcome.message]):
         if line:
-            click.echo(scrub(line))
+            ctx.echo(line)
+    for warning in outcome.details.get("warnings") or []:
+        click.echo(scrub(f"warning: {warning}"), err=True)
     if outcome.reports:
-        click.echo(scrub("reports: " + ", ".join(outcome.reports)))
+        ctx.echo("reports: " + ", ".join(outcome.reports))
+    for line in closing:
+        ctx.echo(line)
     if ctx.as_json:
-        click.echo(scrub(json.dumps(outcome.as_json(), ensure_ascii=False, default=str)))
+        _print_json({**outcome.as_json(), **(extra or {})})
     sys.exit(outcome.exit_code)
 
 
@@ -95,85 +322,59 @@ def read_outcome(stdout: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _run(command: str, action: Callable[[Context], None]) -> None:
-    """Call `action`, turning every expected failure into one line and its exit code."""
-    ctx: Context = click.get_current_context().find_object(Context)  # type: ignore[assignment]
+def _run(ctx: Context, command: str, action: Callable[[], None]) -> None:
+    """Call `action`, turning every expected failure (and a signal) into one line and its exit code."""
     try:
-        action(ctx)
+        with interrupts.work_phase():
+            action()
     except MigratorError as exc:
-        _fail(ctx, command, str(exc), exc.exit_code)
+        _fail(ctx.as_json, command, str(exc), exc.exit_code)
+    except interrupts.Stopped as exc:
+        _fail(ctx.as_json, command, f"stopped by {exc.signal_name}; run the command again to resume", EXIT_PARTIAL)
     except KeyboardInterrupt:
-        _fail(ctx, command, "interrupted", 3)
+        _fail(ctx.as_json, command, "interrupted; run the command again to resume", EXIT_PARTIAL)
     except sqlite3.DatabaseError as exc:  # damage inside the ledger file that opening it could not see
-        _fail(ctx, command, f"ledger {ctx.options.ledger} is corrupt or unusable ({exc})", EXIT_USAGE)
+        _fail(ctx.as_json, command, f"ledger {ctx.options.ledger or '(default)'} is corrupt or unusable ({exc})", EXIT_USAGE)
     except (SystemExit, click.exceptions.Exit, click.ClickException):
         raise
     except Exception as exc:  # a bug: still one line, the traceback only with -v
         if ctx.verbose:
             click.echo(scrub(traceback.format_exc()), err=True)
-        _fail(ctx, command, f"internal error: {type(exc).__name__}: {exc}", EXIT_FAILED)
+        _fail(ctx.as_json, command, f"internal error: {type(exc).__name__}: {exc}", EXIT_FAILED)
 
 
-def _fail(ctx: Context, command: str, message: str, code: int) -> None:
+def _fail(json_out: bool, command: str | None, message: str, code: int) -> None:
+    interrupts.settle()
     message = scrub(message.splitlines()[0] if message else "unknown error")
     click.echo(f"error: {message}", err=True)
-    if ctx.as_json:
-        status = "partial" if code == EXIT_PARTIAL else "failed"  # exit 3: stopped early, resumable
-        click.echo(json.dumps({"command": command, "status": status, "exit_code": code, "error": message,
-                               "counts": {}, "requests": {}, "reports": []}))
+    if json_out:
+        _print_json(_failure(command, message, code))
     sys.exit(code)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--ledger", type=click.Path(path_type=Path), envvar="DYTE_MIGRATE_LEDGER",
-              default=Path(".dyte-migrate/ledger.sqlite"), show_default=True, help="SQLite ledger file.")
-@click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
-              help="Where reports are written.")
-@click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder of mapping YAML files (default: the project's mappings/).")
-@click.option("--credentials", "credentials_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="JSON credentials file (the format `sandbox serve --credentials-out` writes). "
-                   "Default: DYTE_V1_*/DYTE_V2_* environment variables.")
-@click.option("--target", type=click.Choice(TARGETS), envvar="DYTE_MIGRATE_TARGET", default=DEFAULT_TARGET,
-              show_default=True, help="Where to migrate: Dyte v2, or Cloudflare RealtimeKit.")
-@click.option("--source", type=click.Choice(SOURCES), envvar="DYTE_MIGRATE_SOURCE", default=DEFAULT_SOURCE,
-              show_default=True, help="What to migrate: a Dyte v1 org, or a Dyte v2 org (to --target realtimekit).")
-@click.option("--create-app", metavar="NAME", default=None,
-              help="realtimekit: create an app named NAME when no REALTIMEKIT_APP_ID is given (once; recorded in the ledger).")
-@click.option("--rate-limit", type=click.FloatRange(min=0), default=2000, show_default=True,
-              help="Dyte's requests per minute, shared by v1 and v2 (0 = no pacing).")
-@click.option("--target-rate-limit", type=click.FloatRange(min=0), default=None,
-              help="Requests per minute for a target with its own limit (default: RealtimeKit's 250 per 10 s = 1500).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds per request.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as one JSON object on the last line of stdout.")
-@click.option("--no-progress", is_flag=True, help="No progress display (it is off anyway when stderr is not a terminal).")
-@click.option("-v", "--verbose", count=True, help="More logging on stderr (never secrets).")
+# ------------------------------------------------------------------ commands
+@click.group(name="dyte-migrate", cls=LazyGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Global options work before or after the subcommand. `dyte-migrate COMMAND --help` shows "
+                    "each command's example, environment and exit codes.")
+@click.version_option(package_name="dyte-migrate", prog_name="dyte-migrate", message="%(prog)s %(version)s")
+@with_global_options
 @click.pass_context
-def cli(click_ctx: click.Context, ledger: Path, reports_dir: Path, mappings_dir: Path | None,
-        credentials_file: Path | None, target: str, source: str, create_app: str | None, rate_limit: float,
-        target_rate_limit: float | None, timeout: float, as_json: bool, no_progress: bool, verbose: int) -> None:
-    """Move a Dyte organization from the v1 REST API to the v2 REST API or to Cloudflare RealtimeKit.
+def cli(click_ctx: click.Context, **_globals: Any) -> None:
+    """Move a Dyte organization from the v1 REST API to the v2 REST API.
 
-    Typical use: plan, read reports/plan.html, migrate, verify, export-ids.
+    Typical use: check, plan, read reports/plan.html, migrate, verify, export-ids.
     """
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
-                        handlers=[handler])
-    options = api.Options(ledger=ledger, reports_dir=reports_dir, rate_per_minute=rate_limit, timeout=timeout,
-                          target_rate_per_minute=target_rate_limit)
-    if mappings_dir is not None:
-        options.mappings_dir = mappings_dir
-    ledger_source = click_ctx.get_parameter_source("ledger")
-    given = ledger_source is not None and ledger_source.name != "DEFAULT"
-    click_ctx.obj = Context(options, credentials_file, as_json, verbose, given, not no_progress, target, create_app, source)
+    if click_ctx.invoked_subcommand is None:  # bare `dyte-migrate`: the help, and success
+        click.echo(click_ctx.get_help())
+        click_ctx.exit(0)
 
 
-@cli.command()
-def check() -> None:
+@command("check", example="dyte-migrate check", exit_codes=(0, 2, 3, 4))
+def check(ctx: Context) -> None:
     """Preflight: both credentials work, the ledger is usable, the mappings load."""
 
-    def action(ctx: Context) -> None:
+    def action() -> None:
         outcome = ctx.migration().check()
         d = outcome.details
         _emit(ctx, outcome, [
@@ -184,24 +385,26 @@ def check() -> None:
             outcome.message,
         ])
 
-    _run("check", action)
+    _run(ctx, "check", action)
 
 
-@cli.command()
-def extract() -> None:
+@command("extract", example="dyte-migrate extract", exit_codes=(0, 1, 2, 3, 4))
+def extract(ctx: Context) -> None:
     """Read the whole v1 org into the ledger (a snapshot with a hash per object)."""
-    _run("extract", lambda ctx: _emit(ctx, ctx.migration().extract()))
+    _run(ctx, "extract", lambda: _emit(ctx, ctx.migration().extract()))
 
 
-@cli.command()
+@command("plan", example="dyte-migrate plan --out reviewed.plan.json   # then read reports/plan.html",
+         exit_codes=(0, 1, 2, 3, 4), reports=True)
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also save the plan to FILE, for `migrate --plan FILE` to apply exactly.")
-def plan(out: Path | None) -> None:
+def plan(ctx: Context, out: Path | None) -> None:
     """Dry run: extract, map, compare with v2, write reports. Makes no v2 write."""
-    _run("plan", lambda ctx: _emit(ctx, ctx.migration().plan(out=out)))
+    _run(ctx, "plan", lambda: _emit(ctx, ctx.migration().plan(out=out)))
 
 
-@cli.command()
+@command("migrate", example="dyte-migrate migrate --max-seconds 1500 --json   # exit 3: run it again",
+         exit_codes=(0, 1, 2, 3, 4), reports=True)
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Requests in flight at once.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Stop (exit 3) after this many v2 writes.")
 @click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -214,125 +417,159 @@ def plan(out: Path | None) -> None:
               help="Create even though this ledger knows nothing of v2 and v2 already holds objects that match v1.")
 @click.option("--prune", is_flag=True,
               help="Delete what this tool created for v1 objects deleted since (meetings: set INACTIVE).")
-def migrate(concurrency: int, batch_size: int | None, max_seconds: float | None, only: str | None,
-            saved_plan: Path | None, allow_existing: bool, prune: bool) -> None:
+@click.option("--meeting", "meetings", multiple=True, metavar="V1_ID",
+              help="Canary: migrate just this v1 meeting (repeatable), its participants and the presets they need.")
+def migrate(ctx: Context, concurrency: int, batch_size: int | None, max_seconds: float | None, only: str | None,
+            saved_plan: Path | None, allow_existing: bool, prune: bool, meetings: tuple[str, ...]) -> None:
     """Plan and apply; resumes from the ledger; a re-run after completion writes nothing."""
 
-    def action(ctx: Context) -> None:
+    def action() -> None:
         ctx.options.concurrency = concurrency
         _emit(ctx, ctx.migration().migrate(batch_size=batch_size, max_seconds=max_seconds, only=only, plan=saved_plan,
-                                           allow_existing=allow_existing, prune=prune))
+                                           allow_existing=allow_existing, prune=prune, meetings=meetings or None))
 
-    _run("migrate", action)
-
-
-@cli.command("import")
-def import_command() -> None:
-    """Rebuild the ledger from what v2 already holds (a lost ledger): match, never guess; no v2 write."""
-    _run("import", lambda ctx: _emit(ctx, ctx.migration().import_()))
+    _run(ctx, "migrate", action)
 
 
-@cli.command()
-def status() -> None:
+@command("status", example="dyte-migrate status --ledger ci/ledger.sqlite", exit_codes=(0, 2, 3), network=False)
+def status(ctx: Context) -> None:
     """Progress per kind and state, from the ledger alone (no network)."""
-
-    def action(ctx: Context) -> None:
-        outcome = api.status(ctx.options.ledger)
-        lines = [f"{kind}: " + (", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none")
-                 for kind, states in outcome.counts.items()]
-        _emit(ctx, outcome, lines + [outcome.message])
-
-    _run("status", action)
+    _run(ctx, "status", lambda: _emit(ctx, api.status(ctx.options.ledger, ctx.credentials_file)))
 
 
-@cli.command()
-def verify() -> None:
+@command("verify", example="dyte-migrate verify || cat reports/verify.md", exit_codes=(0, 1, 2, 3, 4), reports=True)
+def verify(ctx: Context) -> None:
     """Read v1 and v2 again; check v2 holds what the mappings say. Writes a report."""
-    _run("verify", lambda ctx: _emit(ctx, ctx.migration().verify()))
+    _run(ctx, "verify", lambda: _emit(ctx, ctx.migration().verify()))
 
 
-@cli.command("export-ids")
+@command("export-ids", example="dyte-migrate export-ids --format csv --output ids.csv", exit_codes=(0, 2),
+         network=False,
+         epilog="The file is readable by its owner only (it holds emails). Without --output the id map goes to "
+                "stdout; with --json it is the `ids` list of the JSON object (the rows --format json writes).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="File to write (default: stdout).")
-def export_ids(fmt: str, output: Path | None) -> None:
+def export_ids(ctx: Context, fmt: str, output: Path | None) -> None:
     """The v1 -> v2 id map (meetings, participants, presets, webhooks, recordings)."""
 
-    def action(ctx: Context) -> None:
-        outcome, text = api.export_ids(ctx.options.ledger, fmt, output)
-        if output is None and not ctx.as_json:
+    def action() -> None:
+        if output is None and ctx.as_json:
+            outcome, text = api.export_ids(ctx.options.ledger, "json", None, ctx.credentials_file)
+            ids = json.loads(text)["ids"]
+            _emit(ctx, outcome, [f"id map: {len(ids)} rows, in the `ids` list of the JSON object"], table=False,
+                  extra={"ids": ids})
+        outcome, text = api.export_ids(ctx.options.ledger, fmt, output, ctx.credentials_file)
+        if output is None:
+            interrupts.settle()
             click.echo(text, nl=False)
             sys.exit(0)
-        _emit(ctx, outcome)
+        _emit(ctx, outcome, table=False)
 
-    _run("export-ids", action)
+    _run(ctx, "export-ids", action)
 
 
-@cli.command()
+@command("rollback", example="dyte-migrate rollback   # shows what it would undo; then: rollback --yes",
+         exit_codes=(0, 1, 2, 3, 4), reports=True)
 @click.option("--yes", is_flag=True, help="Really undo: delete what this tool created, set its meetings INACTIVE.")
-def rollback(yes: bool) -> None:
+def rollback(ctx: Context, yes: bool) -> None:
     """Undo what the ledger says this tool created in v2; without --yes, only show what it would do."""
 
-    def action(ctx: Context) -> None:
+    def action() -> None:
         if yes:
             _emit(ctx, ctx.migration().rollback())
             return
         preview = ctx.migration().rollback_preview()
-        lines = [f"{kind}: " + ", ".join(f"{n} to {what.replace('_', ' ')}" if what != "already_inactive"
-                                          else f"{n} already inactive" for what, n in c.items())
-                 for kind, c in preview.counts.items()]
-        lines += [f"  {item['undo']} {item['kind']} {item['v2_id']} ({item['label']})" for item in preview.details["first"]]
-        _emit(ctx, preview, lines + [preview.message])
+        items = [f"  {item['undo']} {item['kind']} {item['v2_id']} ({item['label']})" for item in preview.details["first"]]
+        _emit(ctx, preview, [*items, preview.message])
 
-    _run("rollback", action)
+    _run(ctx, "rollback", action)
 
 
-@cli.command()
+@command("import", example="dyte-migrate --ledger new.sqlite import   # then plan: it should show nothing to create",
+         exit_codes=(0, 1, 2, 3, 4), reports=True)
+def import_command(ctx: Context) -> None:
+    """Rebuild the ledger from what v2 already holds (a lost ledger): match, never guess; no v2 write."""
+    _run(ctx, "import", lambda: _emit(ctx, ctx.migration().import_()))
+
+
+NEXT_STEPS = (
+    "next: open {plan} to see what a plan shows. For your own org:",
+    "  set DYTE_V1_ORG_ID, DYTE_V1_API_KEY, DYTE_V2_ORG_ID and DYTE_V2_API_KEY (or pass --credentials FILE), then",
+    "  dyte-migrate check && dyte-migrate plan   # then migrate, verify, export-ids (README: Using it on a real org)",
+)
+
+
+def _may_write_reports(ctx: Context, force: bool) -> None:
+    """Reports already in the folder are overwritten only with --force or a yes at the terminal."""
+    folder = ctx.options.reports_dir
+    existing = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
+    if not existing or force:
+        return
+    question = f"{folder} already holds reports; overwrite them?"
+    if not (sys.stdin.isatty() and click.confirm(question, default=False, err=True)):
+        raise ConfigError(f"{folder} already holds reports: pass --force to overwrite them, "
+                          "or --reports-dir DIR to write elsewhere")
+
+
+@command("demo", example="dyte-migrate demo --force", exit_codes=(0, 1, 2, 3), network=False)
 @click.option("--meetings", type=click.IntRange(1, 100000), default=20, show_default=True)
 @click.option("--participants", type=click.IntRange(0, 10000), default=5, show_default=True, help="Per meeting.")
-@click.option("--target", type=click.Choice(TARGETS), default=None,
-              help="Migrate to Dyte v2 or to the sandbox's RealtimeKit (default: the global --target).")
-@click.option("--source", type=click.Choice(SOURCES), default=None,
-              help="Migrate the sandbox's v1 org, or its v2 org (seeded from v1 first; default: the global --source).")
-def demo(meetings: int, participants: int, target: str | None, source: str | None) -> None:
-    """Start the sandbox with sample data, run plan, migrate, verify and a repeat migrate."""
+@click.option("--force", is_flag=True, help="Overwrite reports already in --reports-dir without asking.")
+def demo(ctx: Context, meetings: int, participants: int, force: bool) -> None:  # the global --target and --source
+    """Start the sandbox with sample data, run plan, migrate, verify and a repeat migrate.
 
-    def action(ctx: Context) -> None:
+    Work files (ledger, sandbox credentials) live in a temporary folder that is removed at the end.
+    Existing reports are overwritten only with --force or after a yes at the terminal; without a
+    terminal to ask, the demo refuses (exit 2).
+    """
+
+    def action() -> None:
+        _may_write_reports(ctx, force)
         outcome, lines = demo_module.run_demo(ctx.options, meetings=meetings, participants=participants,
-                                              ledger_given=ctx.ledger_given, target=target or ctx.target,
-                                              source=source or ctx.source)
-        _emit(ctx, outcome, lines)
+                                              ledger_given=ctx.ledger_given, target=ctx.target, source=ctx.source)
+        plan_page = ctx.options.reports_dir / "plan.html"
+        next_steps = [line.format(plan=plan_page) for line in NEXT_STEPS] if outcome.exit_code == EXIT_OK else []
+        _emit(ctx, outcome, lines, closing=next_steps)
 
-    _run("demo", action)
+    _run(ctx, "demo", action)
 
 
-@cli.command()
+@command("scan", example="dyte-migrate scan src/ --format sarif --output dyte.sarif", exit_codes=(0, 1, 2),
+         network=False)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--target", type=click.Choice(["dyte-v2", "realtimekit"]), default="dyte-v2", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="File to write (default: stdout).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this .gitignore pattern (repeatable).")
-def scan(paths: tuple[Path, ...], target: str, fmt: str, output: Path | None, exclude: tuple[str, ...]) -> None:
-    """Find Dyte v1 REST usage in application code and say what to change; exit 1 if any is found."""
+def scan(ctx: Context, paths: tuple[Path, ...], fmt: str, output: Path | None, exclude: tuple[str, ...]) -> None:
+    """Find Dyte v1 REST usage in application code and say what to change; exit 1 if any is found.
 
-    def action(ctx: Context) -> None:
+    `--target realtimekit` suggests RealtimeKit's paths and auth instead of Dyte v2's.
+    """
+
+    def action() -> None:
         from migrator import scan as scanner  # not at start-up: ast-grep is only needed here
 
-        result = scanner.scan_paths(paths, target, exclude=exclude, mappings_dir=ctx.options.mappings_dir)
+        result = scanner.scan_paths(paths, ctx.target, exclude=exclude, mappings_dir=ctx.options.mappings_dir)
         report = scanner.render(result, fmt)
+        interrupts.settle()
         if output is None:
             click.echo(report, nl=False)
         else:
             output.write_text(report, encoding="utf-8")
         sys.exit(EXIT_FAILED if result.findings else 0)
 
-    _run("scan", action)
+    _run(ctx, "scan", action)
 
 
-def main() -> None:
-    try:
-        cli()  # click answers usage errors itself, with exit code 2
-    except KeyboardInterrupt:  # a Ctrl-C outside a command's own handling (start-up, shutdown)
-        click.echo("error: interrupted", err=True)
-        sys.exit(EXIT_PARTIAL)
+@cli.group("ledger", context_settings={"help_option_names": ["-h", "--help"]})
+def ledger_group() -> None:
+    """Work with the ledger file itself: keep a copy of it, or combine shard ledgers."""
+
+
+@command("backup", example="dyte-migrate ledger backup ci/ledger-copy.sqlite", exit_codes=(0, 2), group=ledger_group)
+@click.argument("copy", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
+def ledger_backup(ctx: Context, copy: Path) -> None:
+    """Copy the ledger (write-ahead log included) into one FILE, e.g. to keep it in CI."""
+    _run(ctx, "ledger backup", lambda: _emit(ctx, api.backup_ledger(ctx.options.ledger, copy, ctx.credentials_file)))

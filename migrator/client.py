@@ -37,6 +37,7 @@ log = logging.getLogger("migrator.client")
 JsonObject = dict[str, Any]
 Params = Mapping[str, str | int | float | bool]
 
+MAX_MESSAGE = 500  # characters of an API error message kept (after scrubbing)
 MAX_PAGE_SIZE = 100  # both APIs clamp larger pages to 100; a clamped page must not look short
 SECRET_KEYS = frozenset({"token", "authToken"})
 # httpx errors raised before any byte of the request could reach the server.
@@ -120,21 +121,28 @@ def _utf8_safe(value: Any) -> bool:
 
 
 def _api_message(response: httpx.Response) -> str:
-    """The API's own error message (v1 `message`, v2 `error.message`), else the status phrase.
+    """The API's own error message (v1 `message`, v2 `error.message`), else the status phrase,
+    scrubbed and then cut to MAX_MESSAGE characters.
 
     Scrubbed here, not only in `str(error)`: a server may echo the key, and the message
-    also lives in the error's `args`, `repr` and `api_message`.
+    also lives in the error's `args`, `repr` and `api_message`. Scrubbed before the cut:
+    a key cut in two is no longer recognisable, and its first half would survive.
     """
     try:
         body = json.loads(response.content)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         body = None
+    message = None
     if isinstance(body, dict):
         error = body.get("error")
         for candidate in (error.get("message") if isinstance(error, dict) else error, body.get("message")):
             if isinstance(candidate, str) and candidate.strip():
-                return scrub(candidate.strip()[:500])
-    return response.reason_phrase or f"HTTP {response.status_code}"
+                message = candidate.strip()
+                break
+    if message is None:
+        message = response.reason_phrase or f"HTTP {response.status_code}"  # a body that is not JSON is not shown
+    message = scrub(message)
+    return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "…"
 
 
 class _Retryable(Exception):

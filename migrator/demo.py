@@ -38,7 +38,8 @@ def sandbox_process(workdir: Path, meetings: int, participants: int) -> Iterator
         deadline = time.monotonic() + STARTUP_SECONDS
         while not creds.exists():
             if proc.poll() is not None:
-                raise TransportError(f"the sandbox exited with code {proc.returncode} (see {workdir / 'sandbox.log'})")
+                last = (workdir / "sandbox.log").read_text(errors="replace").strip().splitlines()[-1:]
+                raise TransportError(f"the sandbox exited with code {proc.returncode}: {' '.join(last) or 'no output'}")
             if time.monotonic() > deadline:
                 raise TransportError(f"the sandbox did not start within {STARTUP_SECONDS} s")
             time.sleep(0.05)
@@ -64,29 +65,30 @@ def _seed_v2_org(creds_file: Path, options: api.Options, workdir: Path) -> str:
 def run_demo(options: api.Options, *, meetings: int, participants: int, ledger_given: bool,
              target: str = DEFAULT_TARGET, source: str = DEFAULT_SOURCE) -> tuple[api.Outcome, list[str]]:
     check_pair(source, target)
-    workdir = Path(tempfile.mkdtemp(prefix="dyte-migrate-demo-"))
-    if not ledger_given:  # a fresh sandbox needs a fresh ledger
-        options = replace(options, ledger=workdir / "ledger.sqlite")
-    elif options.ledger.exists():
+    if ledger_given and options.ledger is not None and options.ledger.exists():
         raise ConfigError(f"demo needs a fresh ledger; {options.ledger} already exists")
     lines: list[str] = [f"demo: sandbox with {meetings} meetings x {participants} participants; "
-                        f"source {source}; target {target}; work files in {workdir}"]
-    with sandbox_process(workdir, meetings, participants) as creds_file:
-        if source != DEFAULT_SOURCE:  # a v2 source: the sandbox's v2 org starts empty
-            lines.append(_seed_v2_org(creds_file, options, workdir))
-        credentials = load_credentials(creds_file, target=target, source=source)
-        migration = api.Migration(credentials, options)
-        base = json.loads(creds_file.read_text())["v2"]["base_url"].rsplit("/v2", 1)[0]
-        lines.append(f"demo: sandbox at {base}; target base URL {credentials.v2.base_url}")
-        steps = [("plan", migration.plan), ("migrate", migration.migrate),
-                 ("verify", migration.verify), ("migrate again", migration.migrate)]
-        outcomes: dict[str, api.Outcome] = {}
-        for name, step in steps:
-            outcome = step()
-            outcomes[name] = outcome
-            lines.append(f"{name}: {outcome.status} - {outcome.message}")
-            if outcome.exit_code != EXIT_OK:
-                break
+                        f"source {source}; target {target}"]
+    outcomes: dict[str, api.Outcome] = {}
+    # The ledger and the sandbox's credentials live here and go with it, however the demo ends.
+    with tempfile.TemporaryDirectory(prefix="dyte-migrate-demo-") as workdir:
+        if not ledger_given or options.ledger is None:  # a fresh sandbox needs a fresh ledger
+            options = replace(options, ledger=Path(workdir) / "ledger.sqlite")
+        with sandbox_process(Path(workdir), meetings, participants) as creds_file:
+            if source != DEFAULT_SOURCE:  # a v2 source: the sandbox's v2 org starts empty
+                lines.append(_seed_v2_org(creds_file, options, Path(workdir)))
+            credentials = load_credentials(creds_file, target=target, source=source)
+            migration = api.Migration(credentials, options)
+            base = json.loads(creds_file.read_text())["v2"]["base_url"].rsplit("/v2", 1)[0]
+            lines.append(f"demo: sandbox at {base}; target base URL {credentials.v2.base_url}")
+            steps = [("plan", migration.plan), ("migrate", migration.migrate),
+                     ("verify", migration.verify), ("migrate again", migration.migrate)]
+            for name, step in steps:
+                outcome = step()
+                outcomes[name] = outcome
+                lines.append(f"{name}: {outcome.status} - {outcome.message}")
+                if outcome.exit_code != EXIT_OK:
+                    break
     again = outcomes.get("migrate again")
     rewrites = again.details.get("writes") if again else None
     if again is not None:

@@ -78,6 +78,16 @@ class LedgerConflict(MigratorError):
     exit_code = EXIT_LOCKED
 
 
+class LedgerWriteError(MigratorError):
+    """The ledger could not be written after v2 writes started (a full disk, an I/O error).
+
+    Not exit 2: something was written. Resumable, as every write's intent was committed
+    before it was sent: once the ledger can be written again, migrate picks up from it.
+    """
+
+    exit_code = EXIT_PARTIAL
+
+
 class Interrupted(MigratorError):
     """Stopped early (signal, --batch-size, --max-seconds) with work remaining."""
 

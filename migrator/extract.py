@@ -21,14 +21,35 @@ from migrator.client import DyteClient
 from migrator.errors import ApiError, MalformedResponse
 from migrator.ledger import Ledger
 from migrator.model import ExtractSummary, Kind
+from migrator.reports.redact import is_secret_key
 
 PAGE = 100
+SECRET_REMOVED = "(secret: not stored)"
 Progress = Callable[[str, int], None]
 
 
 def _without_query(url: str) -> str:
     """A document URL as the ledger keeps it: a presigned query (a credential) is dropped."""
     return urlsplit(url)._replace(query="", fragment="").geturl()
+
+
+def without_secrets(value: Any, declared: frozenset[str], path: str = "") -> Any:
+    """A copy of a v1 object whose credentials are replaced by SECRET_REMOVED.
+
+    Credentials are the paths the mapping files declare `secret: true` (wherever they
+    appear) and any key that looks like one. The plan still shows the field as dropped.
+    """
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            # a credential is a string: v1 meetings' `authorization` object ({waitingRoom, closed}) is not one
+            secret = item is not None and (where in declared or (isinstance(item, str) and is_secret_key(str(key))))
+            out[key] = SECRET_REMOVED if secret else without_secrets(item, declared, where)
+        return out
+    if isinstance(value, list):
+        return [without_secrets(item, declared, path) for item in value]
+    return value
 
 
 def _require_id(kind: str, obj: Any, source: str = "v1") -> str:
@@ -55,8 +76,9 @@ class SnapshotWriter:
     kinds: tuple[str, ...] = ()  # the snapshot kinds this source fills
 
     def __init__(self, client: DyteClient, ledger: Ledger, run_id: int, *, concurrency: int = 8,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, secret_fields: frozenset[str] = frozenset()) -> None:
         self.client, self.ledger, self.run_id = client, ledger, run_id
+        self.secret_fields = secret_fields
         self.concurrency = concurrency
         self.progress = progress or (lambda kind, n: None)
         self.summary = ExtractSummary()
@@ -67,7 +89,7 @@ class SnapshotWriter:
         for row in rows:  # an id repeated across pages is one object
             if row[0] not in seen:
                 seen.add(row[0])
-                unique.append(row)
+                unique.append((row[0], row[1], without_secrets(row[2], self.secret_fields)))
         self.progress(kind, self.ledger.put_snapshot(self.run_id, kind, unique))
 
     async def run(self) -> ExtractSummary:

@@ -159,7 +159,8 @@ def _parse_time(text: str) -> dt.datetime:
 
 
 def _webhook_key(payload: JsonObject) -> str:
-    return f"{payload.get('url')}\n{payload.get('name')}"
+    """A webhook is its URL: a second v2 webhook to the same URL, under any name, doubles every event."""
+    return str(payload.get("url"))
 
 
 KINDS: tuple[KindSpec, ...] = (

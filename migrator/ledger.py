@@ -17,19 +17,22 @@ import hashlib
 import json
 import os
 import sqlite3
+import tempfile
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
-from migrator.errors import LedgerConflict, LedgerError
+from migrator.errors import ConfigError, LedgerConflict, LedgerError, scrub
+from migrator.ledger_files import pair_lock
 from migrator.model import Action, Entity, Kind, State, WriteResult
 
 SCHEMA_VERSION = "2"
+Scope = dict[Kind, frozenset[str]]  # a canary run's entities, per kind
 BATCH = 2000  # plan rows per transaction: one commit per entity would be slow
 
 # An entity's action follows from its state and from what we last wrote (`written`) vs. `desired`.
@@ -49,7 +52,7 @@ _ENTITY_COLUMNS = ("kind, key, v1_id, parent_key, v2_id, state, action, origin, 
                    "natural_key, adopt_v2_id, attempts, last_error, intent_at, extra")
 
 
-def next_creates_sql(parent: Kind | None, requires: tuple[tuple[Kind, str], ...]) -> str:
+def next_creates_sql(parent: Kind | None, requires: tuple[tuple[Kind, str], ...], scoped: bool = False) -> str:
     """Pending creates of one kind whose parent and required objects exist in v2, in plan order.
 
     The parent's v2 id comes back as the last column (`parent_v2`). Kept as one hand-tuned
@@ -60,6 +63,8 @@ def next_creates_sql(parent: Kind | None, requires: tuple[tuple[Kind, str], ...]
     if parent:
         sql += f"JOIN entities p ON p.kind = '{parent.value}' AND p.key = e.parent_key AND p.v2_id IS NOT NULL "
     sql += "WHERE e.kind = ? AND e.state = 'pending' AND e.action IN ('create', 'reconcile') "
+    if scoped:  # a canary run: only the keys in the JSON array bound first
+        sql = sql.replace("WHERE e.kind = ?", "WHERE e.key IN (SELECT value FROM json_each(?)) AND e.kind = ?")
     for kind, field in requires:
         sql += (f"AND EXISTS (SELECT 1 FROM entities r WHERE r.kind = '{kind.value}' AND r.state = 'done' "
                 f"AND r.key = json_extract(e.desired, '$.{field}')) ")
@@ -114,11 +119,11 @@ class JournalEntry:
 class Ledger:
     """Open with `Ledger.open(path, pair)`; use as a context manager to release the lock."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, lock_fd: int | None) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, lock_fds: list[int]) -> None:
         self.path = path
         self._conn = conn
         self._db = sqlite_utils.Database(conn)
-        self._lock_fd = lock_fd
+        self._lock_fds = lock_fds
         self.run_status: str | None = None  # set by a command whose outcome is more than "done"
 
     # ----------------------------------------------------------------- opening
@@ -133,39 +138,43 @@ class Ledger:
             raise LedgerError(f"no ledger at {path} (run extract, plan or migrate first)")
         if path.exists() and path.is_dir():
             raise LedgerError(f"ledger path {path} is a directory")
-        lock_fd = cls._take_lock(path) if lock else None
+        lock_fds: list[int] = []
         try:
+            if lock:  # on the file itself (a symlink or another spelling is the same ledger), then on the org pair
+                lock_fds.append(cls._take_lock(Path(f"{os.path.realpath(path)}.lock"), f"ledger {path}"))
+                if pair is not None:
+                    lock_fds.append(cls._take_lock(pair_lock(pair), f"org pair {pair[0]} -> {pair[1]}"))
             conn = cls._connect(path)
-            ledger = cls(path, conn, lock_fd)
+            ledger = cls(path, conn, lock_fds)
             ledger._ensure_schema()
             if pair is not None:
                 ledger._bind(pair)
             return ledger
         except BaseException:
-            if lock_fd is not None:
-                os.close(lock_fd)
+            for fd in lock_fds:
+                os.close(fd)
             raise
 
     @staticmethod
-    def _take_lock(path: Path) -> int:
+    def _take_lock(lock_file: Path, what: str) -> int:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            lock_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise LedgerError(f"cannot create ledger lock next to {path}: {exc.strerror}") from None
+            raise LedgerError(f"cannot create the lock {lock_file}: {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise LedgerConflict(f"ledger {path} is locked by another dyte-migrate run") from None
+            raise LedgerConflict(f"{what} is locked by another dyte-migrate run") from None
         return fd
 
     def is_locked(self) -> bool:
         """True while another process holds this ledger's run lock (a run is in progress)."""
-        if self._lock_fd is not None:
+        if self._lock_fds:
             return False
         try:
-            fd = os.open(f"{self.path}.lock", os.O_RDWR)
+            fd = os.open(f"{os.path.realpath(self.path)}.lock", os.O_RDWR)
         except OSError:
             return False
         try:
@@ -274,9 +283,9 @@ class Ledger:
 
     def close(self) -> None:
         self._conn.close()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        for fd in self._lock_fds:
+            os.close(fd)
+        self._lock_fds = []
 
     def __enter__(self) -> Ledger:
         return self
@@ -290,7 +299,8 @@ class Ledger:
         try:
             yield
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:  # SQLite already rolled back after e.g. a full disk: keep its error
+                self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
 
@@ -478,6 +488,13 @@ class Ledger:
             self._conn.execute("UPDATE entities SET v2_id = ?, written = ?, origin = 'imported', state = 'done' "
                                "WHERE kind = ? AND key = ?", (v2_id, dumps(written), entity.kind.value, entity.key))
 
+    def conflict_requiring(self, kind: Kind, field: str, name: str, reason: str) -> None:
+        """Entities whose body names `name` in `field` (participants of a clashing preset) are conflicts too."""
+        with self.transaction():
+            self._conn.execute(f"UPDATE entities SET action = 'conflict', reason = ? WHERE kind = ? "
+                               f"AND action != 'unmappable' AND json_extract(desired, '$.{field}') = ?",
+                               (reason, kind.value, name))
+
     def decide(self) -> None:
         """Set each entity's action from its ledger state; SQL keeps 100k rows cheap."""
         with self.transaction():
@@ -579,12 +596,34 @@ class Ledger:
             out[Kind(kind)][state] = n
         return out
 
-    def remaining(self, kinds: Iterable[Kind] | None = None) -> int:
+    def remaining(self, kinds: Iterable[Kind] | None = None, scope: Scope | None = None) -> int:
         """Entities that still need a write: pending, in flight, or a create's follow-up PATCH."""
-        chosen = [k.value for k in (kinds or Kind)]
-        return int(self._conn.execute(
-            f"SELECT count(*) FROM entities WHERE kind IN ({','.join('?' * len(chosen))}) AND {_REMAINING_WHERE}",
-            chosen).fetchone()[0])
+        chosen = [k for k in (kinds or Kind) if scope is None or k in scope]
+        total = 0
+        for kind in chosen:
+            sql, args = f"SELECT count(*) FROM entities WHERE kind = ? AND {_REMAINING_WHERE}", [kind.value]
+            if scope is not None:
+                sql += " AND key IN (SELECT value FROM json_each(?))"
+                args.append(json.dumps(sorted(scope[kind])))
+            total += int(self._conn.execute(sql, args).fetchone()[0])
+        return total
+
+    def scope_of(self, kind: Kind, keys: Iterable[str], children: tuple[tuple[Kind, tuple[tuple[Kind, str], ...]], ...]) -> Scope:
+        """A canary's scope: these entities of `kind`, their children, and what those require (by name)."""
+        chosen = set(keys)
+        known = {e.key for e in self.entities(kind) if e.key in chosen}
+        missing = sorted(chosen - known)
+        if missing:
+            raise ConfigError(f"no v1 {kind} {missing[0]} in the plan (ids come from export-ids or the plan report)")
+        scope: Scope = {k: frozenset() for k in Kind}
+        scope[kind] = frozenset(known)
+        for child, requires in children:
+            members = [e for e in self.entities(child) if e.parent_key in known]
+            scope[child] = frozenset(e.key for e in members)
+            for required, field in requires:
+                names = {str((e.desired or {}).get(field)) for e in members if (e.desired or {}).get(field)}
+                scope[required] = scope[required] | frozenset(names)
+        return scope
 
     def held_back(self, kind: Kind, parent: Kind) -> int:
         """Pending entities whose parent failed or is unmappable: they cannot be created this run."""
@@ -595,16 +634,18 @@ class Ledger:
 
     # ------------------------------------------------------------ load verbs
     def next_creates(self, kind: Kind, limit: int, parent: Kind | None = None,
-                     requires: tuple[tuple[Kind, str], ...] = ()) -> list[tuple[Entity, str | None]]:
-        """Pending creates whose dependencies exist in v2, with the parent's v2 id."""
-        cur = self._conn.execute(next_creates_sql(parent, requires), (kind.value, limit))
+                     requires: tuple[tuple[Kind, str], ...] = (),
+                     keys: frozenset[str] | None = None) -> list[tuple[Entity, str | None]]:
+        """Pending creates whose dependencies exist in v2, with the parent's v2 id (only `keys`, if given)."""
+        args: tuple[Any, ...] = (kind.value, limit) if keys is None else (json.dumps(sorted(keys)), kind.value, limit)
+        cur = self._conn.execute(next_creates_sql(parent, requires, scoped=keys is not None), args)
         return [(_entity(row[:-1]), row[-1]) for row in cur]
 
-    def next_updates(self, kind: Kind, limit: int, skip: set[str]) -> list[Entity]:
+    def next_updates(self, kind: Kind, limit: int, skip: set[str], keys: frozenset[str] | None = None) -> list[Entity]:
         """Done entities whose v2 object does not hold what the plan wants, less those tried this run."""
         out: list[Entity] = []
         for entity in self._select(f"WHERE kind = ? AND state = 'done' AND {NEXT_UPDATES_WHERE}", (kind.value,)):
-            if entity.key not in skip:
+            if entity.key not in skip and (keys is None or entity.key in keys):
                 out.append(entity)
                 if len(out) >= limit:
                     break
@@ -634,7 +675,7 @@ class Ledger:
                 "UPDATE entities SET state = ?, v2_id = COALESCE(?, v2_id), written = COALESCE(?, written), "
                 "origin = COALESCE(origin, ?), last_error = ?, updated_at = ? WHERE kind = ? AND key = ?",
                 [(r.state.value, r.v2_id, dumps(r.written) if r.written is not None else None, r.origin,
-                  r.error, at, r.kind.value, r.key) for r in results],
+                  scrub(r.error) if r.error else None, at, r.kind.value, r.key) for r in results],
             )
             self._journal(run_id, [(r.kind, r.key, r.event, r.detail) for r in results])
 
@@ -680,3 +721,40 @@ class Ledger:
                 yield JournalEntry(at, entity, Kind(kind), key, event, _loads(detail))
 
         return total, entries()
+
+
+def backup(source: Path, target: Path) -> int:
+    """Copy a ledger, write-ahead log included, into one self-contained file; returns its size.
+
+    SQLite's backup API reads through the write-ahead log: copying `ledger.sqlite` alone
+    after a crash can miss the latest state, still in `ledger.sqlite-wal`.
+
+    The copy is written beside the target and renamed into place, so a target that
+    existed is either the old file or the whole new one, never half of each.
+    """
+    source, target = Path(source), Path(target)
+    if not source.is_file():
+        raise LedgerError(f"no ledger at {source}")
+    if target.exists() and os.path.samefile(source, target):
+        raise ConfigError(f"the backup {target} is the ledger itself")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the backup {target}: {exc.strerror}") from None
+    try:
+        with closing(sqlite3.connect(source, timeout=30)) as src, closing(sqlite3.connect(partial)) as dst:
+            src.execute("SELECT count(*) FROM meta").fetchone()  # a dyte-migrate ledger, not any file
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode=DELETE")  # one file: no -wal beside the copy
+        os.chmod(partial, 0o600)
+        os.replace(partial, target)
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"ledger {source} cannot be copied ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot write the backup {target}: {exc.strerror}") from None
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    return target.stat().st_size

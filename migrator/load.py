@@ -21,7 +21,7 @@ from migrator import kinds, undo
 from migrator.client import DyteClient
 from migrator.errors import ApiError, AuthError, MalformedResponse, TransportError, WriteOutcomeUnknown
 from migrator.kinds import KindSpec
-from migrator.ledger import Ledger
+from migrator.ledger import Ledger, Scope
 from migrator.model import Action, Entity, EntityError, Kind, LoadSummary, State, WriteResult
 
 MAX_UNCERTAIN = 5  # give up on an entity after this many writes with unknown outcome in one run
@@ -62,7 +62,8 @@ class Loader:
     def __init__(self, client: DyteClient, ledger: Ledger, run_id: int, *, chunk: int = 64,
                  max_writes: int | None = None, deadline: float | None = None,
                  stop: asyncio.Event | None = None, only: frozenset[Kind] | None = None,
-                 progress: Progress | None = None, concurrency: int | None = None, prune: bool = False) -> None:
+                 progress: Progress | None = None, concurrency: int | None = None, prune: bool = False,
+                 scope: Scope | None = None) -> None:
         self.client, self.ledger, self.run_id = client, ledger, run_id
         self.chunk = chunk
         self.concurrency = concurrency or max(1, chunk // 8)  # writes in flight: match the client's slots
@@ -75,6 +76,7 @@ class Loader:
         self._unreachable: TransportError | None = None
         self._parents: dict[Kind, dict[str, str | None]] = {}
         self.prune = prune
+        self.scope = scope  # a canary run: only these entities
         self.ambiguous: dict[str, list[str]] = {}  # entity key -> v2 ids that could each be its lost create
 
     # ------------------------------------------------------------- budget
@@ -103,9 +105,10 @@ class Loader:
             self._adopt_planned(spec)
             await self._creates(spec)
             await self._updates(spec)
-        if self.prune and self._budget() > 0:
+        if self.prune and self.scope is None and self._budget() > 0:
             await self._prune()
-        self._count_static()
+        if self.scope is None:  # a canary speaks only for what it touched
+            self._count_static()
         return self.summary
 
     async def _prune(self) -> None:
@@ -130,6 +133,9 @@ class Loader:
             if parent is not None:
                 tally["failed"] += self.ledger.held_back(kind, parent)
 
+    def _keys(self, spec: KindSpec) -> frozenset[str] | None:
+        return None if self.scope is None else self.scope[spec.kind]
+
     def _parent_v2(self, spec: KindSpec, entity: Entity) -> str | None:
         if spec.parent is None:
             return None
@@ -141,9 +147,11 @@ class Loader:
     # ------------------------------------------------------------- adopt
     def _adopt_planned(self, spec: KindSpec) -> None:
         """Objects the plan found identical in v2 join the ledger without a write."""
+        keys = self._keys(spec)
         adopted = [
             WriteResult(e.kind, e.key, State.DONE, "adopted", v2_id=e.adopt_v2_id, written=e.desired, origin="adopted")
             for e in self.ledger.entities(spec.kind, states=[State.PENDING], actions=[Action.ADOPT])
+            if keys is None or e.key in keys
         ]
         if adopted:
             self.ledger.record_results(self.run_id, adopted)
@@ -152,7 +160,7 @@ class Loader:
     # ------------------------------------------------------------- creates
     async def _creates(self, spec: KindSpec) -> None:
         def next_batch(limit: int) -> list[tuple[Entity, str | None]]:
-            return self.ledger.next_creates(spec.kind, limit, spec.parent, spec.requires)
+            return self.ledger.next_creates(spec.kind, limit, spec.parent, spec.requires, self._keys(spec))
 
         def complete(chunk: _Chunk) -> list[Entity]:
             settled = [o for o in chunk.outcomes if isinstance(o, WriteResult)]
@@ -330,7 +338,7 @@ class Loader:
         tried: set[str] = set()
 
         def next_batch(limit: int) -> list[Entity]:
-            batch = self.ledger.next_updates(spec.kind, limit, tried)
+            batch = self.ledger.next_updates(spec.kind, limit, tried, self._keys(spec))
             tried.update(e.key for e in batch)
             return batch
 

@@ -51,6 +51,7 @@ class Planner:
         self._tallies: dict[tuple[Kind, str, str | None, str | None, str], NoteTally] = {}
         self._v2_read = hashlib.sha256()  # every v2 object a decision rests on, in reading order
         self._listings: dict[tuple[Kind, str | None], list[dict[str, Any]]] = {}
+        self._name_clashes: dict[str, set[str]] = {}  # v2 preset name -> the choices sharing it
 
     # ------------------------------------------------------------------ notes
     def _tally(self, kind: Kind, key: str, mapped: Mapped, keep_per_entity: bool) -> None:
@@ -105,7 +106,9 @@ class Planner:
             except Unmappable as exc:
                 yield self._refused(entity, exc)
                 continue
-            choices.setdefault(choice.v2_name, choice)
+            first = choices.setdefault(choice.v2_name, choice)
+            if (first.preset, first.role, first.waiting_room) != (choice.preset, choice.role, choice.waiting_room):
+                self._name_clashes.setdefault(choice.v2_name, set()).update({_described(first), _described(choice)})
             entry = relocation.get(choice.v2_name)
             if entry is None:
                 entry = relocation[choice.v2_name] = Relocation(choice.v2_name, choice.preset, choice.role,
@@ -342,16 +345,34 @@ class Planner:
             else:
                 self.summary.updates.append(Finding(entity.kind, entity.key, entity.v2_id, "update", wanted))
 
+    def _refuse_name_clashes(self) -> None:
+        """A v2 preset name generated for two different choices is a conflict, never a silent merge."""
+        for name, shared_by in sorted(self._name_clashes.items()):
+            why = f"the v2 preset name {name!r} is generated for {' and '.join(sorted(shared_by))}; fix variant_names"
+            self.summary.warnings.append(why)
+            self.summary.conflicts.append(Finding(Kind.PRESET, name, None, why))
+            self.ledger.conflict(Kind.PRESET, name, why)
+            for spec in kinds.KINDS:
+                for required, field in spec.requires:
+                    if required is Kind.PRESET:
+                        self.ledger.conflict_requiring(spec.kind, field, name, why)
+
     # ------------------------------------------------------------------ run
     async def run(self) -> PlanSummary:
         self.map_all()
         self.ledger.decide()
+        self._refuse_name_clashes()
         await self.compare_with_v2()
         self.summary.counts = self.ledger.action_counts()
         return self.summary
 
     def v2_fingerprint(self) -> str:
         return self._v2_read.hexdigest()[:32]
+
+
+def _described(choice: PresetChoice) -> str:
+    return (f"preset {choice.preset!r} with role {choice.role!r}"
+            + (" in a waiting-room meeting" if choice.waiting_room else ""))
 
 
 # ---------------------------------------------------------------------- saved plans

@@ -12,6 +12,7 @@ when the test ends. `sandbox.credentials` is the --credentials-out document.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -20,6 +21,19 @@ from migrator.sandbox.options import ServeOptions
 from migrator.sandbox.server import SandboxServer
 
 SandboxFactory = Callable[..., SandboxServer]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Default ledgers and org-pair locks go to the user's state directory: in tests, a
+    private one (CLI subprocesses inherit it), never the real home's."""
+    saved = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = saved
 
 
 @pytest.fixture

@@ -108,6 +108,7 @@ class FieldRule(Strict):
     required: bool = False
     when: dict[ContextFlag, bool] | None = None
     reason: Reason | None = None
+    secret: bool = False  # a drop rule for a credential: the extractor removes it before anything is stored
 
     _one_or_many = field_validator("from_", mode="before")(_one_or_many_paths)
 
@@ -137,6 +138,8 @@ class FieldRule(Strict):
         actions = [k for k in ("to", "drop", "relocate") if getattr(self, k) is not None]
         if len(actions) != 1:
             raise ValueError("a rule needs exactly one of: to, drop, relocate")
+        if self.secret and self.drop is None:
+            raise ValueError("secret: true marks a dropped credential; it needs `drop` and its reason")
         if self.to is None:
             carried = {"type", "map", "unknown", "clamp", "default", "fallback", "required", "when", "reason"}
             extra = sorted(carried & self.model_fields_set)
@@ -245,6 +248,7 @@ class VariantNames(Strict):
     waiting_room: str
     role_and_waiting_room: str
     safe_characters: str
+    separator: str = Field(default="--", min_length=1)
     reason: Reason
 
     @model_validator(mode="after")

@@ -113,6 +113,9 @@ class MappingSet:
         assert isinstance(webhooks, WebhookFile)
         self.webhook_payload_changes: list[PayloadChange] = list(webhooks.payload_changes)
         self.report_notes: dict[str, list[ReportNote]] = {model.kind: list(model.notes) for model in models.values()}
+        self.secret_fields: frozenset[str] = frozenset(
+            path for model in models.values() for section in model.sections.values()
+            for rule in section.rules if rule.secret for path in rule.sources)
         self._meetings = compiled["meetings.yaml"]
         self._participants = compiled["participants.yaml"]
         self._webhooks = compiled["webhooks.yaml"]

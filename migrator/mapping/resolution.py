@@ -10,9 +10,10 @@ Results are memoised per catalog: ~100k participants share a handful of choices.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import weakref
-from typing import Any
+from typing import Any, Container
 
 from migrator.mapping.catalog import PresetCatalog
 from migrator.mapping.engine import MISSING, CompiledMapping, get_path, short
@@ -20,6 +21,7 @@ from migrator.mapping.filemodels import Resolution, VariantNames
 from migrator.mapping.results import ChoiceSource, Mapped, PresetChoice, Unmappable
 
 _Key = tuple[ChoiceSource, str, str | None, bool]
+HASH_CHARS = 6
 
 
 class PresetResolver:
@@ -89,11 +91,7 @@ class PresetResolver:
             raise Unmappable(f"v1 role {effective!r} has no readable document, so its permissions are unknown")
         variant_role = effective if effective != own_role else None
         waiting_variant = waiting_room and self.waiting_room_differs(catalog, preset, effective)
-        name = self.v2_name(preset, variant_role, waiting_variant)
-        if name != preset and name in catalog.presets:
-            raise Unmappable(
-                f"variant name {name!r} is also the name of a v1 preset; rename one in {self.file} variant_names"
-            )
+        name = self.v2_name(preset, variant_role, waiting_variant, taken=catalog.presets)
         return PresetChoice(
             name,
             preset,
@@ -140,17 +138,33 @@ class PresetResolver:
 
     # -- naming -----------------------------------------------------------------------------
 
-    def v2_name(self, preset: str, role: str | None, waiting_room: bool) -> str:
+    def v2_name(self, preset: str, role: str | None, waiting_room: bool, taken: Container[str] = ()) -> str:
+        """The v2 name of a (preset, role, waiting room) triple; distinct triples never share one.
+
+        The readable name is kept when it cannot be read two ways. When the preset or role
+        name holds the separator (role `x--waiting-room` would read as role `x` plus the
+        waiting room) or the readable name is already a v1 preset's name, a short hash of
+        the whole triple is appended after the separator: `<readable>--h-<hash>`. No
+        readable name ends in such a part, so the two kinds never meet.
+        """
+        if role is None and not waiting_room:
+            return preset
         if role is None:
-            return self.names.waiting_room.format(preset=preset) if waiting_room else preset
-        template = self.names.role_and_waiting_room if waiting_room else self.names.role
-        return template.format(preset=preset, role=self._safe(role))
+            readable = self.names.waiting_room.format(preset=preset)
+        else:
+            template = self.names.role_and_waiting_room if waiting_room else self.names.role
+            readable = template.format(preset=preset, role=self._safe(role))
+        separator = self.names.separator
+        if separator in preset or (role is not None and separator in role) or readable in taken:
+            triple = json.dumps([preset, role, waiting_room], ensure_ascii=False)
+            return f"{readable}{separator}h-{hashlib.sha1(triple.encode()).hexdigest()[:HASH_CHARS]}"
+        return readable
 
     def _safe(self, text: str) -> str:
         """Keep readable names; when characters must be replaced, a short hash keeps names distinct."""
         if not self._unsafe.search(text):
             return text
-        digest = hashlib.sha1(text.encode()).hexdigest()[:6]
+        digest = hashlib.sha1(text.encode()).hexdigest()[:HASH_CHARS]
         return f"{self._unsafe.sub('_', text)}-{digest}"
 
     # -- preset bodies ----------------------------------------------------------------------
@@ -190,6 +204,8 @@ class PresetResolver:
             notes = [n for section in self.presets.sections for n in section.skipped(sources.get(section.name), flags)]
         mapped = self.presets.run(sources, flags, notes)
         mapped.payload = {"name": choice.v2_name, **mapped.payload}
+        # The listing and the preset's document share fields (name, description): one note each.
+        mapped.notes = [note for i, note in enumerate(mapped.notes) if note not in mapped.notes[:i]]
         return mapped
 
 

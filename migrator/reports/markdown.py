@@ -7,7 +7,6 @@ characters, so the size does not grow with the org.
 
 from __future__ import annotations
 
-import html
 import itertools
 import json
 import re
@@ -18,7 +17,9 @@ from migrator.reports.model import RowStream
 
 LIST_ROWS = 50  # rows shown of any list
 CELL_CHARS = 300
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# Backslash escapes (CommonMark): `<` cannot open a tag, `&` cannot start an entity, and the
+# rest of the text (`v1 -> v2`) reads as written, in the raw file as in the rendered summary.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~<&])")
 
 
 def _line(value: Any) -> str:
@@ -30,7 +31,7 @@ def _line(value: Any) -> str:
 
 def _text(value: Any) -> str:
     """Inline text or a table cell: markup in the value is shown, never interpreted."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(_line(value), quote=False))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _line(value))
 
 
 def _code(value: Any) -> str:

@@ -92,3 +92,37 @@ async def test_debug_log_names_method_path_and_status(api: respx.MockRouter, mak
         await client.v1("GET", "/meetings", params={"offset": 0})
     (record,) = caplog.records
     assert record.getMessage().startswith("v1 GET /meetings -> 200 in ")
+
+
+async def test_a_key_straddling_the_message_cut_is_scrubbed_whole(api: respx.MockRouter, make_client: ClientFactory) -> None:
+    """Issue 10, item 11: scrub, then cut; never cut, then scrub (half a key is not recognisable)."""
+    for start in (480, 490, 499):
+        message = "x" * start + V2_KEY + " and more"
+        api.post(f"{V2_BASE}/meetings/m{start}/participants").respond(
+            400, json={"success": False, "error": {"code": 400, "message": message}})
+        async with make_client() as client:
+            with pytest.raises(MigratorError) as caught:
+                await client.v2("POST", f"/meetings/m{start}/participants", json={})
+        error = caught.value
+        texts = (str(error), repr(error), repr(error.args), getattr(error, "api_message", ""))
+        for text in texts:
+            assert V2_KEY[:8] not in text, (start, text[-80:])
+        assert len(error.api_message) <= 501
+
+
+async def test_a_reason_phrase_or_text_body_echoing_the_header_is_scrubbed(api: respx.MockRouter,
+                                                                           make_client: ClientFactory) -> None:
+    """Issue 10, item 12: a non-JSON 400 whose reason phrase (or plain-text body) quotes Authorization."""
+    phrase = f"Bad Request (Authorization: Basic {BASIC_VALUE})".encode()
+    api.post(f"{V2_BASE}/phrase").mock(return_value=httpx.Response(400, content=b"<html>no</html>",
+                                                                   headers={"content-type": "text/html"},
+                                                                   extensions={"reason_phrase": phrase}))
+    api.post(f"{V2_BASE}/text").respond(400, text=f"refused: Authorization: Basic {BASIC_VALUE}; key {V2_KEY}")
+    for path in ("/phrase", "/text"):
+        async with make_client() as client:
+            with pytest.raises(MigratorError) as caught:
+                await client.v2("POST", path, json={})
+        error = caught.value
+        for text in (str(error), repr(error), repr(error.args), getattr(error, "api_message", "")):
+            assert not any(secret in text for secret in SECRETS), text
+        assert error.status == 400

@@ -332,9 +332,14 @@ class Run:
 
     @property
     def error_lines(self) -> list[str]:
-        """stderr without the -v/-vv log lines (which start with a level name)."""
-        return [line for line in self.stderr.splitlines()
-                if line.strip() and not line.startswith(("DEBUG ", "INFO ", "WARNING "))]
+        """stderr without the -v/-vv log lines (which start with a level name) and, for a run that
+        finished or stopped, without its human summary (under --json it goes to stderr)."""
+        lines = [line for line in self.stderr.splitlines()
+                 if line.strip() and not line.startswith(("DEBUG ", "INFO ", "WARNING "))]
+        outcome = self.outcome
+        if outcome is not None and "error" not in outcome:
+            return [line for line in lines if line.startswith("error:")]
+        return lines
 
     def assert_clean_failure(self, *codes: int, naming: str | tuple[str, ...] = (), line_required: bool = True) -> str:
         """Exit code in `codes`; at most one error line, no traceback; returns the line."""

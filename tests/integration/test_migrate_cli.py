@@ -202,7 +202,7 @@ def test_existing_v2_objects_are_adopted_or_flagged_as_conflicts(tmp_path, org):
 def test_check_and_extract(ws, org):
     result, outcome = ws.run("check")
     assert result.exit_code == EXIT_OK, result.output
-    assert "v1:" in result.stdout and "v2:" in result.stdout and "mappings:" in result.stdout
+    assert "v1:" in result.stderr and "v2:" in result.stderr and "mappings:" in result.stderr  # --json: humans on stderr
     assert outcome["status"] == "clean"
     result, outcome = ws.run("extract")
     assert result.exit_code == EXIT_OK

@@ -85,3 +85,27 @@ def test_a_file_that_is_not_a_saved_plan_is_one_line_exit_2(ws, org):
     result, outcome = ws.run("migrate", "--plan", str(bogus))
     assert result.exit_code == EXIT_USAGE and "is not a saved plan" in outcome["error"]
     assert v2_writes(org) == 0
+
+
+def test_a_canary_migrates_one_meeting_with_the_presets_it_needs(ws, org):
+    v1, v2 = V1(org), V2(org)
+    meeting = v1.all("/meetings", "meetings")[1]
+    people = v1.all(f"/meetings/{meeting['id']}/participants", "participants")
+    result, outcome = ws.run("migrate", "--meeting", meeting["id"])
+    assert result.exit_code == EXIT_OK, result.output
+    assert "canary" in outcome["message"]
+    [copy] = v2.all("/meetings")
+    assert copy["title"] == meeting["title"]
+    held = v2.all(f"/meetings/{copy['id']}/participants")
+    assert sorted(p["custom_participant_id"] for p in held) == sorted(p["clientSpecificId"] for p in people)
+    assert {p["name"] for p in v2.all("/presets")} == {p["preset_name"] for p in held}, "only the presets it needs"
+    assert v2.webhooks() == []
+    result, outcome = ws.run("migrate")  # the rest, with nothing created twice
+    assert result.exit_code == EXIT_OK
+    assert_exact_copy(org)
+
+
+def test_a_canary_of_an_unknown_meeting_is_exit_2(ws, org):
+    result, outcome = ws.run("migrate", "--meeting", "no-such-meeting")
+    assert result.exit_code == EXIT_USAGE and "no-such-meeting" in outcome["error"]
+    assert v2_writes(org) == 0

@@ -152,13 +152,27 @@ def test_unsafe_role_names_are_sanitised_deterministically_and_stay_distinct(map
     assert again.v2_name == names[0]
 
 
-def test_a_variant_name_taken_by_a_v1_preset_is_unmappable(mapping_set: MappingSet) -> None:
+def test_a_variant_name_taken_by_a_v1_preset_gets_a_hash(mapping_set: MappingSet) -> None:
     presets, roles = sample_org()
     squatter = copy.deepcopy(presets[0])
     squatter["name"] = squatter["document"]["name"] = "preset_3--waiting-room"
     catalog = PresetCatalog([*presets, squatter], roles)
-    with pytest.raises(Unmappable, match="also the name of a v1 preset"):
-        mapping_set.resolve_preset({"presetName": "preset_3"}, WAITING, catalog)
+    choice = mapping_set.resolve_preset({"presetName": "preset_3"}, WAITING, catalog)
+    assert choice.v2_name.startswith("preset_3--waiting-room--h-") and len(choice.v2_name) == len("preset_3--waiting-room--h-") + 6
+    assert mapping_set.resolve_preset({"presetName": "preset_3--waiting-room"}, None, catalog).v2_name == squatter["name"]
+
+
+def test_names_holding_the_separator_stay_distinct(mapping_set: MappingSet) -> None:
+    """Role `x--waiting-room` without a waiting room and role `x` with one: two names, each stable."""
+    presets, roles = sample_org()
+    tricky = copy.deepcopy(roles[1])
+    tricky["name"] = tricky["document"]["name"] = "role_2--waiting-room"
+    catalog = PresetCatalog(presets, [*roles, tricky])
+    waiting = mapping_set.resolve_preset({"presetName": "preset_1", "roleName": "role_2"}, WAITING, catalog)
+    plain = mapping_set.resolve_preset({"presetName": "preset_1", "roleName": "role_2--waiting-room"}, None, catalog)
+    assert waiting.v2_name == "preset_1--role-role_2--waiting-room"
+    assert plain.v2_name.startswith("preset_1--role-role_2--waiting-room--h-")
+    assert mapping_set.variant_name("preset_1", "role_2--waiting-room") == plain.v2_name
 
 
 def test_roles_embedded_in_preset_documents_suffice(mapping_set: MappingSet) -> None:

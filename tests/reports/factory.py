@@ -92,6 +92,8 @@ def plan_document(*, meetings: int = 5, participants: int = 20, title: str = HOS
                      "reasons": [{"reason": "preset from its meeting's presetName", "count": participants}]}],
         unmappable=unmappable,
         changed=changed,
+        outside_ledger=[{"kind": "participant", "key": "gone-1", "label": HOSTILE_TITLE, "v2_id": "v2-gone-1",
+                         "finding": "deleted in v1, kept in v2 (migrate --prune removes it)"}],
         recordings=[{"v1_meeting": meeting_key(i), "room_name": "abc-xyz", "title": title, "v2_meeting": None,
                      "recording_id": f"rec-{i}", "status": "UPLOADED", "file": f"{i}.mp4",
                      "download_url": f"https://recordings.example.invalid/{i}.mp4",

@@ -107,3 +107,22 @@ def test_a_plan_with_no_entities_renders_without_errors(tmp_path: Path, browser:
     browser.drain()
     assert _page_info(browser) == "no rows match"
     assert browser.problems.console_errors == []
+
+
+def test_the_endpoint_map_fits_a_1280_px_window(big_plan: Path, browser: Chromium) -> None:
+    browser.open(big_plan / "plan.html")
+    width = browser.evaluate("window.innerWidth")
+    assert width == 1280
+    edges = browser.evaluate("""(() => { const t = document.querySelector('#endpoints table');
+        return {table: t.getBoundingClientRect().right, page: document.documentElement.scrollWidth,
+                notes: Math.max(...[...t.querySelectorAll('td:nth-child(4)')].map(td => td.getBoundingClientRect().right))}; })()""")
+    assert edges["table"] <= width and edges["notes"] <= width and edges["page"] <= width, edges
+
+
+def test_a_preset_row_lists_each_note_once(big_plan: Path, browser: Chromium) -> None:
+    browser.open(big_plan / "plan.html")
+    _select(browser, "filter-kind", "preset")
+    browser.evaluate("document.querySelector('#rows-body button.toggle').click()")
+    notes = browser.evaluate("document.querySelector('tr.row-open').innerText")
+    assert notes.count("v2 presets have no description.") == 1, notes  # the role's description says so itself
+    assert notes.count("Becomes the v2 preset name") == 1, notes

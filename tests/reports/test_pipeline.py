@@ -146,10 +146,12 @@ def test_no_api_key_or_participant_token_appears_in_any_report(scenario: Scenari
     tokens = set(scenario.pipeline.server.app.store.orgs.v2.tokens.values())
     assert len(tokens) >= 40  # every migrated participant got one
     canaries |= tokens
+    access_token = scenario.pipeline.server.app.store.orgs.v1.organization["accessToken"]  # v1 presets embed it
     conn = sqlite3.connect(scenario.pipeline.workdir / "ledger.sqlite")
-    documents = [json.loads(row[0]) for row in conn.execute("SELECT data FROM snapshot WHERE kind = 'preset'")]
+    snapshot = "".join(row[0] for row in conn.execute("SELECT data FROM snapshot"))
     conn.close()
-    canaries |= {d["organization"]["accessToken"] for d in documents if (d.get("organization") or {}).get("accessToken")}
+    assert access_token not in snapshot and "(secret: not stored)" in snapshot  # removed before it was stored
+    canaries.add(access_token)
     files = [p for folder in scenario.folders.values() for p in folder.iterdir()] + [scenario.step_summary]
     assert len(files) == 3 * len(scenario.folders) + 1
     for path in files:
