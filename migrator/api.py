@@ -26,12 +26,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
-from migrator import export, kinds, ledger_files, undo
+from migrator import export, kinds, ledger_files, sources, undo
 from migrator.client import DyteClient
 from migrator.default_preset import default_preset_status, mappings_notice, record_mappings
 from migrator.errors import (EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, ConfigError, Interrupted, LedgerWriteError,
                              TransportError)
-from migrator.extract import Extractor
 from migrator.importer import Importer
 from migrator.ledger import Ledger, Scope
 from migrator.ledger import backup as ledger_backup
@@ -166,7 +165,7 @@ class Migration:
         if self._mapping_set is None:
             self._mapping_set = MappingSet.load(
                 self.options.mappings_dir, target=self.credentials.v2.profile.name,
-                default_preset=self.options.default_preset,
+                layout=sources.of(self.credentials).mappings, default_preset=self.options.default_preset,
                 default_from=self.options.sources.get("default_preset", "Options.default_preset"))
         return self._mapping_set
 
@@ -243,9 +242,10 @@ class Migration:
 
     async def _extract(self, client: DyteClient, ledger: Ledger, run_id: int, stop: asyncio.Event) -> ExtractSummary:
         with _Stage(self.progress, "extract") as stage:
-            extractor = Extractor(client, ledger, run_id, concurrency=self.options.concurrency, progress=stage.advance,
-                                  secret_fields=self._mappings().secret_fields,
-                                  owns=self.options.shard.owns if self.options.shard else None)
+            extractor = sources.of(self.credentials).extractor(client, ledger, run_id, concurrency=self.options.concurrency,
+                                                               progress=stage.advance,
+                                                               secret_fields=self._mappings().secret_fields,
+                                                               owns=self.options.shard.owns if self.options.shard else None)
             return await self._until_stopped(stop, extractor.run())
 
     async def _plan(self, client: DyteClient, ledger: Ledger, mappings: MappingSet, stop: asyncio.Event, *,
@@ -273,15 +273,16 @@ class Migration:
 
         An unreachable host here is a configuration problem (exit 2): nothing was written.
         """
-        probes: tuple[tuple[str, str, Callable[[], Awaitable[dict[str, Any]]]], ...] = (
-            ("v1", self.credentials.v1.base_url, lambda: client.v1("GET", "/meetings", params={"offset": 0, "limit": 1})),
-            ("v2", self.credentials.v2.base_url, lambda: kinds.probe(client)))
+        source = self.credentials.v1.profile.name.removeprefix("dyte-")  # "v1", or "v2" as a source
+        probes: tuple[tuple[str, str, str, Callable[[], Awaitable[Any]]], ...] = (
+            ("v1", source, self.credentials.v1.base_url, lambda: client.source.first("/meetings", key="meetings")),
+            ("v2", "v2", self.credentials.v2.base_url, lambda: kinds.probe(client)))
         answers: dict[str, Any] = {}
-        for side, base_url, probe in probes:
+        for side, name, base_url, probe in probes:
             try:
                 answers[side] = await probe()
             except TransportError as exc:
-                raise ConfigError(f"cannot reach the {side} API at {base_url}: {exc}") from None
+                raise ConfigError(f"cannot reach the {name} API at {base_url}: {exc}") from None
         return answers
 
     # ------------------------------------------------------------ commands
@@ -299,7 +300,8 @@ class Migration:
                 notice = mappings_notice(ledger, mappings)
                 found = {
                     "v1": {"base_url": self.credentials.v1.base_url, "org_id": self.credentials.v1.org_id,
-                           "reachable": True, "participants": ledger.snapshot_count("participant")},
+                           "reachable": True, "participants": ledger.snapshot_count("participant"),
+                           "source": self.credentials.v1.profile.name},
                     "v2": {"base_url": self.credentials.v2.base_url, "org_id": self.credentials.v2.org_id, "reachable": True},
                     "ledger": {"path": str(self.ledger_path), "entities": entities},
                     "mappings": {"dir": str(self.options.mappings_dir), "files": sorted(mappings.files),

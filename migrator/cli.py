@@ -34,7 +34,7 @@ from migrator import api, config as config_module, interrupts
 from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, ConfigError, MigratorError, scrub
 from migrator.model import Kind
 from migrator.progress import ProgressDisplay
-from migrator.settings import DEFAULT_TARGET, TARGETS, load_credentials
+from migrator.settings import DEFAULT_SOURCE, DEFAULT_TARGET, SOURCES, TARGETS, load_credentials
 
 
 # ------------------------------------------------------------------ help: layout, examples, env, exit codes
@@ -59,6 +59,7 @@ CREDENTIAL_ENV = tuple(
     ("REALTIMEKIT_APP_ID", "realtimekit app id (or --create-app NAME)"),
     ("REALTIMEKIT_BASE_URL", "realtimekit base URL, for a local server"),
     ("DYTE_MIGRATE_TARGET", "dyte-v2 or realtimekit, as --target"),
+    ("DYTE_MIGRATE_SOURCE", "dyte-v1 or dyte-v2, as --source"),
 )
 LEDGER_ENV = (("DYTE_MIGRATE_LEDGER", "the ledger file, as --ledger"),)
 SUMMARY_ENV = (("GITHUB_STEP_SUMMARY", "when set, the Markdown report is appended to this file"),)
@@ -171,6 +172,9 @@ GLOBAL_OPTIONS = (
     click.option("--target", type=click.Choice(TARGETS), default=None, metavar="TARGET",
                  help=f"Where to migrate: {' or '.join(TARGETS)} (env DYTE_MIGRATE_TARGET, config target; "
                       f"default: {DEFAULT_TARGET})."),
+    click.option("--source", type=click.Choice(SOURCES), envvar="DYTE_MIGRATE_SOURCE", default=DEFAULT_SOURCE,
+                 metavar="SOURCE", show_default=True,
+                 help=f"What to migrate: {' or '.join(SOURCES)} (a Dyte v2 org moves to --target realtimekit)."),
     click.option("--create-app", metavar="NAME", default=None,
                  help="realtimekit: create an app named NAME when no REALTIMEKIT_APP_ID is given "
                       "(once; recorded in the ledger)."),
@@ -187,7 +191,7 @@ GLOBAL_OPTIONS = (
                  help="No progress display (it is off anyway when stderr is not a terminal)."),
     click.option("-v", "--verbose", count=True, help="More logging on stderr (never secrets)."),
 )
-GLOBAL_NAMES = ("config_file", "default_preset", "ledger", "reports_dir", "mappings_dir", "credentials_file", "target", "create_app", "rate_limit",
+GLOBAL_NAMES = ("config_file", "default_preset", "ledger", "reports_dir", "mappings_dir", "credentials_file", "target", "source", "create_app", "rate_limit",
                 "target_rate_limit", "timeout", "as_json", "no_progress", "verbose")
 
 
@@ -207,9 +211,11 @@ class Context:
     progress: bool
     target: str = DEFAULT_TARGET
     create_app: str | None = None
+    source: str = DEFAULT_SOURCE
 
     def migration(self) -> api.Migration:
-        credentials = load_credentials(self.credentials_file, target=self.target, app_optional=self.create_app is not None)
+        credentials = load_credentials(self.credentials_file, target=self.target, source=self.source,
+                                       app_optional=self.create_app is not None)
         if self.create_app is not None:
             from migrator.apps import ensure_app  # only for --create-app: keeps start-up light
 
@@ -274,7 +280,7 @@ def _context(click_ctx: click.Context, own: dict[str, Any]) -> Context:
                           sources=settings.sources)
     ledger_given = settings.sources["ledger"] != config_module.DEFAULT_SOURCE
     return Context(options, values["credentials_file"], values["as_json"], verbose, ledger_given,
-                   not values["no_progress"], chosen["target"], values["create_app"])
+                   not values["no_progress"], chosen["target"], values["create_app"], values["source"])
 
 
 def command(name: str, *, example: str, exit_codes: Iterable[int], network: bool = True, reports: bool = False,
@@ -585,7 +591,7 @@ def _may_write_reports(ctx: Context, force: bool) -> None:
 @click.option("--meetings", type=click.IntRange(1, 100000), default=20, show_default=True)
 @click.option("--participants", type=click.IntRange(0, 10000), default=5, show_default=True, help="Per meeting.")
 @click.option("--force", is_flag=True, help="Overwrite reports already in --reports-dir without asking.")
-def demo(ctx: Context, meetings: int, participants: int, force: bool) -> None:  # the target: the global --target
+def demo(ctx: Context, meetings: int, participants: int, force: bool) -> None:  # the global --target and --source
     """Start the sandbox with sample data, run plan, migrate, verify and a repeat migrate.
 
     Work files (ledger, sandbox credentials) live in a temporary folder that is removed at the end.
@@ -598,7 +604,7 @@ def demo(ctx: Context, meetings: int, participants: int, force: bool) -> None:  
         from migrator import demo as demo_module  # the sandbox launcher: only for the demo
 
         outcome, lines = demo_module.run_demo(ctx.options, meetings=meetings, participants=participants,
-                                              ledger_given=ctx.ledger_given, target=ctx.target)
+                                              ledger_given=ctx.ledger_given, target=ctx.target, source=ctx.source)
         plan_page = ctx.options.reports_dir / "plan.html"
         next_steps = [line.format(plan=plan_page) for line in NEXT_STEPS] if outcome.exit_code == EXIT_OK else []
         _emit(ctx, outcome, lines, closing=next_steps)

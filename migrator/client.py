@@ -1,5 +1,5 @@
-"""The one HTTP client for the source (Dyte v1), the target (Dyte v2 or RealtimeKit) and the
-public preset documents.
+"""The one HTTP client for the source (Dyte v1 or Dyte v2), the target (Dyte v2 or RealtimeKit)
+and the public preset documents.
 
 Everything that touches the network goes through here so that auth, pacing against each
 API's rate limit, retries, secret hygiene and request counting are decided once.
@@ -51,7 +51,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELET
 
 @dataclass(slots=True)
 class RequestCounters:
-    """Requests sent (every attempt), retries and 429s, for the `--json` outcome."""
+    """Requests sent (every attempt), retries and 429s, for the `--json` outcome; `v1` counts the source
+    (Dyte v1, or Dyte v2 as a source), `v2` the target."""
 
     v1: int = 0
     v2: int = 0
@@ -162,6 +163,71 @@ class _Throttled(_Retryable):
     """A 429: the server did not apply the request; wait as told, then try again."""
 
 
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """How one API walks a listing: v1 by offset/limit with the items at `data.<key>`,
+    v2 (and RealtimeKit) by page_no/per_page with the items at `data` and a `paging` block."""
+
+    by_offset: bool
+
+    def params(self, pages_read: int, items_read: int, size: int) -> dict[str, int]:
+        if self.by_offset:
+            return {"offset": items_read, "limit": size}
+        return {"page_no": pages_read + 1, "per_page": size}
+
+    def items(self, body: JsonObject, key: str | None) -> Any:
+        data = body.get("data")
+        if self.by_offset:
+            return data.get(key) if isinstance(data, dict) and key else None
+        return data
+
+    def done(self, body: JsonObject, received: int, size: int) -> bool:
+        """A short page is the last; v2 also ends at its total (an answer without `paging` is the only page)."""
+        if self.by_offset or received < size:
+            return received < size
+        paging = body.get("paging")
+        return not isinstance(paging, dict) or _v2_walk_done(paging, received, size)
+
+
+PAGINGS = {"offset": Paging(by_offset=True), "page": Paging(by_offset=False)}
+
+
+class ApiSide:
+    """One side of a migration (the source or the target) as its profile speaks it: calls and listings."""
+
+    def __init__(self, client: DyteClient, target: _Target, paging: Paging) -> None:
+        self._client, self._target, self.paging = client, target, paging
+
+    async def __call__(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> JsonObject:
+        return await self._client._request(self._target, method, path, params, json)
+
+    async def pages(self, path: str, *, key: str | None = None, params: Params | None = None,
+                    page_size: int = MAX_PAGE_SIZE) -> AsyncIterator[list[Any]]:
+        """Walk a listing, yielding each non-empty page; `key` names v1's list (`data.<key>`)."""
+        size = _page_limit(page_size)
+        pages_read = items_read = 0
+        while True:
+            body = await self(
+                "GET", path, params={**(params or {}), **self.paging.params(pages_read, items_read, size)}
+            )
+            items = self.paging.items(body, key)
+            if not isinstance(items, list):
+                where = f"data.{key}" if self.paging.by_offset else "data"
+                raise MalformedResponse(f"{self._target.name} GET {path}: answer has no list at {where}")
+            if items:
+                yield items
+            if self.paging.done(body, len(items), size):
+                return
+            pages_read += 1
+            items_read += len(items)
+
+    async def first(self, path: str, *, key: str | None = None) -> list[Any]:
+        """The first item of a listing (or none): the cheapest authenticated read, for preflight."""
+        body = await self("GET", path, params=self.paging.params(0, 0, 1))
+        items = self.paging.items(body, key)
+        return items if isinstance(items, list) else []
+
+
 class DyteClient:
     """Async client for both Dyte APIs: `async with DyteClient(creds) as client: ...`.
 
@@ -198,10 +264,13 @@ class DyteClient:
         else:
             target_rate = target_profile.rate_per_minute if target_rate_per_minute is None else target_rate_per_minute
             target_bucket = TokenBucket.for_server_limit(target_rate)
-        self._v1 = _target("v1", creds.v1, source_bucket)
+        # Named for errors: "v1", or "v2" when Dyte v2 is the source.
+        self._v1 = _target(creds.v1.profile.name.removeprefix("dyte-"), creds.v1, source_bucket)
         self._v2 = _target("v2", creds.v2, target_bucket)
         # RealtimeKit's account level (`.../realtime/kit/apps`), beside the app-scoped base.
         self._v2_account = _target("v2", creds.v2, target_bucket, creds.v2.account_url) if creds.v2.account_url else None
+        self.source = ApiSide(self, self._v1, PAGINGS[creds.v1.profile.paging])
+        self.target = ApiSide(self, self._v2, PAGINGS[creds.v2.profile.paging])
         self._slots = asyncio.Semaphore(concurrency)
         self._max_attempts = max_attempts
         self._max_throttled_retries = max_throttled_retries
@@ -225,11 +294,11 @@ class DyteClient:
         await self._http.aclose()
 
     async def v1(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> JsonObject:
-        """Call v1; `path` is below /organizations/{orgId}. Returns the parsed body."""
+        """Call the source (Dyte v1: `path` is below /organizations/{orgId}; or Dyte v2). Returns the parsed body."""
         return await self._request(self._v1, method, path, params, json)
 
     async def v2(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> JsonObject:
-        """Call v2; `path` is below the v2 base URL. Returns the parsed body."""
+        """Call the target (Dyte v2 or RealtimeKit); `path` is below its base URL. Returns the parsed body."""
         return await self._request(self._v2, method, path, params, json)
 
     async def v2_account(self, method: str, path: str, *, json: Any = None) -> JsonObject:
@@ -245,38 +314,16 @@ class DyteClient:
     async def v1_pages(
         self, path: str, key: str, *, params: Params | None = None, page_size: int = MAX_PAGE_SIZE
     ) -> AsyncIterator[list[Any]]:
-        """Walk an offset/limit listing, yielding each non-empty `data[key]`; a short page is the last."""
-        limit = _page_limit(page_size)
-        offset = 0
-        while True:
-            body = await self.v1("GET", path, params={**(params or {}), "offset": offset, "limit": limit})
-            data = body.get("data")
-            items = data.get(key) if isinstance(data, dict) else None
-            if not isinstance(items, list):
-                raise MalformedResponse(f"v1 GET {path}: answer has no list at data.{key}")
-            if items:
-                yield items
-            if len(items) < limit:
-                return
-            offset += len(items)
+        """Walk a source listing (paged as the source profile says), yielding each non-empty page."""
+        async for page in self.source.pages(path, key=key, params=params, page_size=page_size):
+            yield page
 
     async def v2_pages(
         self, path: str, *, params: Params | None = None, page_size: int = MAX_PAGE_SIZE
     ) -> AsyncIterator[list[Any]]:
-        """Walk a page_no/per_page listing, yielding each non-empty `data`; an answer without `paging` is the only page."""
-        per_page = _page_limit(page_size)
-        page_no = 1
-        while True:
-            body = await self.v2("GET", path, params={**(params or {}), "page_no": page_no, "per_page": per_page})
-            items = body.get("data")
-            if not isinstance(items, list):
-                raise MalformedResponse(f"v2 GET {path}: answer has no list at data")
-            if items:
-                yield items
-            paging = body.get("paging")
-            if not isinstance(paging, dict) or _v2_walk_done(paging, len(items), per_page):
-                return
-            page_no += 1
+        """Walk a target listing (page_no/per_page), yielding each non-empty `data`."""
+        async for page in self.target.pages(path, params=params, page_size=page_size):
+            yield page
 
     async def _request(self, target: _Target, method: str, path: str, params: Params | None, body: Any) -> JsonObject:
         """Send with retries: 429 after `retry-after`; transient failures with backoff unless a write may have landed."""

@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 from migrator import api
 from migrator.errors import EXIT_OK, ConfigError, TransportError
-from migrator.settings import DEFAULT_TARGET, load_credentials
+from migrator.settings import DEFAULT_SOURCE, DEFAULT_TARGET, check_pair, load_credentials
 
 STARTUP_SECONDS = 30
 
@@ -53,18 +53,31 @@ def sandbox_process(workdir: Path, meetings: int, participants: int) -> Iterator
         log.close()
 
 
-def run_demo(options: api.Options, *, meetings: int, participants: int,
-             ledger_given: bool, target: str = DEFAULT_TARGET) -> tuple[api.Outcome, list[str]]:
+def _seed_v2_org(creds_file: Path, options: api.Options, workdir: Path) -> str:
+    """Fill the sandbox's (empty) Dyte v2 org by migrating its v1 org there, with a ledger of its own."""
+    seeding = replace(options, ledger=workdir / "seed-v1-to-v2.sqlite", reports_dir=workdir / "seed-reports")
+    outcome = api.Migration(load_credentials(creds_file), seeding).migrate()
+    if outcome.exit_code != EXIT_OK:
+        raise ConfigError(f"demo could not seed the sandbox's v2 org: {outcome.message}")
+    return f"seed: the sandbox's v2 org filled from its v1 org - {outcome.message}"
+
+
+def run_demo(options: api.Options, *, meetings: int, participants: int, ledger_given: bool,
+             target: str = DEFAULT_TARGET, source: str = DEFAULT_SOURCE) -> tuple[api.Outcome, list[str]]:
+    check_pair(source, target)
     if ledger_given and options.ledger is not None and options.ledger.exists():
         raise ConfigError(f"demo needs a fresh ledger; {options.ledger} already exists")
-    lines: list[str] = [f"demo: sandbox with {meetings} meetings x {participants} participants; target {target}"]
+    lines: list[str] = [f"demo: sandbox with {meetings} meetings x {participants} participants; "
+                        f"source {source}; target {target}"]
     outcomes: dict[str, api.Outcome] = {}
     # The ledger and the sandbox's credentials live here and go with it, however the demo ends.
     with tempfile.TemporaryDirectory(prefix="dyte-migrate-demo-") as workdir:
         if not ledger_given or options.ledger is None:  # a fresh sandbox needs a fresh ledger
             options = replace(options, ledger=Path(workdir) / "ledger.sqlite")
         with sandbox_process(Path(workdir), meetings, participants) as creds_file:
-            credentials = load_credentials(creds_file, target=target)
+            if source != DEFAULT_SOURCE:  # a v2 source: the sandbox's v2 org starts empty
+                lines.append(_seed_v2_org(creds_file, options, Path(workdir)))
+            credentials = load_credentials(creds_file, target=target, source=source)
             migration = api.Migration(credentials, options)
             base = json.loads(creds_file.read_text())["v2"]["base_url"].rsplit("/v2", 1)[0]
             lines.append(f"demo: sandbox at {base}; target base URL {credentials.v2.base_url}")

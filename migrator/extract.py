@@ -1,24 +1,28 @@
-"""Extract: walk the whole v1 org into the ledger's snapshot, page by page.
+"""Extract: walk the whole source org (Dyte v1, or Dyte v2) into the ledger's snapshot, page by page.
 
 Each page is written as it arrives, so memory does not grow with the org. Preset
-settings live only in the document behind each preset's `s3URL`, so those documents
+settings live only in the document behind each v1 preset's `s3URL`, so those documents
 are fetched too; role documents only for roles no preset document already embeds.
 Recordings are read per meeting only for meetings the org-wide recording stats name.
 A shard (`owns`) keeps only its own meetings and webhooks: the participants and
 recordings of other shards' meetings are never read.
+
+A Dyte v2 org is stored under the same kinds: presets are whole objects (GET each),
+participants are read per meeting, and the org-wide recordings listing is an inventory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
+from migrator import kinds
 from migrator.client import DyteClient
 from migrator.errors import ApiError, MalformedResponse
 from migrator.ledger import Ledger
-from migrator.model import ExtractSummary
+from migrator.model import ExtractSummary, Kind
 from migrator.reports.redact import is_secret_key
 
 PAGE = 100
@@ -50,9 +54,9 @@ def without_secrets(value: Any, declared: frozenset[str], path: str = "") -> Any
     return value
 
 
-def _require_id(kind: str, obj: Any) -> str:
+def _require_id(kind: str, obj: Any, source: str = "v1") -> str:
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
-        raise MalformedResponse(f"v1 answered a {kind} without a usable id")
+        raise MalformedResponse(f"{source} answered a {kind} without a usable id")
     return str(obj["id"])
 
 
@@ -68,7 +72,11 @@ async def _bounded(limit: int, jobs: Iterable[Callable[[], Awaitable[None]]]) ->
     await asyncio.gather(*(worker() for _ in range(max(1, min(limit, len(queue))))))
 
 
-class Extractor:
+class SnapshotWriter:
+    """What every extractor shares: pages into the ledger's snapshot, then the counts per kind."""
+
+    kinds: tuple[str, ...] = ()  # the snapshot kinds this source fills
+
     def __init__(self, client: DyteClient, ledger: Ledger, run_id: int, *, concurrency: int = 8,
                  progress: Progress | None = None, secret_fields: frozenset[str] = frozenset(),
                  owns: Callable[[str], bool] | None = None) -> None:
@@ -79,7 +87,7 @@ class Extractor:
         self.progress = progress or (lambda kind, n: None)
         self.summary = ExtractSummary()
 
-    def _store(self, kind: str, rows: list[tuple[str, str | None, dict[str, Any]]]) -> None:
+    def _store(self, kind: str, rows: Sequence[tuple[str, str | None, dict[str, Any]]]) -> None:
         seen: set[str] = set()
         unique = []
         for row in rows:  # an id repeated across pages is one object
@@ -89,15 +97,27 @@ class Extractor:
         self.progress(kind, self.ledger.put_snapshot(self.run_id, kind, unique))
 
     async def run(self) -> ExtractSummary:
+        await self.walk()
+        self.summary.removed = self.ledger.finish_snapshot(self.run_id)
+        for kind in self.kinds:
+            self.summary.counts[kind] = self.ledger.snapshot_count(kind)
+        return self.summary
+
+    async def walk(self) -> None:
+        raise NotImplementedError
+
+
+class Extractor(SnapshotWriter):
+    """A Dyte v1 org: presets with their documents, roles, webhooks, meetings, participants, recordings."""
+
+    kinds = ("preset", "role", "meeting", "participant", "webhook", "recording")
+
+    async def walk(self) -> None:
         await self._presets_and_roles()
         await self._webhooks()
         meetings = await self._meetings()
         await _bounded(self.concurrency, [functools.partial(self._participants, m) for m in meetings])
         await self._recordings(meetings)
-        self.summary.removed = self.ledger.finish_snapshot(self.run_id)
-        for kind in ("preset", "role", "meeting", "participant", "webhook", "recording"):
-            self.summary.counts[kind] = self.ledger.snapshot_count(kind)
-        return self.summary
 
     async def _presets_and_roles(self) -> None:
         embedded_roles: set[str] = set()
@@ -176,3 +196,61 @@ class Extractor:
                 ])
 
         await _bounded(self.concurrency, [functools.partial(per_meeting, m) for m in recorded])
+
+
+# A v2 recording as the inventory (plan report, export-ids) reads it: under v1's names.
+V2_RECORDING_FIELDS = {"downloadUrl": "download_url", "downloadUrlExpiry": "download_url_expiry",
+                       "outputFileName": "output_file_name"}
+
+
+class V2SourceExtractor(SnapshotWriter):
+    """A Dyte v2 org, read through the client's source side: its objects already are v2 objects."""
+
+    kinds = ("preset", "meeting", "participant", "webhook", "recording")
+
+    async def walk(self) -> None:
+        await self._presets()
+        await self._top_level(Kind.WEBHOOK)
+        meetings = await self._top_level(Kind.MEETING)
+        await _bounded(self.concurrency, [functools.partial(self._participants, m) for m in meetings])
+        await self._recordings()
+
+    async def _presets(self) -> None:
+        """The listing holds names and ids only: each preset is read whole."""
+        spec = kinds.spec(Kind.PRESET)
+
+        async def whole(listed: dict[str, Any]) -> tuple[str, None, dict[str, Any]]:
+            pid = _require_id("preset", listed, "v2")
+            preset = await spec.whole(self.client, listed, side=self.client.source)
+            if not preset:
+                raise MalformedResponse(f"v2 listed preset {listed.get('name')!r} but GET /presets/{{id}} found none")
+            return pid, None, preset
+
+        async for page in spec.pages(self.client.source):
+            self._store("preset", list(await asyncio.gather(*(whole(p) for p in page))))
+
+    async def _top_level(self, kind: Kind) -> list[str]:
+        """Store a kind whose listing holds whole objects; return their ids."""
+        ids: list[str] = []
+        async for page in kinds.spec(kind).pages(self.client.source):
+            rows = [(oid, None, o) for o in page if self.owns(oid := _require_id(kind.value, o, "v2"))]  # a shard: its own
+            self._store(kind.value, rows)
+            ids += [oid for oid, _, _ in rows]
+        return ids
+
+    async def _participants(self, mid: str) -> None:
+        async for page in kinds.spec(Kind.PARTICIPANT).pages(self.client.source, mid):
+            self._store("participant", [(_require_id("participant", p, "v2"), mid, {**p, "meetingId": mid}) for p in page])
+
+    async def _recordings(self) -> None:
+        """One org-wide walk; each item names its meeting. An inventory: recordings do not move."""
+        async for page in self.client.source.pages(kinds.RECORDINGS):
+            rows = []
+            for item in page:
+                rid = _require_id("recording", item, "v2")
+                meeting = item.get("meeting") if isinstance(item.get("meeting"), dict) else {}
+                recording = {k: v for k, v in item.items() if k != "meeting"}
+                renamed = {v1_name: recording.get(v2_name) for v1_name, v2_name in V2_RECORDING_FIELDS.items()}
+                rows.append((rid, meeting.get("id"), {**recording, **renamed, "meetingId": meeting.get("id"),
+                                                      "title": meeting.get("title")}))
+            self._store("recording", rows)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 
-from migrator.client import DyteClient
+from migrator.client import ApiSide, DyteClient
 from migrator.errors import ApiError
 from migrator.model import Entity, Kind
 
@@ -105,10 +105,12 @@ class KindSpec:
             return True
 
     # ---------------------------------------------------------------- reads
-    async def fetch(self, client: DyteClient, v2_id: str, parent_v2: str | None = None) -> JsonObject | None:
+    # Reads go to the target unless `side` says otherwise (`client.source`: a Dyte v2 source org).
+    async def fetch(self, client: DyteClient, v2_id: str, parent_v2: str | None = None, *,
+                    side: ApiSide | None = None) -> JsonObject | None:
         """One v2 object, or None when v2 no longer has it."""
         try:
-            body = await client.v2("GET", self.item_path(v2_id, parent_v2))
+            body = await (side or client.target)("GET", self.item_path(v2_id, parent_v2))
         except ApiError as exc:
             if exc.status == 404:
                 return None
@@ -116,13 +118,20 @@ class KindSpec:
         data = body.get("data")
         return data if isinstance(data, dict) else None
 
-    async def listing(self, client: DyteClient, parent_v2: str | None = None, *,
-                      title: str | None = None, since: str | None = None) -> list[JsonObject]:
-        """The v2 objects of this kind (of one parent; with a title created since a time), oldest first."""
+    async def pages(self, side: ApiSide, parent_v2: str | None = None,
+                    params: dict[str, Any] | None = None) -> AsyncIterator[list[JsonObject]]:
+        """The listing of this kind (of one parent), page by page; items without an id are skipped."""
         path = self.collection_path(parent_v2)
         if not self.paged:
-            data = (await client.v2("GET", path)).get("data")
-            return [o for o in data if isinstance(o, dict) and o.get("id")] if isinstance(data, list) else []
+            data = (await side("GET", path)).get("data")
+            yield [o for o in data if isinstance(o, dict) and o.get("id")] if isinstance(data, list) else []
+            return
+        async for page in side.pages(path, params=params):
+            yield [o for o in page if isinstance(o, dict) and o.get("id")]
+
+    async def listing(self, client: DyteClient, parent_v2: str | None = None, *,
+                      title: str | None = None, since: str | None = None, side: ApiSide | None = None) -> list[JsonObject]:
+        """The v2 objects of this kind (of one parent; with a title created since a time), oldest first."""
         params: dict[str, Any] = {}
         if self.lookup is Lookup.TITLE_SINCE:
             if title:
@@ -130,18 +139,19 @@ class KindSpec:
             if since:
                 params["start_time"] = (_parse_time(since) - CLOCK_SKEW).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         found: list[JsonObject] = []
-        async for page in client.v2_pages(path, params=params):
-            found.extend(o for o in page if isinstance(o, dict) and o.get("id"))
+        async for page in self.pages(side or client.target, parent_v2, params):
+            found.extend(page)
         if title is not None:  # the search matches parts of titles: keep the exact ones
             found = [o for o in found if (o.get("title") or "") == title]
             found.sort(key=lambda o: o.get("created_at") or "")
         return found
 
-    async def whole(self, client: DyteClient, found: JsonObject, parent_v2: str | None = None) -> JsonObject:
+    async def whole(self, client: DyteClient, found: JsonObject, parent_v2: str | None = None, *,
+                    side: ApiSide | None = None) -> JsonObject:
         """A listed object in full (a preset listing carries only names and ids)."""
         if self.listing_is_whole:
             return found
-        return await self.fetch(client, found["id"], parent_v2) or {}
+        return await self.fetch(client, found["id"], parent_v2, side=side) or {}
 
 
 def _parse_time(text: str) -> dt.datetime:
@@ -167,6 +177,9 @@ KINDS: tuple[KindSpec, ...] = (
              listing_is_whole=True, paged=False, reattach=True),
 )
 SPECS: dict[Kind, KindSpec] = {spec.kind: spec for spec in KINDS}
+# The v2 recordings listing (org-wide, each item names its meeting): read from a Dyte v2 source
+# as an inventory only, since recordings do not move.
+RECORDINGS = "/recordings"
 # Rollback undoes children before what they depend on.
 ROLLBACK_ORDER: tuple[KindSpec, ...] = (SPECS[Kind.PARTICIPANT], SPECS[Kind.WEBHOOK], SPECS[Kind.MEETING], SPECS[Kind.PRESET])
 # The status a deactivated meeting holds.

@@ -136,6 +136,30 @@ class Planner:
                 entity.natural_key = name
                 yield from _present(self._refused(entity, exc))
 
+    def _participants_with_their_presets(self, meetings: dict[str, dict[str, Any]]) -> Iterator[Entity]:
+        """A v2 source's participants: each names its own preset, so nothing is resolved."""
+        for p in self.ledger.snapshot(Kind.PARTICIPANT.value):
+            pid, mid = str(p["id"]), str(p.get("meetingId"))
+            entity = Entity(Kind.PARTICIPANT, pid, v1_id=pid, parent_key=mid, extra={"meetingId": mid, "name": p.get("name")})
+            try:
+                if mid not in meetings:
+                    raise Unmappable(f"its source meeting {mid} is not in the snapshot")
+                yield self._mapped(entity, self.mappings.map_participant(p), keep_notes=False)
+            except Unmappable as exc:
+                yield from _present(self._refused(entity, exc))
+
+    def _whole_presets(self, names: set[str]) -> Iterator[Entity]:
+        """A v2 source's presets, keyed by name as in the target; `names` collects the keys."""
+        for preset in self.ledger.snapshot(Kind.PRESET.value):
+            name = str(preset.get("name") or preset["id"])
+            names.add(name)
+            entity = Entity(Kind.PRESET, name, v1_id=str(preset["id"]), extra={"preset": name})
+            try:
+                yield self._mapped(entity, self.mappings.map_whole_preset(preset))
+            except Unmappable as exc:
+                entity.natural_key = name
+                yield from _present(self._refused(entity, exc))
+
     def _webhooks(self) -> Iterator[Entity]:
         for hook in self.ledger.snapshot(Kind.WEBHOOK.value):
             entity = Entity(Kind.WEBHOOK, str(hook["id"]), v1_id=str(hook["id"]))
@@ -145,15 +169,21 @@ class Planner:
                 yield from _present(self._refused(entity, exc))
 
     def map_all(self) -> None:
-        catalog = PresetCatalog(self.ledger.snapshot("preset"), self.ledger.snapshot("role"))
         meetings = {m["id"]: m for m in self.ledger.snapshot(Kind.MEETING.value)}
-        choices: dict[str, PresetChoice] = {c.v2_name: c for c in self.mappings.base_presets(catalog)}
         self.ledger.record_plan(self._meetings(meetings))
-        self.ledger.record_plan(self._participants(meetings, catalog, choices))
-        self.ledger.record_plan(self._presets(choices, catalog))
+        presets: set[str] = set()
+        if self.mappings.resolves_presets:  # v1: presets and their variants follow from the participants
+            catalog = PresetCatalog(self.ledger.snapshot("preset"), self.ledger.snapshot("role"))
+            choices: dict[str, PresetChoice] = {c.v2_name: c for c in self.mappings.base_presets(catalog)}
+            self.ledger.record_plan(self._participants(meetings, catalog, choices))
+            self.ledger.record_plan(self._presets(choices, catalog))
+            presets.update(choices)
+        else:  # a v2 source: participants name their presets, presets are whole objects
+            self.ledger.record_plan(self._participants_with_their_presets(meetings))
+            self.ledger.record_plan(self._whole_presets(presets))
         self.ledger.record_plan(self._webhooks())
         for spec in kinds.KINDS:  # a variant preset no participant needs any more leaves the plan too
-            self.ledger.forget_missing(spec.kind, None if spec.keyed_by_v1 else set(choices))
+            self.ledger.forget_missing(spec.kind, None if spec.keyed_by_v1 else presets)
             if spec.reattach:
                 self.summary.reattached[spec.kind] = self.ledger.inherit_by_natural_key(spec.kind)
         for spec in kinds.KINDS:

@@ -1,4 +1,4 @@
-"""Credentials and API profiles (the source `dyte-v1`; the targets `dyte-v2` and `realtimekit`).
+"""Credentials and API profiles (the sources `dyte-v1` and `dyte-v2`; the targets `dyte-v2` and `realtimekit`).
 
 A profile owns the base URL, the auth scheme and the documented rate limit of one API,
 so that a target (Cloudflare RealtimeKit speaks v2 with a Bearer token) is a row here.
@@ -27,18 +27,21 @@ class Profile:
     org_in_path: bool  # v1 puts /organizations/{orgId} in every path
     rate_domain: str  # APIs of one domain share one server-side bucket (Dyte: v1 and v2 per client IP)
     rate_per_minute: float  # the documented limit of that bucket
+    paging: Literal["offset", "page"]  # v1 lists by offset/limit, v2 and RealtimeKit by page_no/per_page
 
 
 DYTE_RATE_PER_MINUTE = 2000.0
 PROFILES: dict[str, Profile] = {
-    "dyte-v1": Profile("dyte-v1", "https://api.dyte.io/v1", "raw-key", True, "dyte", DYTE_RATE_PER_MINUTE),
-    "dyte-v2": Profile("dyte-v2", "https://api.dyte.io/v2", "basic", False, "dyte", DYTE_RATE_PER_MINUTE),
+    "dyte-v1": Profile("dyte-v1", "https://api.dyte.io/v1", "raw-key", True, "dyte", DYTE_RATE_PER_MINUTE, "offset"),
+    "dyte-v2": Profile("dyte-v2", "https://api.dyte.io/v2", "basic", False, "dyte", DYTE_RATE_PER_MINUTE, "page"),
     # 250 requests per 10 seconds per account (specs/realtimekit.md).
     "realtimekit": Profile("realtimekit", "https://api.cloudflare.com/client/v4/accounts/{account_id}/realtime/kit/{app_id}",
-                           "bearer", False, "realtimekit", 250 * 6.0),
+                           "bearer", False, "realtimekit", 250 * 6.0, "page"),
 }
 TARGETS = ("dyte-v2", "realtimekit")
 DEFAULT_TARGET = "dyte-v2"
+SOURCES = ("dyte-v1", "dyte-v2")
+DEFAULT_SOURCE = "dyte-v1"
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class ApiCredentials:
 
 @dataclass(frozen=True)
 class Credentials:
-    v1: ApiCredentials  # the source
+    v1: ApiCredentials  # the source: Dyte v1, or Dyte v2 (`v1.profile` says which)
     v2: ApiCredentials  # the target: Dyte v2 or RealtimeKit (`v2.profile` says which)
 
     @property
@@ -142,20 +145,32 @@ def _side(name: str, data: Mapping[str, object], env: Mapping[str, str], profile
 SECTIONS = ("v1", "v2", "realtimekit")
 
 
+def check_pair(source: str, target: str) -> None:
+    """Refuse (exit 2) a source or target this tool does not know, and a pair with nothing to migrate."""
+    if source not in SOURCES:
+        raise CredentialError(f"unknown source {source!r} (choose one of {', '.join(SOURCES)})")
+    if target not in TARGETS:
+        raise CredentialError(f"unknown target {target!r} (choose one of {', '.join(TARGETS)})")
+    if source == target:
+        raise CredentialError(f"--source {source} with --target {target}: nothing to migrate "
+                              "(a Dyte v2 org moves to --target realtimekit)")
+
+
 def load_credentials(
-    file: Path | None = None, env: Mapping[str, str] | None = None, *, target: str = DEFAULT_TARGET, app_optional: bool = False
+    file: Path | None = None, env: Mapping[str, str] | None = None, *, target: str = DEFAULT_TARGET,
+    source: str = DEFAULT_SOURCE, app_optional: bool = False
 ) -> Credentials:
     """Read the source's and the target's credentials: the file (if given) first, then the environment.
 
-    `app_optional`: a RealtimeKit target may lack an app id (`--create-app` will make one).
+    A Dyte v2 source reads the `v2` section (DYTE_V2_*). `app_optional`: a RealtimeKit
+    target may lack an app id (`--create-app` will make one).
     """
-    if target not in TARGETS:
-        raise CredentialError(f"unknown target {target!r} (choose one of {', '.join(TARGETS)})")
+    check_pair(source, target)
     env = os.environ if env is None else env
     data: dict[str, dict[str, object]] = {k: {} for k in SECTIONS}
-    source = ""
+    where = ""
     if file is not None:
-        source = f" in {file}"
+        where = f" in {file}"
         try:
             loaded = json.loads(Path(file).read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -165,9 +180,10 @@ def load_credentials(
         if not isinstance(loaded, dict) or not all(isinstance(loaded.get(k, {}), dict) for k in SECTIONS):
             raise CredentialError(f'credentials file {file} must look like {{"v1": {{...}}, "v2": {{...}}, "realtimekit": {{...}}}}')
         data = {k: loaded.get(k, {}) for k in SECTIONS}
-    source_side = _side("v1", data["v1"], env, PROFILES["dyte-v1"], source)  # errors name the source first
+    section = source.removeprefix("dyte-")  # "v1" or "v2": the file section and the DYTE_<V1|V2>_ variables
+    source_side = _side(section, data[section], env, PROFILES[source], where)  # errors name the source first
     if target == "realtimekit":
-        target_side = _realtimekit_side(data["realtimekit"], env, source, app_optional)
+        target_side = _realtimekit_side(data["realtimekit"], env, where, app_optional)
     else:
-        target_side = _side("v2", data["v2"], env, PROFILES["dyte-v2"], source)
+        target_side = _side("v2", data["v2"], env, PROFILES["dyte-v2"], where)
     return Credentials(v1=source_side, v2=target_side)

@@ -58,6 +58,36 @@ FILE_NAMES = (ENDPOINTS_FILE, *_PAYLOAD_FILES)
 SCAN_FILE = "scan.yaml"  # read by migrator.scan (code scanning), not by the migration
 
 
+@dataclass(frozen=True)
+class Layout:
+    """A source's mapping files: where they are below mappings/, and how each is read."""
+
+    folder: str | None  # None: the top of mappings/ (the v1 rules)
+    payload_files: dict[str, _Spec]
+    endpoints: bool  # an endpoint map (endpoints.yaml) comes with the rules
+    overlay_rules: bool  # a target overlay's `rules` replace rules of these files (written in v1 terms)
+
+    @property
+    def file_names(self) -> tuple[str, ...]:
+        return (ENDPOINTS_FILE, *self.payload_files) if self.endpoints else tuple(self.payload_files)
+
+
+V1_LAYOUT = Layout(None, _PAYLOAD_FILES, endpoints=True, overlay_rules=True)
+# A Dyte v2 source: its objects are v2 bodies already, so each file copies fields one to one
+# (one section per object, no computed fields, no preset resolution).
+V2_IDENTITY_LAYOUT = Layout(
+    "sources/dyte-v2",
+    {
+        "meetings.yaml": _Spec(PayloadFile, "meeting", ("meeting",)),
+        "participants.yaml": _Spec(PayloadFile, "participant", ("participant",)),
+        "webhooks.yaml": _Spec(WebhookFile, "webhook", ("webhook",)),
+        "presets.yaml": _Spec(PayloadFile, "preset", ("preset",)),
+    },
+    endpoints=False,
+    overlay_rules=False,
+)
+
+
 def default_directory() -> Path:
     """The project's `mappings/` in a checkout, else the copy a wheel ships inside the package."""
     packaged = Path(__file__).resolve().parent.parent / "_mappings"
@@ -70,7 +100,7 @@ class MappingSet:
     def __init__(
         self,
         files: dict[str, str],
-        endpoints: EndpointFile,
+        endpoints: EndpointFile | None,
         models: dict[str, PayloadFile],
         compiled: dict[str, CompiledMapping],
         overlay: Overlay | None = None,
@@ -79,10 +109,10 @@ class MappingSet:
     ) -> None:
         self.files = files
         self.overlay = overlay.name if overlay else None  # which target overlay applied, for reports
-        self.endpoints: list[EndpointRule] = list(endpoints.endpoints)
+        self.endpoints: list[EndpointRule] = list(endpoints.endpoints) if endpoints else []
         presets = models["presets.yaml"]
         webhooks = models["webhooks.yaml"]
-        assert isinstance(presets, PresetFile) and isinstance(webhooks, WebhookFile)
+        assert isinstance(webhooks, WebhookFile)
         self.webhook_payload_changes: list[PayloadChange] = list(webhooks.payload_changes)
         self.report_notes: dict[str, list[ReportNote]] = {model.kind: list(model.notes) for model in models.values()}
         self.secret_fields: frozenset[str] = frozenset(
@@ -91,39 +121,48 @@ class MappingSet:
         self._meetings = compiled["meetings.yaml"]
         self._participants = compiled["participants.yaml"]
         self._webhooks = compiled["webhooks.yaml"]
-        self._resolver = PresetResolver(
-            presets.resolution, presets.variant_names, compiled["presets.yaml"], "presets.yaml",
-            role_only=presets.role_only, default_preset=default_preset, default_from=default_from,
+        self._presets = compiled["presets.yaml"]
+        # v1 rules resolve each participant's preset; a v2 source's participants name theirs.
+        self._resolver = (
+            PresetResolver(presets.resolution, presets.variant_names, self._presets, "presets.yaml",
+                           role_only=presets.role_only, default_preset=default_preset, default_from=default_from)
+            if isinstance(presets, PresetFile) else None
         )
-        self.org_default_preset: str | None = self._resolver.default_preset
-        self.default_preset_from: str = self._resolver.default_from  # where the org default came from, for messages
+        self.org_default_preset: str | None = self._resolver.default_preset if self._resolver else None
+        # where the org default came from, for messages
+        self.default_preset_from: str = self._resolver.default_from if self._resolver else "(a v2 source has none)"
 
     @classmethod
-    def load(cls, directory: Path | None = None, target: str = DEFAULT_TARGET, *, default_preset: str | None = None,
-             default_from: str | None = None) -> MappingSet:
-        """Read and check every file, with the target's overlay applied (`targets/<target>.yaml`);
-        MappingFileError (exit 2) names file, key and problem. `default_preset` (the setting, which
-        `default_from` describes) overrides presets.yaml's `resolution.org_default_preset`."""
+    def load(cls, directory: Path | None = None, target: str = DEFAULT_TARGET, layout: Layout = V1_LAYOUT, *,
+             default_preset: str | None = None, default_from: str | None = None) -> MappingSet:
+        """Read and check every file of the source's `layout`, with the target's overlay applied
+        (`targets/<target>.yaml`); MappingFileError (exit 2) names file, key and problem.
+        `default_preset` (the setting, which `default_from` describes) overrides presets.yaml's
+        `resolution.org_default_preset`."""
         directory = default_directory() if directory is None else directory
         if not directory.is_dir():
             raise MappingFileError(str(directory), "(folder)", "mappings folder not found")
-        for path in sorted(directory.glob("*.y*ml")):
-            if path.name not in (*FILE_NAMES, SCAN_FILE):
+        folder = directory / layout.folder if layout.folder else directory
+        if not folder.is_dir():
+            raise MappingFileError(str(folder), "(folder)", "mappings folder of this source not found")
+        names = layout.file_names
+        for path in sorted(folder.glob("*.y*ml")):
+            if path.name not in (*names, SCAN_FILE):
                 raise MappingFileError(
-                    path.name, "(file)", f"not a mapping file this version reads (expected: {', '.join(FILE_NAMES)})"
+                    path.name, "(file)", f"not a mapping file this version reads (expected: {', '.join(names)})"
                 )
         overlay = load_overlay(directory, target)
-        sources = {name: read(directory / name) for name in FILE_NAMES}
+        sources = {name: read(folder / name) for name in names}
         if overlay is not None:
-            unknown = set(overlay.model.files) - set(_PAYLOAD_FILES)
+            unknown = set(overlay.model.files) - set(layout.payload_files)
             if unknown:
                 raise MappingFileError(overlay.name, "files", f"not a payload mapping file: {', '.join(sorted(unknown))}")
-            sources = {name: overlay.apply(source) for name, source in sources.items()}
+            sources = {name: overlay.apply(source, replace_rules=layout.overlay_rules) for name, source in sources.items()}
         body_spec = overlay.spec if overlay is not None else v2spec.V2_SPEC
-        endpoints = sources[ENDPOINTS_FILE].validate(EndpointFile)
+        endpoints = sources[ENDPOINTS_FILE].validate(EndpointFile) if layout.endpoints else None
         models: dict[str, PayloadFile] = {}
         compiled: dict[str, CompiledMapping] = {}
-        for name, spec in _PAYLOAD_FILES.items():
+        for name, spec in layout.payload_files.items():
             model = sources[name].validate(spec.model)
             if model.kind != spec.kind:
                 raise sources[name].error("kind", f"this file maps {spec.kind}s: kind must be {spec.kind!r}", ("kind",))
@@ -154,41 +193,59 @@ class MappingSet:
         _require_object(webhook, "webhook")
         return self._webhooks.run({"webhook": webhook})
 
-    def map_participant(self, participant: dict[str, Any], preset_name: str) -> Mapped:
-        """v2 AddParticipantBody; `preset_name` is the v2 name of `resolve_preset(...)`."""
+    @property
+    def resolves_presets(self) -> bool:
+        """True for v1 rules (presets.yaml has a resolution): participants get their preset from
+        `resolve_preset`, presets come from `map_preset`. False for a v2 source: `map_whole_preset`."""
+        return self._resolver is not None
+
+    def map_participant(self, participant: dict[str, Any], preset_name: str | None = None) -> Mapped:
+        """v2 AddParticipantBody; `preset_name` is the v2 name of `resolve_preset(...)` (v1 rules),
+        or None where the rules copy the participant's own (a v2 source)."""
         _require_object(participant, "participant")
-        if not isinstance(preset_name, str) or not preset_name:
+        if self._resolver is not None and (not isinstance(preset_name, str) or not preset_name):
             raise Unmappable("participant has no v2 preset name")
         mapped = self._participants.run({"participant": participant})
-        mapped.payload["preset_name"] = preset_name
+        if preset_name is not None:
+            mapped.payload["preset_name"] = preset_name
         return mapped
 
+    def map_whole_preset(self, preset: dict[str, Any]) -> Mapped:
+        """A target preset body from a whole v2 preset (a v2 source: presets keep their names)."""
+        _require_object(preset, "preset")
+        return self._presets.run({"preset": preset})
+
     # -- presets ----------------------------------------------------------------------------
+
+    def _resolution(self) -> PresetResolver:
+        if self._resolver is None:
+            raise TypeError("these mappings copy presets whole (a v2 source): there is no preset resolution")
+        return self._resolver
 
     def resolve_preset(
         self, participant: dict[str, Any], meeting: dict[str, Any] | None, catalog: PresetCatalog
     ) -> PresetChoice:
-        return self._resolver.resolve(participant, meeting, catalog)
+        return self._resolution().resolve(participant, meeting, catalog)
 
     def map_preset(self, choice_or_spec: PresetChoice | str, catalog: PresetCatalog) -> Mapped:
         """v2 Preset body of a choice (or of a v1 preset name: its plain counterpart)."""
         if isinstance(choice_or_spec, str):
-            choice = next((c for c in self._resolver.base_choices(catalog) if c.preset == choice_or_spec), None)
+            choice = next((c for c in self._resolution().base_choices(catalog) if c.preset == choice_or_spec), None)
             if choice is None:
                 raise Unmappable(f"preset {choice_or_spec!r} is not a v1 preset of this org")
             choice_or_spec = choice
-        return self._resolver.map(choice_or_spec, catalog)
+        return self._resolution().map(choice_or_spec, catalog)
 
     def needs_default(self, participant: dict[str, Any], meeting: dict[str, Any] | None) -> bool:
         """Only the org default can give this participant a preset (see `PresetResolver.needs_default`)."""
-        return self._resolver.needs_default(participant, meeting)
+        return self._resolver is not None and self._resolver.needs_default(participant, meeting)
 
     def base_presets(self, catalog: PresetCatalog) -> list[PresetChoice]:
-        return self._resolver.base_choices(catalog)
+        return self._resolution().base_choices(catalog)
 
     def variant_name(self, preset: str, role: str | None = None, waiting_room: bool = False) -> str:
         """The v2 name of a preset variant, e.g. to find it again in v2 by name."""
-        return self._resolver.v2_name(preset, role, waiting_room)
+        return self._resolution().v2_name(preset, role, waiting_room)
 
 
 def _require_object(value: Any, kind: str) -> None:

@@ -51,8 +51,12 @@ class Overlay:
     def spec(self) -> Path:
         return SPEC_DIR / self.model.spec
 
-    def apply(self, source: SourceFile) -> SourceFile:
-        """`source` with this overlay's patch for it; unchanged when the overlay has none."""
+    def apply(self, source: SourceFile, *, replace_rules: bool = True) -> SourceFile:
+        """`source` with this overlay's patch for it; unchanged when the overlay has none.
+
+        `replace_rules=False`: the file copies v2 fields one to one (a Dyte v2 source), so the
+        patch's rule replacements, written for the v1 rules, do not apply; the rest does.
+        """
         patch = self.model.files.get(source.name)
         if patch is None:
             return source
@@ -62,7 +66,7 @@ class Overlay:
         where = f"{self.name}: files.{source.name}"
         if patch.v2_body is not None:
             data["v2_body"] = list(patch.v2_body)
-        for rule in patch.rules:
+        for rule in patch.rules if replace_rules else []:
             _replace_rule(data, rule, where)
         defaults = [d for d in data.get("defaults", []) if not (isinstance(d, dict) and d.get("to") in patch.remove_defaults)]
         if len(defaults) != len(data.get("defaults", [])) - len(set(patch.remove_defaults)):

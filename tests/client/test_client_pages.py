@@ -10,6 +10,7 @@ import respx
 
 from migrator.client import DyteClient
 from migrator.errors import MalformedResponse
+from migrator.settings import PROFILES, ApiCredentials, Credentials
 
 from .fakes import V1_ORG_URL, V2_BASE, ClientFactory
 
@@ -108,3 +109,23 @@ async def test_page_size_must_be_positive(make_client: ClientFactory) -> None:
             await collect_v1(client, 0)
         with pytest.raises(ValueError):
             await collect_v2(client, 0)
+
+
+SOURCE_V2_BASE = "https://v2-source.example.test/v2"
+
+
+async def test_a_dyte_v2_source_is_read_with_basic_auth_and_page_numbers(api: respx.MockRouter, make_client: ClientFactory) -> None:
+    """The source side follows its profile: a v2 org is paged by page_no/per_page, not v1's offset/limit."""
+    target = Credentials(v1=ApiCredentials(PROFILES["dyte-v2"], SOURCE_V2_BASE, "src-org", "src-key-SECRET-55"),
+                         v2=ApiCredentials(PROFILES["dyte-v2"], V2_BASE, "dst-org", "dst-key-SECRET-66"))
+    items = [{"id": f"m{i}"} for i in range(25)]
+    route = api.get(f"{SOURCE_V2_BASE}/meetings").mock(side_effect=v2_listing(items))
+    async with make_client(target) as client:
+        pages = [page async for page in client.source.pages("/meetings", key="meetings", page_size=10)]
+        first = await client.source.first("/meetings", key="meetings")
+    assert [item for page in pages for item in page] == items
+    assert [c.request.url.params["page_no"] for c in route.calls[:3]] == ["1", "2", "3"]
+    assert all("offset" not in c.request.url.params for c in route.calls)
+    assert route.calls[0].request.headers["Authorization"].startswith("Basic ")
+    assert first == items[:1] and route.calls[-1].request.url.params["per_page"] == "1"
+    assert client.counters.v1 == 4 and client.counters.v2 == 0  # source requests count on the source side

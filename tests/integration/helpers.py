@@ -26,12 +26,13 @@ class Workspace:
     root: Path
     credentials: Path
     target: str = "dyte-v2"
+    source: str = "dyte-v1"
 
     @classmethod
-    def for_sandbox(cls, root: Path, sandbox: Any, target: str = "dyte-v2") -> "Workspace":
+    def for_sandbox(cls, root: Path, sandbox: Any, target: str = "dyte-v2", source: str = "dyte-v1") -> "Workspace":
         creds = root / "credentials.json"
         creds.write_text(json.dumps(sandbox.credentials))
-        return cls(root, creds, target)
+        return cls(root, creds, target, source)
 
     @property
     def ledger(self) -> Path:
@@ -42,7 +43,8 @@ class Workspace:
         return self.root / "reports"
 
     def args(self, *command: str, json_out: bool = True) -> list[str]:
-        base = ["--credentials", str(self.credentials), "--target", self.target, "--ledger", str(self.ledger),
+        base = ["--credentials", str(self.credentials), "--source", self.source, "--target", self.target,
+                "--ledger", str(self.ledger),
                 "--reports-dir", str(self.reports), "--rate-limit", "0", "--target-rate-limit", "0", "--timeout", "5",
                 "--no-progress"]
         return base + (["--json"] if json_out else []) + list(command)
@@ -129,19 +131,62 @@ class V1:
                 return out
 
 
-def assert_exact_copy(org, target: str = "dyte-v2"):
-    """Each v1 object has exactly one counterpart in the target (checked on the sandbox, not via the tool)."""
-    v1, v2 = V1(org), V2(org, target)
+# The (source, target) pairs a migration runs between; integration tests are parametrised over them.
+PAIRS = [("dyte-v1", "dyte-v2"), ("dyte-v1", "realtimekit"), ("dyte-v2", "realtimekit")]
+
+
+def seed_v2_org(root: Path, sandbox: Any, tries: int = 4) -> None:
+    """Fill the sandbox's (empty) Dyte v2 org as a user would: migrate its v1 org there through the CLI."""
+    seeding = root / "seed-v1-to-v2"
+    seeding.mkdir()
+    ws = Workspace.for_sandbox(seeding, sandbox)
+    for _ in range(tries):  # the sandbox may be injecting faults
+        proc = ws.spawn("migrate")
+        _, err = proc.communicate(timeout=240)
+        if proc.returncode == 0:
+            return
+    raise AssertionError(f"seeding the v2 org did not complete: {err[-500:]}")
+
+
+def workspace_for_pair(root: Path, sandbox: Any, source: str, target: str) -> Workspace:
+    """A workspace migrating `source` to `target`; a Dyte v2 source is seeded from the sandbox's v1 org first."""
+    if source == "dyte-v2":
+        seed_v2_org(root, sandbox)
+    return Workspace.for_sandbox(root, sandbox, target, source)
+
+
+def _source_inventory(org: Any, source: str) -> tuple[int, Counter[tuple[str, str]], int]:
+    """(meetings, participants by (meeting title, custom id), webhooks) read from the source's own API."""
+    participants: Counter[tuple[str, str]] = Counter()
+    if source == "dyte-v2":
+        v2 = V2(org, "dyte-v2")
+        meetings = v2.all("/meetings")
+        titles = {m["id"]: m["title"] for m in meetings}
+        participants.update((titles[p["meeting_id"]], p["custom_participant_id"]) for p in v2.participants())
+        return len(meetings), participants, len(v2.webhooks())
+    v1 = V1(org)
     meetings = v1.all("/meetings", "meetings")
-    v2_meetings = v2.all("/meetings")
-    assert len(v2_meetings) == len(meetings)
-    v1_participants = Counter()
     for m in meetings:
         for p in v1.all(f"/meetings/{m['id']}/participants", "participants"):
-            v1_participants[(m["title"], p.get("clientSpecificId") or p["id"])] += 1
+            participants[(m["title"], p.get("clientSpecificId") or p["id"])] += 1
+    return len(meetings), participants, len(get_json(v1.client, "/webhooks")["data"]["webhooks"])
+
+
+def assert_exact_copy(org, target: str = "dyte-v2", source: str = "dyte-v1"):
+    """Each source object has exactly one counterpart in the target (checked on the sandbox, not via the tool)."""
+    meetings, participants, webhooks = _source_inventory(org, source)
+    v2 = V2(org, target)
+    v2_meetings = v2.all("/meetings")
+    assert len(v2_meetings) == meetings
     titles = {m["id"]: m["title"] for m in v2_meetings}
     v2_participants = Counter((titles[p["meeting_id"]], p["custom_participant_id"]) for p in v2.participants())
-    assert v2_participants == v1_participants
+    assert v2_participants == participants
     presets = {p["name"] for p in v2.all("/presets")}
     assert all(p["preset_name"] in presets for p in v2.participants())
-    assert len(v2.webhooks()) == len(get_json(v1.client, "/webhooks")["data"]["webhooks"])
+    assert len(v2.webhooks()) == webhooks
+    if source == "dyte-v2":  # presets keep their names, participants their presets
+        source_v2 = V2(org, "dyte-v2")
+        assert presets == {p["name"] for p in source_v2.all("/presets")}
+        assert Counter((titles[p["meeting_id"]], p["custom_participant_id"], p["preset_name"]) for p in v2.participants()) \
+            == Counter((t["title"], p["custom_participant_id"], p["preset_name"])
+                       for t in source_v2.all("/meetings") for p in source_v2.all(f"/meetings/{t['id']}/participants"))

@@ -12,7 +12,7 @@ import pytest
 
 from migrator.errors import EXIT_OK, EXIT_PARTIAL
 
-from .helpers import Workspace, assert_exact_copy
+from .helpers import PAIRS, Workspace, assert_exact_copy, workspace_for_pair
 
 FAULTS = "commit-then-drop:0.05,503:0.05,reset:0.02"
 
@@ -43,11 +43,11 @@ def _finish(ws: Workspace, tries: int = 4) -> None:
     raise AssertionError(f"migrate did not complete: exit {proc.returncode}: {err[-500:]}")
 
 
-@pytest.mark.parametrize("target", ["dyte-v2", "realtimekit"])
-def test_sigkill_at_random_moments_then_resume_is_exact(tmp_path, sandbox_factory, target):
+@pytest.mark.parametrize(("source", "target"), PAIRS)
+def test_sigkill_at_random_moments_then_resume_is_exact(tmp_path, sandbox_factory, source, target):
     org = sandbox_factory(rate_limit=0, latency_ms=30, meetings=15, participants=10, faults=FAULTS,
                           random_seed=11, fault_hang_seconds=1)
-    ws = Workspace.for_sandbox(tmp_path, org, target)
+    ws = workspace_for_pair(tmp_path, org, source, target)
     rng = random.Random(2024)
     kills = 0
     for _ in range(6):
@@ -59,7 +59,7 @@ def test_sigkill_at_random_moments_then_resume_is_exact(tmp_path, sandbox_factor
         proc.communicate(timeout=60)
     assert kills >= 3, "the migration finished before most kill points; slow it down"
     _finish(ws)
-    assert_exact_copy(org, target)
+    assert_exact_copy(org, target, source)
     verify = ws.spawn("verify")
     out, err = verify.communicate(timeout=240)
     assert verify.returncode == EXIT_OK, err[-500:]

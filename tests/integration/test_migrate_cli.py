@@ -16,7 +16,7 @@ from migrator.api import default_mappings_dir
 from migrator.cli import cli
 from migrator.errors import EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 
-from .helpers import V1, V2, Workspace, assert_exact_copy, v2_count, v2_writes
+from .helpers import PAIRS, V1, V2, Workspace, assert_exact_copy, v2_count, v2_writes, workspace_for_pair
 
 
 @pytest.fixture
@@ -29,22 +29,23 @@ def ws(tmp_path, org):
     return Workspace.for_sandbox(tmp_path, org)
 
 
-@pytest.mark.parametrize("target", ["dyte-v2", "realtimekit"])
-def test_plan_migrate_verify_rerun(tmp_path, org, target):
-    ws = Workspace.for_sandbox(tmp_path, org, target)
+@pytest.mark.parametrize(("source", "target"), PAIRS)
+def test_plan_migrate_verify_rerun(tmp_path, org, source, target):
+    ws = workspace_for_pair(tmp_path, org, source, target)
+    before = org.stats()["totals"]  # a v2 source was seeded: Dyte v2 writes already happened
     result, plan = ws.run("plan")
     assert result.exit_code == EXIT_OK, result.output
     assert plan["command"] == "plan" and plan["counts"]["participant"]["create"] > 0
-    assert v2_writes(org) == 0, "plan must not write to v2"
+    assert v2_writes(org) == before["v2_writes"] + before["rtk_writes"], "plan must not write to the target"
     assert (ws.reports / "plan.json").exists()
 
     result, migrated = ws.run("migrate")
     assert result.exit_code == EXIT_OK, result.output
     assert migrated["status"] == "complete"
     assert set(migrated["requests"]) >= {"v1", "v2", "retries", "throttled"}
-    assert_exact_copy(org, target)
+    assert_exact_copy(org, target, source)
     untouched = "rtk_writes" if target == "dyte-v2" else "v2_writes"
-    assert org.stats()["totals"][untouched] == 0, "only the chosen target is written"
+    assert org.stats()["totals"][untouched] == before[untouched], "only the chosen target is written"
 
     result, verified = ws.run("verify")
     assert result.exit_code == EXIT_OK, result.output
