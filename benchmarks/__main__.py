@@ -15,8 +15,9 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 SCENARIOS = ("ceiling", "overhead", "scale", "rerun", "shards", "sandbox", "scan")
 
@@ -30,8 +31,11 @@ def _sandbox(profile: str | None = None) -> dict[str, Any]:
 def _sandbox_table(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [
         ("endpoint", str(result["endpoint"]), f"wrk -t{result['threads']} -c{result['connections']} -d{result['duration_s']}s"),
-        ("requests/s", str(result["requests_per_second"]),
-         f"goal >= {result['goal_requests_per_second']}: {'PASS' if result['meets_goal'] else 'FAIL'}"),
+        (
+            "requests/s",
+            str(result["requests_per_second"]),
+            f"goal >= {result['goal_requests_per_second']}: {'PASS' if result['meets_goal'] else 'FAIL'}",
+        ),
         ("latency p50/p90/p99 (ms)", f"{result['latency_p50_ms']} / {result['latency_p90_ms']} / {result['latency_p99_ms']}", ""),
         ("non-2xx, socket errors", f"{result['non_2xx']}, {result['socket_errors']}", ""),
     ]
@@ -81,8 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scenario", choices=(*SCENARIOS, "all"))
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--profile", metavar="DIR", help="record migrate runs with py-spy into DIR")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a scenario parameter, e.g. --set concurrencies=8,4,2,1 --set meetings=300")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario parameter, e.g. --set concurrencies=8,4,2,1 --set meetings=300",
+    )
     args = parser.parse_args(argv)
     names = SCENARIOS if args.scenario == "all" else (args.scenario,)
     results: dict[str, Any] = {}
@@ -103,10 +112,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         results[name] = result
         _print_table(name, table(result), time.perf_counter() - t0)
-    meta = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "python": platform.python_version(), "cpus": os.cpu_count(),
-            "duration_s": round(time.perf_counter() - started, 1),
-            "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])}
+    meta = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "duration_s": round(time.perf_counter() - started, 1),
+        "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
     output = {"meta": meta, **results} if args.scenario == "all" else {"meta": meta, **results[names[0]]}
     if args.json:
         print(json.dumps(output, ensure_ascii=False, default=str))

@@ -27,8 +27,7 @@ def _migrate(sandbox: Sandbox, concurrency: int, rate: float, profile: str | Non
     sandbox.reset()  # initial dataset, empty v2, zero counters, full rate-limit bucket
     with workspace(sandbox, f"c{concurrency}") as ws:
         before = sandbox.stats()
-        wrap = (["py-spy", "record", "-r", "200", "--format", "raw", "-o", f"{profile}-c{concurrency}", "--"]
-                if profile else None)
+        wrap = ["py-spy", "record", "-r", "200", "--format", "raw", "-o", f"{profile}-c{concurrency}", "--"] if profile else None
         with StatsSampler(sandbox.base_url, period=0.02) as sampler:
             run = ws.run("migrate", "--concurrency", str(concurrency), rate_limit=rate, timeout=600, wrap=wrap)
         delta = stats_delta(before, sandbox.stats())
@@ -61,14 +60,20 @@ def _migrate(sandbox: Sandbox, concurrency: int, rate: float, profile: str | Non
     }
 
 
-def run(meetings: int = MEETINGS, participants: int = PARTICIPANTS, latency_ms: float = LATENCY_MS,
-        rate_per_minute: float = RATE_PER_MINUTE, concurrencies: tuple[int, ...] = CONCURRENCIES,
-        profile: str | None = None) -> dict[str, Any]:
+def run(
+    meetings: int = MEETINGS,
+    participants: int = PARTICIPANTS,
+    latency_ms: float = LATENCY_MS,
+    rate_per_minute: float = RATE_PER_MINUTE,
+    concurrencies: tuple[int, ...] = CONCURRENCIES,
+    profile: str | None = None,
+) -> dict[str, Any]:
     loadavg = os.getloadavg()[0]
     runs = []
     with scratch("ceiling") as directory:
-        with Sandbox(directory, meetings=meetings, participants=participants, latency_ms=latency_ms,
-                     rate_limit=rate_per_minute) as sandbox:
+        with Sandbox(
+            directory, meetings=meetings, participants=participants, latency_ms=latency_ms, rate_limit=rate_per_minute
+        ) as sandbox:
             for concurrency in concurrencies:
                 runs.append(_migrate(sandbox, concurrency, rate_per_minute, profile))
     main = runs[0]
@@ -80,8 +85,10 @@ def run(meetings: int = MEETINGS, participants: int = PARTICIPANTS, latency_ms: 
         "org": main["org"],
         "runs": runs,
         "speedup_vs_naive": {f"c{r['concurrency']}": round(r["wall_s"] / main["wall_s"], 2) for r in runs[1:]},
-        "at_2000_per_minute": {"floor_s": round(main["minimum_calls"] / (2000 / 60), 1),
-                               "note": "the same org against Dyte's real limit: calls / 2000 per minute"},
+        "at_2000_per_minute": {
+            "floor_s": round(main["minimum_calls"] / (2000 / 60), 1),
+            "note": "the same org against Dyte's real limit: calls / 2000 per minute",
+        },
         "goals": {
             "efficiency >= 0.9": main["efficiency"] >= GOAL_EFFICIENCY,
             "429s <= 1% of calls": main["throttled_share"] <= GOAL_THROTTLED,
@@ -94,26 +101,56 @@ def run(meetings: int = MEETINGS, participants: int = PARTICIPANTS, latency_ms: 
 def table(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     org = result["org"]
-    rows.append(("org", f"{org['meetings']} meetings, {org['participants']} participants, "
-                        f"{org['v2_presets_with_variants']} v2 presets, {org['webhooks']} webhooks, "
-                        f"{org['closed_meetings']} CLOSED",
-                 f"sandbox latency {result['latency_ms']:g} ms, R = {result['rate_limit_per_minute']:g}/min"))
+    rows.append(
+        (
+            "org",
+            f"{org['meetings']} meetings, {org['participants']} participants, "
+            f"{org['v2_presets_with_variants']} v2 presets, {org['webhooks']} webhooks, "
+            f"{org['closed_meetings']} CLOSED",
+            f"sandbox latency {result['latency_ms']:g} ms, R = {result['rate_limit_per_minute']:g}/min",
+        )
+    )
     main = result["runs"][0]
-    rows.append((f"c={main['concurrency']} (default): wall / floor", f"{main['wall_s']} s / {main['floor_s']} s",
-                 f"cpu {main['cpu_s']} s; phases {main['phases_s']}"))
-    rows.append(("  time to first call (goal <= 0.4 s)", f"{main['time_to_first_call_s']} s",
-                 "process start to the first API call the sandbox answered (sampled every 20 ms)"))
-    rows.append(("  efficiency (goal >= 0.9)", f"{main['efficiency']}",
-                 f"while calling (first to last call): {main['efficiency_while_calling']}"))
-    rows.append(("  calls / minimum (goal <= 1.05)", f"{main['api_calls']} / {main['minimum_calls']} = {main['calls_over_minimum']}",
-                 f"429s {main['throttled_429']} ({main['throttled_share']:.2%}, goal <= 1%); "
-                 f"documents {main['documents']} (not API calls)"))
+    rows.append(
+        (
+            f"c={main['concurrency']} (default): wall / floor",
+            f"{main['wall_s']} s / {main['floor_s']} s",
+            f"cpu {main['cpu_s']} s; phases {main['phases_s']}",
+        )
+    )
+    rows.append(
+        (
+            "  time to first call (goal <= 0.4 s)",
+            f"{main['time_to_first_call_s']} s",
+            "process start to the first API call the sandbox answered (sampled every 20 ms)",
+        )
+    )
+    rows.append(
+        (
+            "  efficiency (goal >= 0.9)",
+            f"{main['efficiency']}",
+            f"while calling (first to last call): {main['efficiency_while_calling']}",
+        )
+    )
+    rows.append(
+        (
+            "  calls / minimum (goal <= 1.05)",
+            f"{main['api_calls']} / {main['minimum_calls']} = {main['calls_over_minimum']}",
+            f"429s {main['throttled_429']} ({main['throttled_share']:.2%}, goal <= 1%); "
+            f"documents {main['documents']} (not API calls)",
+        )
+    )
     for route in main["routes"]:
         rows.append((f"    {route['what']}", f"{route['calls']}", f"minimum {route['minimum']}"))
     for r in result["runs"][1:]:
         tag = f"c={r['concurrency']}" + (" (naive baseline)" if r["concurrency"] == 1 else "")
-        rows.append((tag, f"{r['wall_s']} s, efficiency {r['efficiency']}",
-                     f"calls {r['api_calls']}, 429s {r['throttled_429']}, cpu {r['cpu_s']} s"))
+        rows.append(
+            (
+                tag,
+                f"{r['wall_s']} s, efficiency {r['efficiency']}",
+                f"calls {r['api_calls']}, 429s {r['throttled_429']}, cpu {r['cpu_s']} s",
+            )
+        )
     for name, ok in result["goals"].items():
         rows.append(("goal: " + name, "PASS" if ok else "FAIL", ""))
     rows.append(("speed-up vs naive", str(result["speedup_vs_naive"]), f"load average at start {result['loadavg_1m_at_start']}"))

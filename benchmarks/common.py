@@ -19,10 +19,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 
@@ -47,8 +48,9 @@ def v2_pages(n: int, page: int = PAGE) -> int:
 class Sandbox:
     """`python -m migrator.sandbox serve` as a subprocess; `stats()`, `reset()`; stopped on exit."""
 
-    def __init__(self, workdir: Path, *, meetings: int, participants: int, latency_ms: float = 0.0,
-                 rate_limit: float = 0.0) -> None:
+    def __init__(
+        self, workdir: Path, *, meetings: int, participants: int, latency_ms: float = 0.0, rate_limit: float = 0.0
+    ) -> None:
         self.workdir = workdir
         self.meetings, self.participants = meetings, participants
         self.latency_ms, self.rate_limit = latency_ms, rate_limit
@@ -57,14 +59,36 @@ class Sandbox:
         self.base_url = ""
         self._http: httpx.Client | None = None
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         log = open(self.workdir / "sandbox.stderr", "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "migrator.sandbox", "serve", "--host", "127.0.0.1", "--port", "0",
-             "--dataset", "sample", "--meetings", str(self.meetings), "--participants", str(self.participants),
-             "--latency-ms", str(self.latency_ms), "--rate-limit", str(self.rate_limit),
-             "--credentials-out", str(self.credentials)],
-            stdout=subprocess.PIPE, stderr=log, text=True, cwd=self.workdir)
+            [
+                sys.executable,
+                "-m",
+                "migrator.sandbox",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--dataset",
+                "sample",
+                "--meetings",
+                str(self.meetings),
+                "--participants",
+                str(self.participants),
+                "--latency-ms",
+                str(self.latency_ms),
+                "--rate-limit",
+                str(self.rate_limit),
+                "--credentials-out",
+                str(self.credentials),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            cwd=self.workdir,
+        )
         log.close()
         selector = selectors.DefaultSelector()
         selector.register(self.process.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
@@ -121,6 +145,7 @@ class Sandbox:
 
 def stats_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """What happened between two `/_sandbox/stats` snapshots: per method+route (and status), and totals."""
+
     def table(snapshot: dict[str, Any]) -> Counter[tuple[str, str, int]]:
         return Counter({(r["method"], r["route"], r["status"]): r["count"] for r in snapshot["requests"]})
 
@@ -135,12 +160,18 @@ def stats_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
             throttled_by_route[f"{method} {route}"] += n
         else:
             by_route[f"{method} {route}"] += n
-    totals = {k: after["totals"][k] - before["totals"].get(k, 0)
-              for k in ("all", "v1", "v2", "v2_writes", "documents", "throttled")}
+    totals = {
+        k: after["totals"][k] - before["totals"].get(k, 0) for k in ("all", "v1", "v2", "v2_writes", "documents", "throttled")
+    }
     api_answered = sum(n for key, n in by_route.items() if key.split(" ", 1)[1].startswith(("/v1/", "/v2/")))
     documents = sum(n for key, n in by_route.items() if key.split(" ", 1)[1].startswith("/s3/"))
-    return {"by_route": dict(sorted(by_route.items())), "throttled_by_route": dict(throttled_by_route),
-            "totals": totals, "api_calls": api_answered, "documents": documents}
+    return {
+        "by_route": dict(sorted(by_route.items())),
+        "throttled_by_route": dict(throttled_by_route),
+        "totals": totals,
+        "api_calls": api_answered,
+        "documents": documents,
+    }
 
 
 # --------------------------------------------------------------------------- the CLI
@@ -172,24 +203,45 @@ class Workspace:
         return self.root / "reports"
 
     def argv(self, *command: str, rate_limit: float = 0) -> list[str]:
-        return [sys.executable, "-m", "migrator", "--credentials", str(self.credentials), "--ledger", str(self.ledger),
-                "--reports-dir", str(self.reports), "--rate-limit", f"{rate_limit:g}", "--no-progress", "--json",
-                *command]
+        return [
+            sys.executable,
+            "-m",
+            "migrator",
+            "--credentials",
+            str(self.credentials),
+            "--ledger",
+            str(self.ledger),
+            "--reports-dir",
+            str(self.reports),
+            "--rate-limit",
+            f"{rate_limit:g}",
+            "--no-progress",
+            "--json",
+            *command,
+        ]
 
-    def run(self, *command: str, rate_limit: float = 0, timeout: float = 600, wrap: list[str] | None = None,
-            sample_rss: bool = False, env: dict[str, str] | None = None) -> CliRun:
-        return run_process((wrap or []) + self.argv(*command, rate_limit=rate_limit), self.root, timeout,
-                           sample_rss=sample_rss, env=env)
+    def run(
+        self,
+        *command: str,
+        rate_limit: float = 0,
+        timeout: float = 600,
+        wrap: list[str] | None = None,
+        sample_rss: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> CliRun:
+        return run_process(
+            (wrap or []) + self.argv(*command, rate_limit=rate_limit), self.root, timeout, sample_rss=sample_rss, env=env
+        )
 
 
-def run_process(argv: list[str], cwd: Path, timeout: float, *, sample_rss: bool = False,
-                env: dict[str, str] | None = None) -> CliRun:
+def run_process(
+    argv: list[str], cwd: Path, timeout: float, *, sample_rss: bool = False, env: dict[str, str] | None = None
+) -> CliRun:
     """Run one process to its end (killed after `timeout`): wall time, exact peak RSS and CPU via wait4."""
     out_path, err_path = cwd / ".bench.stdout", cwd / ".bench.stderr"
     with open(out_path, "w") as out, open(err_path, "w") as err:
         started = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=out, stderr=err, cwd=cwd, text=True,
-                                   env={**os.environ, **env} if env else None)
+        process = subprocess.Popen(argv, stdout=out, stderr=err, cwd=cwd, text=True, env={**os.environ, **env} if env else None)
     timeline: list[tuple[float, float]] = []
     status, usage = 0, None
     ps = None
@@ -223,8 +275,16 @@ def run_process(argv: list[str], cwd: Path, timeout: float, *, sample_rss: bool 
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     stdout, stderr = out_path.read_text(), err_path.read_text()
-    return CliRun(argv, process.returncode, wall, usage.ru_maxrss / 1024 if usage else 0.0,
-                  (usage.ru_utime + usage.ru_stime) if usage else 0.0, read_outcome(stdout), stderr[-2000:], timeline)
+    return CliRun(
+        argv,
+        process.returncode,
+        wall,
+        usage.ru_maxrss / 1024 if usage else 0.0,
+        (usage.ru_utime + usage.ru_stime) if usage else 0.0,
+        read_outcome(stdout),
+        stderr[-2000:],
+        timeline,
+    )
 
 
 @contextmanager
@@ -280,12 +340,15 @@ def minimum_calls(ledger_path: Path) -> dict[str, Any]:
     conn = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
     try:
         snap = dict(conn.execute("SELECT kind, count(*) FROM snapshot GROUP BY kind").fetchall())
-        per_meeting = [n for (n,) in conn.execute(
-            "SELECT count(*) FROM snapshot WHERE kind = 'participant' GROUP BY parent_id")]
-        recordings_per_meeting = [n for (n,) in conn.execute(
-            "SELECT count(*) FROM snapshot WHERE kind = 'recording' GROUP BY parent_id")]
-        created = dict(conn.execute(
-            "SELECT kind, count(*) FROM entities WHERE v2_id IS NOT NULL AND action != 'gone' GROUP BY kind").fetchall())
+        per_meeting = [n for (n,) in conn.execute("SELECT count(*) FROM snapshot WHERE kind = 'participant' GROUP BY parent_id")]
+        recordings_per_meeting = [
+            n for (n,) in conn.execute("SELECT count(*) FROM snapshot WHERE kind = 'recording' GROUP BY parent_id")
+        ]
+        created = dict(
+            conn.execute(
+                "SELECT kind, count(*) FROM entities WHERE v2_id IS NOT NULL AND action != 'gone' GROUP BY kind"
+            ).fetchall()
+        )
         closed = conn.execute(
             "SELECT count(*) FROM snapshot WHERE kind = 'meeting' AND json_extract(data, '$.status') = 'CLOSED'"
         ).fetchone()[0]
@@ -311,14 +374,23 @@ def minimum_calls(ledger_path: Path) -> dict[str, Any]:
         "POST /v2/meetings/{meeting_id}/participants": created.get("participant", 0),
         "POST /v2/webhooks": created.get("webhook", 0),
     }
-    return {"by_route": by_route, "total": sum(by_route.values()),
-            "reads": sum(n for r, n in by_route.items() if r.startswith("GET")),
-            "writes": sum(n for r, n in by_route.items() if not r.startswith("GET")),
-            "documents": snap.get("preset", 0) + role_documents,
-            "org": {"meetings": meetings, "participants": snap.get("participant", 0),
-                    "v1_presets": snap.get("preset", 0), "v1_roles": snap.get("role", 0),
-                    "webhooks": snap.get("webhook", 0), "recordings": snap.get("recording", 0),
-                    "closed_meetings": closed, "v2_presets_with_variants": created.get("preset", 0)}}
+    return {
+        "by_route": by_route,
+        "total": sum(by_route.values()),
+        "reads": sum(n for r, n in by_route.items() if r.startswith("GET")),
+        "writes": sum(n for r, n in by_route.items() if not r.startswith("GET")),
+        "documents": snap.get("preset", 0) + role_documents,
+        "org": {
+            "meetings": meetings,
+            "participants": snap.get("participant", 0),
+            "v1_presets": snap.get("preset", 0),
+            "v1_roles": snap.get("role", 0),
+            "webhooks": snap.get("webhook", 0),
+            "recordings": snap.get("recording", 0),
+            "closed_meetings": closed,
+            "v2_presets_with_variants": created.get("preset", 0),
+        },
+    }
 
 
 def route_table(actual: dict[str, int], minimum: dict[str, int]) -> list[dict[str, Any]]:
@@ -327,8 +399,14 @@ def route_table(actual: dict[str, int], minimum: dict[str, int]) -> list[dict[st
     for route in sorted(set(actual) | set(minimum), key=lambda r: (list(ROUTE_LABELS).index(r) if r in ROUTE_LABELS else 99, r)):
         if "/s3/" in route:
             continue
-        rows.append({"route": route, "what": ROUTE_LABELS.get(route, "(not in the minimum)"),
-                     "calls": actual.get(route, 0), "minimum": minimum.get(route, 0)})
+        rows.append(
+            {
+                "route": route,
+                "what": ROUTE_LABELS.get(route, "(not in the minimum)"),
+                "calls": actual.get(route, 0),
+                "minimum": minimum.get(route, 0),
+            }
+        )
     return rows
 
 
@@ -354,13 +432,19 @@ class StatsSampler:
             while not self._stop.is_set():
                 try:
                     totals = http.get("/_sandbox/stats").json()["totals"]
-                    self.samples.append((time.perf_counter() - self.started, totals["v1"] + totals["v2"],
-                                         totals["v2_writes"], totals["throttled"]))
+                    self.samples.append(
+                        (
+                            time.perf_counter() - self.started,
+                            totals["v1"] + totals["v2"],
+                            totals["v2_writes"],
+                            totals["throttled"],
+                        )
+                    )
                 except (httpx.HTTPError, ValueError, KeyError):
                     pass
                 self._stop.wait(self.period)
 
-    def __enter__(self) -> "StatsSampler":
+    def __enter__(self) -> StatsSampler:
         self.started = time.perf_counter()
         self._thread.start()
         return self

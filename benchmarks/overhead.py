@@ -35,9 +35,15 @@ def _writes_from_ledger(ledger: Path) -> dict[str, list[Any]]:
     """The v2 writes the tool sent, rebuilt from its ledger, in its dependency order."""
     conn = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)
     try:
+
         def rows(kind: str) -> list[tuple[str, str | None, dict[str, Any]]]:
-            return [(key, parent, json.loads(desired)) for key, parent, desired in conn.execute(
-                "SELECT key, parent_key, desired FROM entities WHERE kind = ? AND v2_id IS NOT NULL ORDER BY seq", (kind,))]
+            return [
+                (key, parent, json.loads(desired))
+                for key, parent, desired in conn.execute(
+                    "SELECT key, parent_key, desired FROM entities WHERE kind = ? AND v2_id IS NOT NULL ORDER BY seq", (kind,)
+                )
+            ]
+
         return {kind: rows(kind) for kind in ("preset", "meeting", "participant", "webhook")}
     finally:
         conn.close()
@@ -62,9 +68,10 @@ async def raw_loop(v2: dict[str, str], writes: dict[str, list[Any]], concurrency
     sent = 0
     meeting_ids: dict[str, str] = {}
 
-    async with httpx.AsyncClient(headers=headers, timeout=30,
-                                 limits=httpx.Limits(max_connections=concurrency,
-                                                     max_keepalive_connections=concurrency)) as http:
+    async with httpx.AsyncClient(
+        headers=headers, timeout=30, limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    ) as http:
+
         async def drain(jobs: list[tuple[str, str, dict[str, Any], str | None]]) -> None:
             nonlocal errors, sent
             queue = list(reversed(jobs))
@@ -86,17 +93,29 @@ async def raw_loop(v2: dict[str, str], writes: dict[str, list[Any]], concurrency
 
         started = time.perf_counter()
         await drain([("POST", "/presets", body, None) for _, _, body in writes["preset"]])
-        await drain([("POST", "/meetings", {k: v for k, v in body.items() if k != "status"}, key)
-                     for key, _, body in writes["meeting"]])
-        await drain([("PATCH", f"/meetings/{meeting_ids[key]}", {"status": body["status"]}, None)
-                     for key, _, body in writes["meeting"] if body.get("status", "ACTIVE") != "ACTIVE"])
-        await drain([("POST", f"/meetings/{meeting_ids[parent]}/participants", body, None)
-                     for _, parent, body in writes["participant"]])
+        await drain(
+            [("POST", "/meetings", {k: v for k, v in body.items() if k != "status"}, key) for key, _, body in writes["meeting"]]
+        )
+        await drain(
+            [
+                ("PATCH", f"/meetings/{meeting_ids[key]}", {"status": body["status"]}, None)
+                for key, _, body in writes["meeting"]
+                if body.get("status", "ACTIVE") != "ACTIVE"
+            ]
+        )
+        await drain(
+            [("POST", f"/meetings/{meeting_ids[parent]}/participants", body, None) for _, parent, body in writes["participant"]]
+        )
         await drain([("POST", "/webhooks", body, None) for _, _, body in writes["webhook"]])
         wall = time.perf_counter() - started
     entities = sum(len(v) for v in writes.values())
-    return {"wall_s": round(wall, 3), "requests": sent, "errors": errors, "entities": entities,
-            "entities_per_s": round(entities / wall, 1)}
+    return {
+        "wall_s": round(wall, 3),
+        "requests": sent,
+        "errors": errors,
+        "entities": entities,
+        "entities_per_s": round(entities / wall, 1),
+    }
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -113,7 +132,7 @@ def _tool_once(sandbox: Sandbox, name: str, concurrency: int, profile: str | Non
     sandbox.reset()  # initial dataset, empty v2, zero counters
     with workspace(sandbox, name) as ws:
         before, sandbox_cpu = sandbox.stats(), _cpu_seconds(sandbox.pid)
-        wrap = (["py-spy", "record", "-r", "200", "--format", "raw", "-o", profile, "--"] if profile else None)
+        wrap = ["py-spy", "record", "-r", "200", "--format", "raw", "-o", profile, "--"] if profile else None
         with StatsSampler(sandbox.base_url) as sampler:
             tool = ws.run("migrate", "--concurrency", str(concurrency), timeout=600, wrap=wrap)
         sandbox_cpu = _cpu_seconds(sandbox.pid) - sandbox_cpu
@@ -128,15 +147,20 @@ def _tool_once(sandbox: Sandbox, name: str, concurrency: int, profile: str | Non
     if phases.get("first_v2_write_s") is not None and phases.get("last_call_s") is not None:
         load_s = phases["last_call_s"] - phases["first_v2_write_s"]
     return {
-        "wall_s": round(tool.wall, 2), "cpu_s": round(tool.cpu_s, 2), "peak_rss_mb": round(tool.peak_rss_mb, 1),
-        "entities": entities, "entities_per_s": round(entities / tool.wall, 1),
+        "wall_s": round(tool.wall, 2),
+        "cpu_s": round(tool.cpu_s, 2),
+        "peak_rss_mb": round(tool.peak_rss_mb, 1),
+        "entities": entities,
+        "entities_per_s": round(entities / tool.wall, 1),
         "entities_per_cpu_s": round(entities / tool.cpu_s, 1) if tool.cpu_s else None,
-        "api_calls": delta["api_calls"], "v2_writes": delta["totals"]["v2_writes"],
+        "api_calls": delta["api_calls"],
+        "v2_writes": delta["totals"]["v2_writes"],
         "phases_s": {k: round(v, 2) if v is not None else None for k, v in phases.items()},
         "load_phase_s": round(load_s, 2) if load_s else None,
         "load_phase_writes_per_s": round(delta["totals"]["v2_writes"] / load_s, 1) if load_s else None,
         "sandbox_cpu_s": round(sandbox_cpu, 2),
-        "_writes": writes, "_org": minimum["org"],
+        "_writes": writes,
+        "_org": minimum["org"],
     }
 
 
@@ -149,8 +173,13 @@ def _raw_once(sandbox: Sandbox, writes: dict[str, list[Any]], concurrency: int) 
     return raw
 
 
-def run(meetings: int = MEETINGS, participants: int = PARTICIPANTS, concurrency: int = CONCURRENCY,
-        repeats: int = REPEATS, profile: str | None = None) -> dict[str, Any]:
+def run(
+    meetings: int = MEETINGS,
+    participants: int = PARTICIPANTS,
+    concurrency: int = CONCURRENCY,
+    repeats: int = REPEATS,
+    profile: str | None = None,
+) -> dict[str, Any]:
     """`repeats` rounds of (tool, raw loop) on one sandbox, reset before each; the best of each side counts."""
     loadavg = os.getloadavg()[0]
     tools: list[dict[str, Any]] = []
@@ -174,8 +203,10 @@ def run(meetings: int = MEETINGS, participants: int = PARTICIPANTS, concurrency:
         "loadavg_1m_at_start": round(loadavg, 2),
         "tool": tool,
         "raw_loop": raw,
-        "samples": {"tool_entities_per_s": [t["entities_per_s"] for t in tools],
-                    "raw_entities_per_s": [r["entities_per_s"] for r in raws]},
+        "samples": {
+            "tool_entities_per_s": [t["entities_per_s"] for t in tools],
+            "raw_entities_per_s": [r["entities_per_s"] for r in raws],
+        },
         "ratio_end_to_end": round(ratio, 3),
         "ratio_load_phase": round(load_rate / (raw["requests"] / raw["wall_s"]), 3) if load_rate else None,
         "goals": {
@@ -189,15 +220,29 @@ def table(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     t, r = result["tool"], result["raw_loop"]
     return [
         ("org", f"{result['org']['meetings']} meetings, {result['org']['participants']} participants", ""),
-        ("tool wall (s)", f"{t['wall_s']}", f"cpu {t['cpu_s']} s ({t['entities_per_cpu_s']} entities per cpu-s); "
-                                            f"sandbox cpu {t['sandbox_cpu_s']} s"),
-        ("tool entities/s (end to end)", f"{t['entities_per_s']}", "goal >= 1000: " + _pf(result["goals"]["entities_per_s >= 1000"])
-         + f"; all rounds {result['samples']['tool_entities_per_s']}"),
-        ("tool load phase", f"{t['load_phase_s']} s, {t['load_phase_writes_per_s']} writes/s",
-         f"phases {t['phases_s']}"),
-        ("raw httpx loop", f"{r['wall_s']} s, {r['entities_per_s']} entities/s",
-         f"errors {r['errors']}, cpu {r['cpu_s']} s, sandbox cpu {r['sandbox_cpu_s']} s; all rounds {result['samples']['raw_entities_per_s']}"),
-        ("ratio tool / raw (end to end)", f"{result['ratio_end_to_end']}", "goal >= 0.6: " + _pf(result["goals"]["ratio to raw loop >= 0.6"])),
+        (
+            "tool wall (s)",
+            f"{t['wall_s']}",
+            f"cpu {t['cpu_s']} s ({t['entities_per_cpu_s']} entities per cpu-s); sandbox cpu {t['sandbox_cpu_s']} s",
+        ),
+        (
+            "tool entities/s (end to end)",
+            f"{t['entities_per_s']}",
+            "goal >= 1000: "
+            + _pf(result["goals"]["entities_per_s >= 1000"])
+            + f"; all rounds {result['samples']['tool_entities_per_s']}",
+        ),
+        ("tool load phase", f"{t['load_phase_s']} s, {t['load_phase_writes_per_s']} writes/s", f"phases {t['phases_s']}"),
+        (
+            "raw httpx loop",
+            f"{r['wall_s']} s, {r['entities_per_s']} entities/s",
+            f"errors {r['errors']}, cpu {r['cpu_s']} s, sandbox cpu {r['sandbox_cpu_s']} s; all rounds {result['samples']['raw_entities_per_s']}",
+        ),
+        (
+            "ratio tool / raw (end to end)",
+            f"{result['ratio_end_to_end']}",
+            "goal >= 0.6: " + _pf(result["goals"]["ratio to raw loop >= 0.6"]),
+        ),
         ("ratio tool / raw (load phase)", f"{result['ratio_load_phase']}", ""),
         ("load average at start", f"{result['loadavg_1m_at_start']}", "2 cores, shared"),
     ]

@@ -28,35 +28,64 @@ REPEATS = 3
 def _org(name: str, spec: dict[str, Any], repeats: int, profile: str | None) -> dict[str, Any]:
     rate = spec["rate_limit"]
     with scratch(f"rerun-{name}") as directory:
-        with Sandbox(directory, meetings=spec["meetings"], participants=spec["participants"],
-                     latency_ms=spec["latency_ms"], rate_limit=rate) as sandbox, workspace(sandbox, "tool") as ws:
+        with (
+            Sandbox(
+                directory,
+                meetings=spec["meetings"],
+                participants=spec["participants"],
+                latency_ms=spec["latency_ms"],
+                rate_limit=rate,
+            ) as sandbox,
+            workspace(sandbox, "tool") as ws,
+        ):
             first = ws.run("migrate", rate_limit=rate, timeout=600)
             if first.exit_code != 0:
                 raise RuntimeError(f"first migrate exited {first.exit_code}: {first.stderr_tail}")
             reruns, extracts = [], []
             for i in range(repeats):
                 before = sandbox.stats()
-                wrap = (["py-spy", "record", "-r", "200", "--format", "raw", "-o", f"{profile}-{name}-rerun", "--"]
-                        if profile and i == 0 else None)
+                wrap = (
+                    ["py-spy", "record", "-r", "200", "--format", "raw", "-o", f"{profile}-{name}-rerun", "--"]
+                    if profile and i == 0
+                    else None
+                )
                 again = ws.run("migrate", rate_limit=rate, timeout=600, wrap=wrap)
                 delta = stats_delta(before, sandbox.stats())
-                reruns.append({"wall_s": round(again.wall, 2), "cpu_s": round(again.cpu_s, 2), "exit_code": again.exit_code,
-                               "status": (again.outcome or {}).get("status"), "api_calls": delta["api_calls"],
-                               "v2_writes": delta["totals"]["v2_writes"], "by_route": delta["by_route"]})
+                reruns.append(
+                    {
+                        "wall_s": round(again.wall, 2),
+                        "cpu_s": round(again.cpu_s, 2),
+                        "exit_code": again.exit_code,
+                        "status": (again.outcome or {}).get("status"),
+                        "api_calls": delta["api_calls"],
+                        "v2_writes": delta["totals"]["v2_writes"],
+                        "by_route": delta["by_route"],
+                    }
+                )
             for i in range(repeats):
                 before = sandbox.stats()
-                wrap = (["py-spy", "record", "-r", "200", "--format", "raw", "-o", f"{profile}-{name}-extract", "--"]
-                        if profile and i == 0 else None)
+                wrap = (
+                    ["py-spy", "record", "-r", "200", "--format", "raw", "-o", f"{profile}-{name}-extract", "--"]
+                    if profile and i == 0
+                    else None
+                )
                 alone = ws.run("extract", rate_limit=rate, timeout=600, wrap=wrap)
                 delta = stats_delta(before, sandbox.stats())
-                extracts.append({"wall_s": round(alone.wall, 2), "cpu_s": round(alone.cpu_s, 2),
-                                 "exit_code": alone.exit_code, "api_calls": delta["api_calls"]})
+                extracts.append(
+                    {
+                        "wall_s": round(alone.wall, 2),
+                        "cpu_s": round(alone.cpu_s, 2),
+                        "exit_code": alone.exit_code,
+                        "api_calls": delta["api_calls"],
+                    }
+                )
     best_rerun = min(r["wall_s"] for r in reruns)
     best_extract = min(e["wall_s"] for e in extracts)
     return {
         "org": {**spec, "participants_total": spec["meetings"] * spec["participants"]},
         "first_migrate_s": round(first.wall, 2),
-        "reruns": reruns, "extracts": extracts,
+        "reruns": reruns,
+        "extracts": extracts,
         "rerun_v2_writes": sum(r["v2_writes"] for r in reruns),
         "rerun_extra_calls": reruns[0]["api_calls"] - extracts[0]["api_calls"],
         "ratio": round(best_rerun / best_extract, 3),
@@ -79,14 +108,29 @@ def table(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     for name, r in result["orgs"].items():
         o = r["org"]
-        rows.append((f"{name}: org", f"{o['meetings']} x {o['participants']}",
-                     f"latency {o['latency_ms']:g} ms, rate limit {o['rate_limit']:g}/min; first migrate {r['first_migrate_s']} s"))
-        rows.append((f"{name}: re-run v2 writes", str(r["rerun_v2_writes"]),
-                     f"status {[x['status'] for x in r['reruns']]}, {r['reruns'][0]['api_calls']} API calls "
-                     f"(+{r['rerun_extra_calls']} over extract)"))
-        rows.append((f"{name}: re-run / extract alone", f"{r['ratio']}",
-                     f"re-run {[x['wall_s'] for x in r['reruns']]} s, extract {[x['wall_s'] for x in r['extracts']]} s; "
-                     f"cpu ratio {r['ratio_cpu']}"))
+        rows.append(
+            (
+                f"{name}: org",
+                f"{o['meetings']} x {o['participants']}",
+                f"latency {o['latency_ms']:g} ms, rate limit {o['rate_limit']:g}/min; first migrate {r['first_migrate_s']} s",
+            )
+        )
+        rows.append(
+            (
+                f"{name}: re-run v2 writes",
+                str(r["rerun_v2_writes"]),
+                f"status {[x['status'] for x in r['reruns']]}, {r['reruns'][0]['api_calls']} API calls "
+                f"(+{r['rerun_extra_calls']} over extract)",
+            )
+        )
+        rows.append(
+            (
+                f"{name}: re-run / extract alone",
+                f"{r['ratio']}",
+                f"re-run {[x['wall_s'] for x in r['reruns']]} s, extract {[x['wall_s'] for x in r['extracts']]} s; "
+                f"cpu ratio {r['ratio_cpu']}",
+            )
+        )
     for name, ok in result["goals"].items():
         rows.append(("goal: " + name, "PASS" if ok else "FAIL", ""))
     rows.append(("load average at start", str(result["loadavg_1m_at_start"]), ""))

@@ -29,9 +29,23 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 def _start_sandbox(credentials: Path) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "migrator.sandbox", "serve", "--dataset", "sample", "--rate-limit", "0",
-         "--latency-ms", "0", "--credentials-out", str(credentials)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "migrator.sandbox",
+            "serve",
+            "--dataset",
+            "sample",
+            "--rate-limit",
+            "0",
+            "--latency-ms",
+            "0",
+            "--credentials-out",
+            str(credentials),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
     if not selector.select(timeout=60):
@@ -79,17 +93,36 @@ def run(duration: int = 10, threads: int = 2, connections: int = 32) -> dict[str
             url = f"{v2['base_url']}/meetings/{created.json()['data']['id']}"
             token = base64.b64encode(f"{v2['org_id']}:{v2['api_key']}".encode()).decode()
             result = subprocess.run(
-                [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
-                 "-H", f"Authorization: Basic {token}", url],
-                capture_output=True, text=True, timeout=duration + 60, check=True)
+                [
+                    wrk,
+                    f"-t{threads}",
+                    f"-c{connections}",
+                    f"-d{duration}s",
+                    "--latency",
+                    "-H",
+                    f"Authorization: Basic {token}",
+                    url,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=duration + 60,
+                check=True,
+            )
         finally:
             process.terminate()
             process.wait(timeout=30)
     figures = parse_wrk(result.stdout)
-    return {"benchmark": "sandbox_throughput", **figures, "goal_requests_per_second": GOAL_REQUESTS_PER_SECOND,
-            "meets_goal": figures["requests_per_second"] >= GOAL_REQUESTS_PER_SECOND and figures["non_2xx"] == 0,
-            "duration_s": duration, "threads": threads, "connections": connections, "endpoint": "GET /v2/meetings/{id}",
-            "base_url": base_url}
+    return {
+        "benchmark": "sandbox_throughput",
+        **figures,
+        "goal_requests_per_second": GOAL_REQUESTS_PER_SECOND,
+        "meets_goal": figures["requests_per_second"] >= GOAL_REQUESTS_PER_SECOND and figures["non_2xx"] == 0,
+        "duration_s": duration,
+        "threads": threads,
+        "connections": connections,
+        "endpoint": "GET /v2/meetings/{id}",
+        "base_url": base_url,
+    }
 
 
 def main() -> None:
@@ -100,8 +133,17 @@ def main() -> None:
     arguments = parser.parse_args()
     figures = run(arguments.duration, arguments.threads, arguments.connections)
     print(f"{'endpoint':<22} {figures['endpoint']}")
-    for key in ("requests_per_second", "requests", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "non_2xx",
-                "socket_errors", "goal_requests_per_second", "meets_goal"):
+    for key in (
+        "requests_per_second",
+        "requests",
+        "latency_p50_ms",
+        "latency_p90_ms",
+        "latency_p99_ms",
+        "non_2xx",
+        "socket_errors",
+        "goal_requests_per_second",
+        "meets_goal",
+    ):
         print(f"{key:<22} {figures[key]}")
     print(json.dumps(figures))
 

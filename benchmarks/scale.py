@@ -42,8 +42,11 @@ def _phase_peaks(timeline: list[tuple[float, float]], phases: dict[str, float | 
 
     if first_write is None or last_call is None:
         return {}
-    return {"extract_plan": peak(0, first_write), "load": peak(first_write, last_call),
-            "reports_exit": peak(last_call, float("inf"))}
+    return {
+        "extract_plan": peak(0, first_write),
+        "load": peak(first_write, last_call),
+        "reports_exit": peak(last_call, float("inf")),
+    }
 
 
 def _queries(ledger: Path, directory: Path) -> dict[str, Any]:
@@ -55,6 +58,7 @@ def _queries(ledger: Path, directory: Path) -> dict[str, Any]:
     source.close()
     out: dict[str, Any] = {}
     try:
+
         def timed(sql: str, params: tuple[Any, ...] = (), repeat: int = 5) -> float:
             best = float("inf")
             for _ in range(repeat):
@@ -76,8 +80,10 @@ def _queries(ledger: Path, directory: Path) -> dict[str, Any]:
         out["next_creates_ms"] = timed(NEXT_CREATES_SQL, (64,))
         out["next_creates_plan"] = plan(NEXT_CREATES_SQL, (64,))
         # the last chunk: every pending row but 64 already done, the scan must still find them fast
-        target.execute("UPDATE entities SET state = 'done' WHERE kind = 'participant' AND seq NOT IN "
-                       "(SELECT seq FROM entities WHERE kind = 'participant' ORDER BY seq DESC LIMIT 64)")
+        target.execute(
+            "UPDATE entities SET state = 'done' WHERE kind = 'participant' AND seq NOT IN "
+            "(SELECT seq FROM entities WHERE kind = 'participant' ORDER BY seq DESC LIMIT 64)"
+        )
         out["next_creates_last_chunk_ms"] = timed(NEXT_CREATES_SQL, (64,))
         target.rollback()
         out["decide_ms"] = timed(DECIDE_SQL, repeat=1)
@@ -91,32 +97,40 @@ def _queries(ledger: Path, directory: Path) -> dict[str, Any]:
 
 def _one(meetings: int, participants: int, concurrency: int, profile: str | None, queries: bool) -> dict[str, Any]:
     with scratch(f"scale-{meetings * participants}") as directory:
-        with Sandbox(directory, meetings=meetings, participants=participants) as sandbox, \
-                workspace(sandbox, "tool") as ws:
+        with Sandbox(directory, meetings=meetings, participants=participants) as sandbox, workspace(sandbox, "tool") as ws:
             before = sandbox.stats()
-            wrap = (["py-spy", "record", "-r", "100", "--format", "raw", "-o", f"{profile}-{meetings * participants}", "--"]
-                    if profile else None)
+            wrap = (
+                ["py-spy", "record", "-r", "100", "--format", "raw", "-o", f"{profile}-{meetings * participants}", "--"]
+                if profile
+                else None
+            )
             with StatsSampler(sandbox.base_url, period=0.25) as sampler:
-                run = ws.run("migrate", "--concurrency", str(concurrency), timeout=900, wrap=wrap,
-                             sample_rss=not profile)
+                run = ws.run("migrate", "--concurrency", str(concurrency), timeout=900, wrap=wrap, sample_rss=not profile)
             delta = stats_delta(before, sandbox.stats())
             if run.exit_code != 0:
                 raise RuntimeError(f"migrate exited {run.exit_code}: {run.stderr_tail}")
             phases = sampler.phases()
             conn = sqlite3.connect(f"file:{ws.ledger}?mode=ro", uri=True)
-            rows = dict(conn.execute("SELECT 'entities', count(*) FROM entities UNION ALL "
-                                     "SELECT 'snapshot', count(*) FROM snapshot UNION ALL "
-                                     "SELECT 'journal', count(*) FROM journal").fetchall())
+            rows = dict(
+                conn.execute(
+                    "SELECT 'entities', count(*) FROM entities UNION ALL "
+                    "SELECT 'snapshot', count(*) FROM snapshot UNION ALL "
+                    "SELECT 'journal', count(*) FROM journal"
+                ).fetchall()
+            )
             conn.close()
             result = {
-                "participants": meetings * participants, "meetings": meetings,
-                "wall_s": round(run.wall, 1), "cpu_s": round(run.cpu_s, 1),
+                "participants": meetings * participants,
+                "meetings": meetings,
+                "wall_s": round(run.wall, 1),
+                "cpu_s": round(run.cpu_s, 1),
                 "peak_rss_mb": round(run.peak_rss_mb, 1),
                 "peak_rss_by_phase_mb": _phase_peaks(run.timeline, phases),
                 "ledger_mb": round(_ledger_bytes(ws.ledger) / 2**20, 1),
                 "ledger_rows": rows,
                 "reports_mb": round(sum(p.stat().st_size for p in ws.reports.rglob("*") if p.is_file()) / 2**20, 1),
-                "api_calls": delta["api_calls"], "v2_writes": delta["totals"]["v2_writes"],
+                "api_calls": delta["api_calls"],
+                "v2_writes": delta["totals"]["v2_writes"],
                 "phases_s": {k: round(v, 1) if v is not None else None for k, v in phases.items()},
             }
             if queries:
@@ -124,11 +138,12 @@ def _one(meetings: int, participants: int, concurrency: int, profile: str | None
             return result
 
 
-def run(sizes: tuple[tuple[int, int], ...] | tuple[int, ...] = SIZES, concurrency: int = CONCURRENCY,
-        profile: str | None = None) -> dict[str, Any]:
+def run(
+    sizes: tuple[tuple[int, int], ...] | tuple[int, ...] = SIZES, concurrency: int = CONCURRENCY, profile: str | None = None
+) -> dict[str, Any]:
     if sizes and isinstance(sizes[0], int):  # from --set sizes=100,100,1000,100
         flat = list(sizes)
-        sizes = tuple(zip(flat[::2], flat[1::2]))  # type: ignore[assignment]
+        sizes = tuple(zip(flat[::2], flat[1::2], strict=True))  # type: ignore[assignment]
     loadavg = os.getloadavg()[0]
     runs = [_one(m, p, concurrency, profile, queries=(i == len(sizes) - 1)) for i, (m, p) in enumerate(sizes)]  # type: ignore[misc]
     small, large = runs[0], runs[-1]
@@ -151,13 +166,23 @@ def table(result: dict[str, Any]) -> list[tuple[str, str, str]]:
         n = f"{r['participants']:,}"
         rows.append((f"{n}: peak RSS", f"{r['peak_rss_mb']} MB", f"by phase {r['peak_rss_by_phase_mb']}"))
         rows.append((f"{n}: ledger", f"{r['ledger_mb']} MB", f"rows {r['ledger_rows']}; reports {r['reports_mb']} MB"))
-        rows.append((f"{n}: wall / cpu", f"{r['wall_s']} s / {r['cpu_s']} s",
-                     f"{r['api_calls']} calls, {r['v2_writes']} v2 writes; phases {r['phases_s']}"))
+        rows.append(
+            (
+                f"{n}: wall / cpu",
+                f"{r['wall_s']} s / {r['cpu_s']} s",
+                f"{r['api_calls']} calls, {r['v2_writes']} v2 writes; phases {r['phases_s']}",
+            )
+        )
     rows.append(("RSS growth", f"{result['rss_growth']}x", ""))
     q = result["runs"][-1].get("queries")
     if q:
-        rows.append(("_next_creates (64 rows)", f"{q['next_creates_ms']} ms", f"last chunk {q['next_creates_last_chunk_ms']} ms; "
-                     + " / ".join(q["next_creates_plan"])))
+        rows.append(
+            (
+                "_next_creates (64 rows)",
+                f"{q['next_creates_ms']} ms",
+                f"last chunk {q['next_creates_last_chunk_ms']} ms; " + " / ".join(q["next_creates_plan"]),
+            )
+        )
         rows.append(("decide()", f"{q['decide_ms']} ms", " / ".join(q["decide_plan"])))
         rows.append(("_next_updates (re-run, all done)", f"{q['next_updates_ms']} ms", " / ".join(q["next_updates_plan"])))
     for name, ok in result["goals"].items():

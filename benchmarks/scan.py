@@ -16,8 +16,14 @@ from pathlib import Path
 from typing import Any
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "scan" / "fixtures" / "app"
-POSITIVES = ("js/positive.js", "ts/positive.ts", "python/positive.py", "ruby/dyte_client.rb", "dart/positive.dart",
-             "java/DyteService.java")
+POSITIVES = (
+    "js/positive.js",
+    "ts/positive.ts",
+    "python/positive.py",
+    "ruby/dyte_client.rb",
+    "dart/positive.dart",
+    "java/DyteService.java",
+)
 PLAIN = {
     ".js": "function f{i}(a, b) {{\n  const total = a + b * {i};\n  return fetch(`/api/items/${{total}}`);\n}}\n",
     ".ts": "export function f{i}(a: number): string {{\n  return `item-${{a * {i}}}`;\n}}\n",
@@ -25,7 +31,7 @@ PLAIN = {
     ".rb": "def f{i}(a)\n  total = a * {i}\n  total.to_s.length\nend\n",
     ".dart": "int f{i}(int a) {{\n  final total = a * {i};\n  return total.toString().length;\n}}\n",
     ".java": "    static int f{i}(int a) {{\n        int total = a * {i};\n"
-             "        return String.valueOf(total).length();\n    }}\n",
+    "        return String.valueOf(total).length();\n    }}\n",
     ".go": "func f{i}(a int) int {{\n\ttotal := a * {i}\n\treturn len(fmt.Sprint(total))\n}}\n",
 }
 
@@ -55,8 +61,9 @@ def _generate(root: Path, files: int, dyte_share: float, seed: int) -> dict[str,
     return counts
 
 
-def run(files: int = 5000, dyte_share: float = 0.1, repeats: int = 3, seed: int = 7,
-        profile: str | None = None) -> dict[str, Any]:
+def run(
+    files: int = 5000, dyte_share: float = 0.1, repeats: int = 3, seed: int = 7, profile: str | None = None
+) -> dict[str, Any]:
     from migrator.scan import scan_paths
 
     with tempfile.TemporaryDirectory(prefix="dyte-scan-bench-") as folder:
@@ -68,23 +75,39 @@ def run(files: int = 5000, dyte_share: float = 0.1, repeats: int = 3, seed: int 
             result = scan_paths([root], base=root)
             rounds.append(time.perf_counter() - started)
         started = time.perf_counter()
-        cli = subprocess.run([sys.executable, "-m", "migrator", "scan", str(root), "--format", "json",
-                              "--output", str(root / "out.json")], capture_output=True, check=False)
+        cli = subprocess.run(
+            [sys.executable, "-m", "migrator", "scan", str(root), "--format", "json", "--output", str(root / "out.json")],
+            capture_output=True,
+            check=False,
+        )
         cli_s = time.perf_counter() - started
     best = min(rounds)
-    return {"scenario": "scan", "tree": made, "files_scanned": result.files_scanned, "findings": len(result.findings),
-            "rounds_s": [round(r, 3) for r in rounds], "files_per_second": round(result.files_scanned / best),
-            "cli_s": round(cli_s, 2), "cli_exit_code": cli.returncode,
-            "cli_files_per_second": round(result.files_scanned / cli_s)}
+    return {
+        "scenario": "scan",
+        "tree": made,
+        "files_scanned": result.files_scanned,
+        "findings": len(result.findings),
+        "rounds_s": [round(r, 3) for r in rounds],
+        "files_per_second": round(result.files_scanned / best),
+        "cli_s": round(cli_s, 2),
+        "cli_exit_code": cli.returncode,
+        "cli_files_per_second": round(result.files_scanned / cli_s),
+    }
 
 
 def table(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     tree = result["tree"]
     return [
-        ("tree", f"{tree['dyte'] + tree['plain']} files", f"{tree['dyte']} Dyte v1 clients, {tree['plain']} other, "
-                                                          f"{tree['skipped']} in node_modules/ and git-ignored build/"),
+        (
+            "tree",
+            f"{tree['dyte'] + tree['plain']} files",
+            f"{tree['dyte']} Dyte v1 clients, {tree['plain']} other, {tree['skipped']} in node_modules/ and git-ignored build/",
+        ),
         ("files scanned", str(result["files_scanned"]), f"{result['findings']} findings"),
         ("files/second (in process)", str(result["files_per_second"]), f"best of {result['rounds_s']} s"),
-        ("files/second (CLI, start-up included)", str(result["cli_files_per_second"]),
-         f"{result['cli_s']} s, exit {result['cli_exit_code']}"),
+        (
+            "files/second (CLI, start-up included)",
+            str(result["cli_files_per_second"]),
+            f"{result['cli_s']} s, exit {result['cli_exit_code']}",
+        ),
     ]

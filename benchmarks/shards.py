@@ -66,10 +66,18 @@ def count_copy(credentials: Path, ledgers: list[Path]) -> dict[str, Any]:
     """v1 against v2 through the APIs (by meeting title and participant id), and the merged ledger's v2 ids."""
     creds = json.loads(credentials.read_text())
     transport = httpx.HTTPTransport(local_address=COUNTER_ADDRESS)
-    v1 = httpx.Client(base_url=f"{creds['v1']['base_url']}/organizations/{creds['v1']['org_id']}",
-                      headers={"Authorization": creds["v1"]["api_key"]}, timeout=30, transport=transport)
-    v2 = httpx.Client(base_url=creds["v2"]["base_url"], auth=(creds["v2"]["org_id"], creds["v2"]["api_key"]),
-                      timeout=30, transport=httpx.HTTPTransport(local_address=COUNTER_ADDRESS))
+    v1 = httpx.Client(
+        base_url=f"{creds['v1']['base_url']}/organizations/{creds['v1']['org_id']}",
+        headers={"Authorization": creds["v1"]["api_key"]},
+        timeout=30,
+        transport=transport,
+    )
+    v2 = httpx.Client(
+        base_url=creds["v2"]["base_url"],
+        auth=(creds["v2"]["org_id"], creds["v2"]["api_key"]),
+        timeout=30,
+        transport=httpx.HTTPTransport(local_address=COUNTER_ADDRESS),
+    )
     with v1, v2:
         wanted: Counter[tuple[str, str]] = Counter()
         v1_meetings = _pages(v1, "/meetings", v1_key="meetings")
@@ -89,18 +97,25 @@ def count_copy(credentials: Path, ledgers: list[Path]) -> dict[str, Any]:
     for path in ledgers:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            ledger_ids |= {r[0] for r in conn.execute(
-                "SELECT v2_id FROM entities WHERE kind IN ('meeting', 'participant') AND v2_id IS NOT NULL "
-                "AND action != 'gone'")}
+            ledger_ids |= {
+                r[0]
+                for r in conn.execute(
+                    "SELECT v2_id FROM entities WHERE kind IN ('meeting', 'participant') AND v2_id IS NOT NULL "
+                    "AND action != 'gone'"
+                )
+            }
         finally:
             conn.close()
     return {
-        "v1_meetings": len(v1_meetings), "v2_meetings": len(v2_meetings),
-        "v1_participants": sum(wanted.values()), "v2_participants": sum(held.values()),
+        "v1_meetings": len(v1_meetings),
+        "v2_meetings": len(v2_meetings),
+        "v1_participants": sum(wanted.values()),
+        "v2_participants": sum(held.values()),
         "lost": sum((wanted - held).values()) + sum((wanted_titles - meeting_titles).values()),
         "duplicated": sum((held - wanted).values()) + sum((meeting_titles - wanted_titles).values()),
         "ledger_matches_v2": ledger_ids == v2_ids,
-        "ledger_ids": len(ledger_ids), "v2_ids": len(v2_ids),
+        "ledger_ids": len(ledger_ids),
+        "v2_ids": len(v2_ids),
     }
 
 
@@ -112,35 +127,65 @@ def _split(sandbox: Sandbox, count: int, rate: float) -> dict[str, Any]:
         for index in range(1, count + 1):
             with workspace(sandbox, f"n{count}-shard{index}") as ws:
                 roots.append(ws)
-                futures.append(pool.submit(ws.run, "migrate", "--shard", f"{index}/{count}", rate_limit=rate,
-                                           timeout=900, env={"DYTE_MIGRATE_LOCAL_ADDRESS": f"127.0.0.{index + 1}"}))
+                futures.append(
+                    pool.submit(
+                        ws.run,
+                        "migrate",
+                        "--shard",
+                        f"{index}/{count}",
+                        rate_limit=rate,
+                        timeout=900,
+                        env={"DYTE_MIGRATE_LOCAL_ADDRESS": f"127.0.0.{index + 1}"},
+                    )
+                )
         runs = [f.result() for f in futures]
     for index, run in enumerate(runs, 1):
         if run.exit_code != 0:
             raise RuntimeError(f"shard {index}/{count} exited {run.exit_code}: {run.stderr_tail}")
     merged = sandbox.workdir / f"n{count}-merged.sqlite"
-    merge = subprocess.run([sys.executable, "-m", "migrator", "ledger", "merge", *[str(ws.ledger) for ws in roots],
-                            "--output", str(merged)], capture_output=True, text=True, timeout=120)
+    merge = subprocess.run(
+        [sys.executable, "-m", "migrator", "ledger", "merge", *[str(ws.ledger) for ws in roots], "--output", str(merged)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if merge.returncode != 0:
         raise RuntimeError(f"ledger merge exited {merge.returncode}: {merge.stderr[-500:]}")
     shards = []
     for index, run in enumerate(runs, 1):
         calls = _answered(run)
         floor = calls / (rate / 60.0)
-        shards.append({"shard": f"{index}/{count}", "wall_s": round(run.wall, 2), "api_calls": calls,
-                       "throttled_429": int(((run.outcome or {}).get("requests") or {}).get("throttled", 0)),
-                       "floor_s": round(floor, 2), "efficiency": round(floor / run.wall, 3)})
-    return {"shards": count, "wall_s": max(s["wall_s"] for s in shards), "per_shard": shards,
-            "count": count_copy(sandbox.credentials, [merged])}
+        shards.append(
+            {
+                "shard": f"{index}/{count}",
+                "wall_s": round(run.wall, 2),
+                "api_calls": calls,
+                "throttled_429": int(((run.outcome or {}).get("requests") or {}).get("throttled", 0)),
+                "floor_s": round(floor, 2),
+                "efficiency": round(floor / run.wall, 3),
+            }
+        )
+    return {
+        "shards": count,
+        "wall_s": max(s["wall_s"] for s in shards),
+        "per_shard": shards,
+        "count": count_copy(sandbox.credentials, [merged]),
+    }
 
 
-def run(meetings: int = MEETINGS, participants: int = PARTICIPANTS, latency_ms: float = LATENCY_MS,
-        rate_per_minute: float = RATE_PER_MINUTE, shard_counts: tuple[int, ...] | int = SHARD_COUNTS,
-        profile: str | None = None) -> dict[str, Any]:
+def run(
+    meetings: int = MEETINGS,
+    participants: int = PARTICIPANTS,
+    latency_ms: float = LATENCY_MS,
+    rate_per_minute: float = RATE_PER_MINUTE,
+    shard_counts: tuple[int, ...] | int = SHARD_COUNTS,
+    profile: str | None = None,
+) -> dict[str, Any]:
     counts = (shard_counts,) if isinstance(shard_counts, int) else tuple(shard_counts)
     with scratch("shards") as directory:
-        with Sandbox(directory, meetings=meetings, participants=participants, latency_ms=latency_ms,
-                     rate_limit=rate_per_minute) as sandbox:
+        with Sandbox(
+            directory, meetings=meetings, participants=participants, latency_ms=latency_ms, rate_limit=rate_per_minute
+        ) as sandbox:
             splits = [_split(sandbox, n, rate_per_minute) for n in counts]
     one = next((s for s in splits if s["shards"] == 1), splits[0])
     for split in splits:
@@ -152,28 +197,55 @@ def run(meetings: int = MEETINGS, participants: int = PARTICIPANTS, latency_ms: 
         if n > 1:
             goals[f"N={n}: time <= {GOAL_TIME_FACTOR}/{n} of one shard"] = split["time_ratio"] <= split["goal_ratio"]
         goals[f"N={n}: merged exact (0 lost, 0 duplicated, ledger = v2)"] = (
-            split["count"]["lost"] == 0 and split["count"]["duplicated"] == 0 and split["count"]["ledger_matches_v2"])
+            split["count"]["lost"] == 0 and split["count"]["duplicated"] == 0 and split["count"]["ledger_matches_v2"]
+        )
         goals[f"N={n}: every shard's efficiency >= {GOAL_EFFICIENCY}"] = all(
-            s["efficiency"] >= GOAL_EFFICIENCY for s in split["per_shard"])
-    return {"scenario": "shards", "rate_limit_per_minute": rate_per_minute, "latency_ms": latency_ms,
-            "org": {"meetings": meetings, "participants_per_meeting": participants}, "splits": splits, "goals": goals}
+            s["efficiency"] >= GOAL_EFFICIENCY for s in split["per_shard"]
+        )
+    return {
+        "scenario": "shards",
+        "rate_limit_per_minute": rate_per_minute,
+        "latency_ms": latency_ms,
+        "org": {"meetings": meetings, "participants_per_meeting": participants},
+        "splits": splits,
+        "goals": goals,
+    }
 
 
 def table(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     org = result["org"]
-    rows = [("org", f"{org['meetings']} meetings x {org['participants_per_meeting']} participants",
-             f"sandbox latency {result['latency_ms']:g} ms, R = {result['rate_limit_per_minute']:g}/min per client address")]
+    rows = [
+        (
+            "org",
+            f"{org['meetings']} meetings x {org['participants_per_meeting']} participants",
+            f"sandbox latency {result['latency_ms']:g} ms, R = {result['rate_limit_per_minute']:g}/min per client address",
+        )
+    ]
     for split in result["splits"]:
         n, c = split["shards"], split["count"]
-        rows.append((f"N={n}: slowest shard wall", f"{split['wall_s']} s",
-                     f"ratio to one shard {split['time_ratio']} (goal <= {split['goal_ratio']})"))
+        rows.append(
+            (
+                f"N={n}: slowest shard wall",
+                f"{split['wall_s']} s",
+                f"ratio to one shard {split['time_ratio']} (goal <= {split['goal_ratio']})",
+            )
+        )
         for s in split["per_shard"]:
-            rows.append((f"  shard {s['shard']}", f"{s['wall_s']} s, efficiency {s['efficiency']}",
-                         f"{s['api_calls']} calls, floor {s['floor_s']} s, 429s {s['throttled_429']}"))
-        rows.append((f"  N={n}: merged, counted via the APIs",
-                     f"lost {c['lost']}, duplicated {c['duplicated']}",
-                     f"v1 {c['v1_meetings']} meetings / {c['v1_participants']} participants; v2 {c['v2_meetings']} / "
-                     f"{c['v2_participants']}; merged ledger ids = v2 ids: {c['ledger_matches_v2']}"))
+            rows.append(
+                (
+                    f"  shard {s['shard']}",
+                    f"{s['wall_s']} s, efficiency {s['efficiency']}",
+                    f"{s['api_calls']} calls, floor {s['floor_s']} s, 429s {s['throttled_429']}",
+                )
+            )
+        rows.append(
+            (
+                f"  N={n}: merged, counted via the APIs",
+                f"lost {c['lost']}, duplicated {c['duplicated']}",
+                f"v1 {c['v1_meetings']} meetings / {c['v1_participants']} participants; v2 {c['v2_meetings']} / "
+                f"{c['v2_participants']}; merged ledger ids = v2 ids: {c['ledger_matches_v2']}",
+            )
+        )
     for name, ok in result["goals"].items():
         rows.append(("goal: " + name, "PASS" if ok else "FAIL", ""))
     return rows

@@ -17,10 +17,17 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _PUBLIC = {
-    "Migration": "migrator.api", "Options": "migrator.api", "Outcome": "migrator.api",
-    "ProgressEvent": "migrator.api", "Kind": "migrator.model", "load_credentials": "migrator.settings",
-    "MigratorError": "migrator.errors", "ConfigError": "migrator.errors", "CredentialError": "migrator.errors",
-    "LedgerConflict": "migrator.errors", "Interrupted": "migrator.errors",
+    "Migration": "migrator.api",
+    "Options": "migrator.api",
+    "Outcome": "migrator.api",
+    "ProgressEvent": "migrator.api",
+    "Kind": "migrator.model",
+    "load_credentials": "migrator.settings",
+    "MigratorError": "migrator.errors",
+    "ConfigError": "migrator.errors",
+    "CredentialError": "migrator.errors",
+    "LedgerConflict": "migrator.errors",
+    "Interrupted": "migrator.errors",
 }
 
 if TYPE_CHECKING:
@@ -36,4 +43,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'migrator' has no attribute {name!r}")
 
 
-__all__ = sorted(_PUBLIC)
+__all__ = [
+    "ConfigError",
+    "CredentialError",
+    "Interrupted",
+    "Kind",
+    "LedgerConflict",
+    "Migration",
+    "MigratorError",
+    "Options",
+    "Outcome",
+    "ProgressEvent",
+    "load_credentials",
+]

@@ -16,21 +16,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import sqlite3
 import signal
+import sqlite3
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 from migrator import export, kinds, ledger_files, sources, undo
 from migrator.client import DyteClient
 from migrator.default_preset import default_preset_status, mappings_notice, record_mappings
-from migrator.errors import (EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, ConfigError, Interrupted, LedgerWriteError,
-                             TransportError)
+from migrator.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    ConfigError,
+    Interrupted,
+    LedgerWriteError,
+    TransportError,
+)
 from migrator.importer import Importer
 from migrator.ledger import Ledger, Scope
 from migrator.ledger import backup as ledger_backup
@@ -39,7 +48,8 @@ from migrator.mapping import MappingSet, default_directory
 from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Finding, Kind, LoadSummary, PlanSummary
 from migrator.plan import Fingerprints, Planner, SavedPlan, planned_actions
 from migrator.settings import Credentials
-from migrator.shards import Shard, label as shard_label
+from migrator.shards import Shard
+from migrator.shards import label as shard_label
 from migrator.verify import Verifier
 
 T = TypeVar("T")
@@ -80,7 +90,8 @@ class Options:
         if not isinstance(self.rate_per_minute, (int, float)) or self.rate_per_minute < 0:
             raise ConfigError(f"rate_per_minute must be 0 (no pacing) or more, not {self.rate_per_minute!r}")
         if self.target_rate_per_minute is not None and (
-                not isinstance(self.target_rate_per_minute, (int, float)) or self.target_rate_per_minute < 0):
+            not isinstance(self.target_rate_per_minute, (int, float)) or self.target_rate_per_minute < 0
+        ):
             raise ConfigError(f"target_rate_per_minute must be 0 (no pacing) or more, not {self.target_rate_per_minute!r}")
         if not isinstance(self.timeout, (int, float)) or self.timeout <= 0:
             raise ConfigError(f"timeout must be more than 0 seconds, not {self.timeout!r}")
@@ -88,8 +99,9 @@ class Options:
             self.shard = Shard.parse(self.shard)
         if self.shard is not None and not isinstance(self.shard, Shard):
             raise ConfigError(f"shard must be a Shard or 'I/N', not {self.shard!r}")
-        if self.default_preset is not None and (not isinstance(self.default_preset, str) or not self.default_preset.strip()
-                                                or not self.default_preset.isprintable()):
+        if self.default_preset is not None and (
+            not isinstance(self.default_preset, str) or not self.default_preset.strip() or not self.default_preset.isprintable()
+        ):
             raise ConfigError(f"default preset must be the name of a v1 preset, not {self.default_preset!r}")
         for name in ("ledger", "reports_dir", "mappings_dir"):
             value = getattr(self, name)
@@ -152,8 +164,9 @@ def _counts(table: dict[Kind, Counter[str]], keys: Iterable[str] = OUTCOMES) -> 
 
 
 class Migration:
-    def __init__(self, credentials: Credentials, options: Options | None = None, *,
-                 progress: ProgressListener | None = None) -> None:
+    def __init__(
+        self, credentials: Credentials, options: Options | None = None, *, progress: ProgressListener | None = None
+    ) -> None:
         self.credentials = credentials
         self.options = options or Options()
         self.options.check()
@@ -164,19 +177,24 @@ class Migration:
     def _mappings(self) -> MappingSet:
         if self._mapping_set is None:
             self._mapping_set = MappingSet.load(
-                self.options.mappings_dir, target=self.credentials.v2.profile.name,
-                layout=sources.of(self.credentials).mappings, default_preset=self.options.default_preset,
-                default_from=self.options.sources.get("default_preset", "Options.default_preset"))
+                self.options.mappings_dir,
+                target=self.credentials.v2.profile.name,
+                layout=sources.of(self.credentials).mappings,
+                default_preset=self.options.default_preset,
+                default_from=self.options.sources.get("default_preset", "Options.default_preset"),
+            )
         return self._mapping_set
 
     @property
     def ledger_path(self) -> Path:
-        return ledger_files.ledger_path(self.options.ledger, self.credentials,
-                                        self.options.shard.label if self.options.shard else None)
+        return ledger_files.ledger_path(
+            self.options.ledger, self.credentials, self.options.shard.label if self.options.shard else None
+        )
 
     def _ledger(self) -> Ledger:
-        ledger = Ledger.open(self.ledger_path, self.credentials.pair,
-                             shard=self.options.shard.label if self.options.shard else None)
+        ledger = Ledger.open(
+            self.ledger_path, self.credentials.pair, shard=self.options.shard.label if self.options.shard else None
+        )
         try:
             ledger.bind_shard(shard_label(self.options.shard))
         except BaseException:
@@ -185,9 +203,13 @@ class Migration:
         return ledger
 
     def _client(self) -> DyteClient:
-        return DyteClient(self.credentials, rate_per_minute=self.options.rate_per_minute,
-                          target_rate_per_minute=self.options.target_rate_per_minute,
-                          concurrency=self.options.concurrency, timeout=self.options.timeout)
+        return DyteClient(
+            self.credentials,
+            rate_per_minute=self.options.rate_per_minute,
+            target_rate_per_minute=self.options.target_rate_per_minute,
+            concurrency=self.options.concurrency,
+            timeout=self.options.timeout,
+        )
 
     @staticmethod
     def _run(factory: Callable[[asyncio.Event], Awaitable[T]]) -> T:
@@ -242,18 +264,36 @@ class Migration:
 
     async def _extract(self, client: DyteClient, ledger: Ledger, run_id: int, stop: asyncio.Event) -> ExtractSummary:
         with _Stage(self.progress, "extract") as stage:
-            extractor = sources.of(self.credentials).extractor(client, ledger, run_id, concurrency=self.options.concurrency,
-                                                               progress=stage.advance,
-                                                               secret_fields=self._mappings().secret_fields,
-                                                               owns=self.options.shard.owns if self.options.shard else None)
+            extractor = sources.of(self.credentials).extractor(
+                client,
+                ledger,
+                run_id,
+                concurrency=self.options.concurrency,
+                progress=stage.advance,
+                secret_fields=self._mappings().secret_fields,
+                owns=self.options.shard.owns if self.options.shard else None,
+            )
             return await self._until_stopped(stop, extractor.run())
 
-    async def _plan(self, client: DyteClient, ledger: Ledger, mappings: MappingSet, stop: asyncio.Event, *,
-                    read_v2: bool = True, fingerprint: bool = False) -> tuple[PlanSummary, Fingerprints | None]:
+    async def _plan(
+        self,
+        client: DyteClient,
+        ledger: Ledger,
+        mappings: MappingSet,
+        stop: asyncio.Event,
+        *,
+        read_v2: bool = True,
+        fingerprint: bool = False,
+    ) -> tuple[PlanSummary, Fingerprints | None]:
         planner = Planner(ledger, mappings, client if read_v2 else None)
         summary = await self._until_stopped(stop, planner.run())
-        prints = Fingerprints(ledger.snapshot_fingerprint(), planner.v2_fingerprint(), mappings.fingerprint,
-                              _reports().model.tool_version()) if fingerprint else None
+        prints = (
+            Fingerprints(
+                ledger.snapshot_fingerprint(), planner.v2_fingerprint(), mappings.fingerprint, _reports().model.tool_version()
+            )
+            if fingerprint
+            else None
+        )
         return summary, prints
 
     def _reports_after_writes(self, name: str, report: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -261,8 +301,9 @@ class Migration:
         try:
             return _reports().write_report(self.options.reports_dir, name, report), []
         except OSError as exc:
-            return [], [f"the {name} report could not be written to {self.options.reports_dir}: "
-                        f"{exc.strerror or type(exc).__name__}"]
+            return [], [
+                f"the {name} report could not be written to {self.options.reports_dir}: {exc.strerror or type(exc).__name__}"
+            ]
 
     @staticmethod
     def _requests(client: DyteClient) -> dict[str, int]:
@@ -276,7 +317,8 @@ class Migration:
         source = self.credentials.v1.profile.name.removeprefix("dyte-")  # "v1", or "v2" as a source
         probes: tuple[tuple[str, str, str, Callable[[], Awaitable[Any]]], ...] = (
             ("v1", source, self.credentials.v1.base_url, lambda: client.source.first("/meetings", key="meetings")),
-            ("v2", "v2", self.credentials.v2.base_url, lambda: kinds.probe(client)))
+            ("v2", "v2", self.credentials.v2.base_url, lambda: kinds.probe(client)),
+        )
         answers: dict[str, Any] = {}
         for side, name, base_url, probe in probes:
             try:
@@ -299,21 +341,41 @@ class Migration:
                 entities = sum(sum(states.values()) for states in ledger.counts().values())
                 notice = mappings_notice(ledger, mappings)
                 found = {
-                    "v1": {"base_url": self.credentials.v1.base_url, "org_id": self.credentials.v1.org_id,
-                           "reachable": True, "participants": ledger.snapshot_count("participant"),
-                           "source": self.credentials.v1.profile.name},
+                    "v1": {
+                        "base_url": self.credentials.v1.base_url,
+                        "org_id": self.credentials.v1.org_id,
+                        "reachable": True,
+                        "participants": ledger.snapshot_count("participant"),
+                        "source": self.credentials.v1.profile.name,
+                    },
                     "v2": {"base_url": self.credentials.v2.base_url, "org_id": self.credentials.v2.org_id, "reachable": True},
                     "ledger": {"path": str(self.ledger_path), "entities": entities},
-                    "mappings": {"dir": str(self.options.mappings_dir), "files": sorted(mappings.files),
-                                 "fingerprint": mappings.fingerprint},
+                    "mappings": {
+                        "dir": str(self.options.mappings_dir),
+                        "files": sorted(mappings.files),
+                        "fingerprint": mappings.fingerprint,
+                    },
                     "default_preset": default.as_dict(),
                 }
                 notices = [default.line()] + ([notice] if notice else [])
                 if default.blocking:
-                    return Outcome("check", "failed", EXIT_USAGE, requests=self._requests(client), details=found,
-                                   notices=notices, message="participants need an org default preset: see above")
-                return Outcome("check", "clean", requests=self._requests(client), details=found, notices=notices,
-                               message="credentials, ledger, mappings and the org default preset are usable")
+                    return Outcome(
+                        "check",
+                        "failed",
+                        EXIT_USAGE,
+                        requests=self._requests(client),
+                        details=found,
+                        notices=notices,
+                        message="participants need an org default preset: see above",
+                    )
+                return Outcome(
+                    "check",
+                    "clean",
+                    requests=self._requests(client),
+                    details=found,
+                    notices=notices,
+                    message="credentials, ledger, mappings and the org default preset are usable",
+                )
 
         return self._run(work)
 
@@ -322,8 +384,13 @@ class Migration:
             async with self._session("extract") as (client, ledger, run_id):
                 summary = await self._extract(client, ledger, run_id, stop)
                 counts = _kinds_line(summary.counts)
-                return Outcome("extract", "complete", requests=self._requests(client),
-                               details=dataclasses.asdict(summary), message=f"extracted {counts}")
+                return Outcome(
+                    "extract",
+                    "complete",
+                    requests=self._requests(client),
+                    details=dataclasses.asdict(summary),
+                    message=f"extracted {counts}",
+                )
 
         return self._run(work)
 
@@ -344,18 +411,35 @@ class Migration:
                 report = _reports().plan_report(summary, extracted, mappings, ledger, unresolved)
                 reports = _reports().write_report(self.options.reports_dir, "plan", report)
                 if out is not None and prints is not None:
-                    reports.append(_reports().write_saved_plan(out, report, {"version": 1, "fingerprints": prints.as_dict(),
-                                                                  "actions": planned_actions(ledger)}))
+                    reports.append(
+                        _reports().write_saved_plan(
+                            out, report, {"version": 1, "fingerprints": prints.as_dict(), "actions": planned_actions(ledger)}
+                        )
+                    )
                 counts = {kind.value: {a.value: n for a, n in tally.items()} for kind, tally in summary.counts.items()}
-                return Outcome("plan", "complete", counts=counts, requests=self._requests(client),
-                               reports=reports, message=_plan_line(summary),
-                               notices=notices + _reports().unresolved.console_lines(unresolved))
+                return Outcome(
+                    "plan",
+                    "complete",
+                    counts=counts,
+                    requests=self._requests(client),
+                    reports=reports,
+                    message=_plan_line(summary),
+                    notices=notices + _reports().unresolved.console_lines(unresolved),
+                )
 
         return self._run(work)
 
-    def migrate(self, *, batch_size: int | None = None, max_seconds: float | None = None,
-                only: Iterable[Kind | str] | str | None = None, plan: Path | None = None,
-                allow_existing: bool = False, prune: bool = False, meetings: Iterable[str] | None = None) -> Outcome:
+    def migrate(
+        self,
+        *,
+        batch_size: int | None = None,
+        max_seconds: float | None = None,
+        only: Iterable[Kind | str] | str | None = None,
+        plan: Path | None = None,
+        allow_existing: bool = False,
+        prune: bool = False,
+        meetings: Iterable[str] | None = None,
+    ) -> Outcome:
         """Plan and apply (or apply exactly a saved `plan`); resumes from the ledger.
 
         `allow_existing`: create even though this ledger knows nothing of the target and
@@ -387,34 +471,61 @@ class Migration:
                     raise ConfigError(
                         f"v2 already holds {len(summary.existing)} objects that match v1 (first: {first.kind} {first.key}) "
                         "and this ledger knows none of them: use the ledger of the earlier run, run `dyte-migrate import`, "
-                        "or pass --allow-existing to create anyway")
+                        "or pass --allow-existing to create anyway"
+                    )
                 notice = mappings_notice(ledger, mappings, summary)
                 if not summary.kept:  # else the next run must still know what the kept entities were migrated with
                     record_mappings(ledger, mappings)
-                scope = None if canary is None else ledger.scope_of(
-                    Kind.MEETING, canary, tuple((s.kind, s.requires) for s in kinds.KINDS if s.parent is Kind.MEETING))
-                totals = {kind.value: summary.total(WRITE_ACTIONS, frozenset({kind})) if scope is None else len(scope[kind])
-                          for kind in (kinds_chosen or Kind)}
+                scope = (
+                    None
+                    if canary is None
+                    else ledger.scope_of(
+                        Kind.MEETING, canary, tuple((s.kind, s.requires) for s in kinds.KINDS if s.parent is Kind.MEETING)
+                    )
+                )
+                totals = {
+                    kind.value: summary.total(WRITE_ACTIONS, frozenset({kind})) if scope is None else len(scope[kind])
+                    for kind in (kinds_chosen or Kind)
+                }
                 with _Stage(self.progress, "migrate", totals) as stage:
-                    loader = Loader(client, ledger, run_id, chunk=max(16, self.options.concurrency * 8),
-                                    max_writes=batch_size, deadline=deadline, stop=stop, only=kinds_chosen,
-                                    progress=stage.advance, concurrency=self.options.concurrency, prune=prune,
-                                    scope=scope)
+                    loader = Loader(
+                        client,
+                        ledger,
+                        run_id,
+                        chunk=max(16, self.options.concurrency * 8),
+                        max_writes=batch_size,
+                        deadline=deadline,
+                        stop=stop,
+                        only=kinds_chosen,
+                        progress=stage.advance,
+                        concurrency=self.options.concurrency,
+                        prune=prune,
+                        scope=scope,
+                    )
                     try:
                         loaded = await loader.run()
                     except sqlite3.Error as exc:
                         raise LedgerWriteError(
                             f"ledger {self.ledger_path} could not be written ({exc}) after {loader.summary.writes} "
                             "v2 writes; the migration stopped: once the ledger can be written, run migrate again "
-                            "to resume from it") from None
+                            "to resume from it"
+                        ) from None
                 outcome = self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen, scope, summary.kept)
                 outcome.notices[:0] = [notice] if notice else []
                 return outcome
 
         return self._run(work)
 
-    def _migrate_outcome(self, client: DyteClient, ledger: Ledger, run_id: int, loaded: LoadSummary,
-                         only: frozenset[Kind] | None, scope: Scope | None, kept: list[Finding]) -> Outcome:
+    def _migrate_outcome(
+        self,
+        client: DyteClient,
+        ledger: Ledger,
+        run_id: int,
+        loaded: LoadSummary,
+        only: frozenset[Kind] | None,
+        scope: Scope | None,
+        kept: list[Finding],
+    ) -> Outcome:
         counts = _counts(loaded.counts)
         remaining = ledger.remaining(only, scope)
         failed = sum(c["failed"] + c["unmappable"] for c in counts.values())
@@ -423,23 +534,36 @@ class Migration:
             message = f"stopped early ({loaded.stopped}) with {remaining} entities left; run migrate again to resume"
         elif failed or remaining:
             status, code = "failed", EXIT_FAILED
-            message = (f"finished: {_count_line(counts)}; {failed} failed or unmappable and {remaining} not migrated, "
-                       "each named above and in the report")
+            message = (
+                f"finished: {_count_line(counts)}; {failed} failed or unmappable and {remaining} not migrated, "
+                "each named above and in the report"
+            )
         else:
             status, code = "complete", EXIT_OK
             message = f"migrated: {_count_line(counts)}"
             if scope is not None:
-                message = (f"canary of {len(scope[Kind.MEETING])} meetings migrated: {_count_line(counts)}; "
-                           "check them in the app, then run migrate for the rest")
+                message = (
+                    f"canary of {len(scope[Kind.MEETING])} meetings migrated: {_count_line(counts)}; "
+                    "check them in the app, then run migrate for the rest"
+                )
         ledger.run_status = status  # the runs table tells a stop between batches from a finish
         unresolved = _reports().unresolved.unresolved_rows(ledger, kept)
         reports, warnings = self._reports_after_writes(
-            "migrate", _reports().migrate_report(status, counts, loaded, ledger, run_id, unresolved))
+            "migrate", _reports().migrate_report(status, counts, loaded, ledger, run_id, unresolved)
+        )
         if warnings and code == EXIT_OK:
             code, message = EXIT_FAILED, f"the migration itself finished ({message}), but its report was not written"
-        return Outcome("migrate", status, code, counts, self._requests(client), reports, message,
-                       {"writes": loaded.writes, "stopped": loaded.stopped, "remaining": remaining, "warnings": warnings},
-                       _reports().unresolved.console_lines(unresolved))
+        return Outcome(
+            "migrate",
+            status,
+            code,
+            counts,
+            self._requests(client),
+            reports,
+            message,
+            {"writes": loaded.writes, "stopped": loaded.stopped, "remaining": remaining, "warnings": warnings},
+            _reports().unresolved.console_lines(unresolved),
+        )
 
     def verify(self) -> Outcome:
         mappings = self._mappings()
@@ -452,13 +576,26 @@ class Migration:
                 unresolved = _reports().unresolved.unresolved_rows(ledger, planned.kept)
                 clean = not summary.mismatches
                 status = "clean" if clean else "mismatch"
-                message = ("clean: v2 holds exactly what the mappings say for every v1 object"
-                           if clean else f"{len(summary.mismatches)} mismatches")
-                reports = _reports().write_report(self.options.reports_dir, "verify",
-                                                  _reports().verify_report(status, summary, unresolved))
+                message = (
+                    "clean: v2 holds exactly what the mappings say for every v1 object"
+                    if clean
+                    else f"{len(summary.mismatches)} mismatches"
+                )
+                reports = _reports().write_report(
+                    self.options.reports_dir, "verify", _reports().verify_report(status, summary, unresolved)
+                )
                 counts = {k.value: {"checked": n} for k, n in summary.checked.items()}
-                return Outcome("verify", status, EXIT_OK if clean else EXIT_FAILED, counts, self._requests(client),
-                               reports, message, {"mismatches": len(summary.mismatches)}, _reports().unresolved.console_lines(unresolved))
+                return Outcome(
+                    "verify",
+                    status,
+                    EXIT_OK if clean else EXIT_FAILED,
+                    counts,
+                    self._requests(client),
+                    reports,
+                    message,
+                    {"mismatches": len(summary.mismatches)},
+                    _reports().unresolved.console_lines(unresolved),
+                )
 
         return self._run(work)
 
@@ -474,13 +611,24 @@ class Migration:
                 await self._until_stopped(stop, importer.run())
                 counts = _counts(importer.counts, ("imported", "ambiguous", "not_in_v2"))
                 status = "complete" if not importer.ambiguous else "partial"
-                reports = _reports().write_report(self.options.reports_dir, "import",
-                                                  _reports().import_report(status, counts, importer.ambiguous, ledger))
+                reports = _reports().write_report(
+                    self.options.reports_dir, "import", _reports().import_report(status, counts, importer.ambiguous, ledger)
+                )
                 imported = sum(c["imported"] for c in counts.values())
-                message = (f"imported {imported} v2 objects into the ledger; {len(importer.ambiguous)} ambiguous, left out "
-                           "(see the import report); run plan to see what remains")
-                return Outcome("import", status, EXIT_OK if not importer.ambiguous else EXIT_FAILED, counts,
-                               self._requests(client), reports, message, {"ambiguous": len(importer.ambiguous)})
+                message = (
+                    f"imported {imported} v2 objects into the ledger; {len(importer.ambiguous)} ambiguous, left out "
+                    "(see the import report); run plan to see what remains"
+                )
+                return Outcome(
+                    "import",
+                    status,
+                    EXIT_OK if not importer.ambiguous else EXIT_FAILED,
+                    counts,
+                    self._requests(client),
+                    reports,
+                    message,
+                    {"ambiguous": len(importer.ambiguous)},
+                )
 
         return self._run(work)
 
@@ -492,14 +640,22 @@ class Migration:
             total = 0
             for spec in kinds.ROLLBACK_ORDER:
                 todo = undo.targets(ledger, spec)
-                counts[spec.kind.value] = {spec.undo.value: len(todo),
-                                           "already_inactive": undo.already_undone(ledger, spec)}
+                counts[spec.kind.value] = {spec.undo.value: len(todo), "already_inactive": undo.already_undone(ledger, spec)}
                 total += len(todo)
-                first += [{"kind": e.kind.value, "key": e.key, "v2_id": e.v2_id, "label": kinds.label(e),
-                           "undo": spec.undo.value} for e in todo[:PREVIEW_ITEMS - len(first)]]
-        return Outcome("rollback", "preview", EXIT_OK, counts, {}, [],
-                       f"rollback would undo {total} objects this tool created; pass --yes to do it",
-                       {"first": first, "total": total})
+                first += [
+                    {"kind": e.kind.value, "key": e.key, "v2_id": e.v2_id, "label": kinds.label(e), "undo": spec.undo.value}
+                    for e in todo[: PREVIEW_ITEMS - len(first)]
+                ]
+        return Outcome(
+            "rollback",
+            "preview",
+            EXIT_OK,
+            counts,
+            {},
+            [],
+            f"rollback would undo {total} objects this tool created; pass --yes to do it",
+            {"first": first, "total": total},
+        )
 
     def rollback(self) -> Outcome:
         self._mappings()  # a broken mappings folder fails before anything is touched
@@ -512,12 +668,12 @@ class Migration:
                 status, code = ("complete", EXIT_OK) if not summary.errors else ("failed", EXIT_FAILED)
                 counts = {kind.value: dict(tally) for kind, tally in summary.counts.items() if tally}
                 reports, warnings = self._reports_after_writes("rollback", _reports().rollback_report(status, summary))
-                message = (_rollback_line(counts) if not summary.errors
-                           else f"{len(summary.errors)} objects could not be rolled back")
+                message = (
+                    _rollback_line(counts) if not summary.errors else f"{len(summary.errors)} objects could not be rolled back"
+                )
                 if warnings and code == EXIT_OK:
                     code, message = EXIT_FAILED, f"the rollback itself finished ({message}), but its report was not written"
-                return Outcome("rollback", status, code, counts, self._requests(client), reports, message,
-                               {"warnings": warnings})
+                return Outcome("rollback", status, code, counts, self._requests(client), reports, message, {"warnings": warnings})
 
         return self._run(work)
 
@@ -532,9 +688,15 @@ def status(ledger: Path | None, credentials_file: Path | None = None) -> Outcome
         extracted = book.extract_complete()
         remaining = book.remaining()
         last = book.last_run()
-        details = {"v1_org": book.meta("v1_org"), "v2_org": book.meta("v2_org"),
-                   "snapshot_at": book.meta("snapshot_at"), "running": running, "extract_complete": extracted,
-                   "remaining": remaining, "last_run": dataclasses.asdict(last) if last else None}
+        details = {
+            "v1_org": book.meta("v1_org"),
+            "v2_org": book.meta("v2_org"),
+            "snapshot_at": book.meta("snapshot_at"),
+            "running": running,
+            "extract_complete": extracted,
+            "remaining": remaining,
+            "last_run": dataclasses.asdict(last) if last else None,
+        }
     failed = sum(n for states in counts.values() for s, n in states.items() if s in ("failed", "unmappable", "conflict"))
     if running:
         state, code, message = "running", EXIT_PARTIAL, f"a run is in progress; {remaining} entities to go so far"
@@ -549,8 +711,9 @@ def status(ledger: Path | None, credentials_file: Path | None = None) -> Outcome
     return Outcome("status", state, code, counts, {}, [], message, details)
 
 
-def export_ids(ledger: Path | None, fmt: str, output: Path | None, credentials_file: Path | None = None,
-               shard: Shard | None = None) -> tuple[Outcome, str]:
+def export_ids(
+    ledger: Path | None, fmt: str, output: Path | None, credentials_file: Path | None = None, shard: Shard | None = None
+) -> tuple[Outcome, str]:
     """The id map of what the ledger holds; with `shard`, only if the ledger is that shard's."""
     if fmt not in ("csv", "json"):
         raise ConfigError(f"unknown export format {fmt!r}; choose csv or json")
@@ -563,16 +726,24 @@ def export_ids(ledger: Path | None, fmt: str, output: Path | None, credentials_f
     if output is not None:  # owner-only, like reports: it holds emails
         output.parent.mkdir(parents=True, exist_ok=True)
         _reports().files.write_atomically(output, (text,))
-    return Outcome("export-ids", "complete", EXIT_OK, counts, {}, [str(output)] if output else [],
-                   f"wrote {output}" if output else "id map on stdout"), text
+    return Outcome(
+        "export-ids",
+        "complete",
+        EXIT_OK,
+        counts,
+        {},
+        [str(output)] if output else [],
+        f"wrote {output}" if output else "id map on stdout",
+    ), text
 
 
 def backup_ledger(ledger: Path | None, target: Path, credentials_file: Path | None = None) -> Outcome:
     """A single-file copy of the ledger (WAL included) that a later run can use as its ledger."""
     source = ledger_files.ledger_path_for_reading(ledger, credentials_file)
     size = ledger_backup(source, target)
-    return Outcome("ledger backup", "complete", EXIT_OK, {}, {}, [str(target)],
-                   f"copied ledger {source} to {target} ({size} bytes)")
+    return Outcome(
+        "ledger backup", "complete", EXIT_OK, {}, {}, [str(target)], f"copied ledger {source} to {target} ({size} bytes)"
+    )
 
 
 def _count_line(counts: dict[str, dict[str, int]]) -> str:

@@ -20,9 +20,10 @@ import os
 import sqlite3
 import sys
 import traceback
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import click
 from click.core import ParameterSource
@@ -30,12 +31,12 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from migrator import api, config as config_module, interrupts
+from migrator import api, interrupts
+from migrator import config as config_module
 from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, ConfigError, MigratorError, scrub
 from migrator.model import Kind
 from migrator.progress import ProgressDisplay
 from migrator.settings import DEFAULT_SOURCE, DEFAULT_TARGET, SOURCES, TARGETS, load_credentials
-
 
 # ------------------------------------------------------------------ help: layout, examples, env, exit codes
 _NO_BREAK_HYPHEN = "\u2011"
@@ -50,9 +51,11 @@ EXIT_CODES = {
 CREDENTIAL_ENV = tuple(
     (f"DYTE_{side}_{name}", f"{side.lower()} {what}")
     for side in ("V1", "V2")
-    for name, what in (("ORG_ID", "org id (unless --credentials FILE)"),
-                       ("API_KEY", "API key (unless --credentials FILE)"),
-                       ("BASE_URL", f"default https://api.dyte.io/{side.lower()}"))
+    for name, what in (
+        ("ORG_ID", "org id (unless --credentials FILE)"),
+        ("API_KEY", "API key (unless --credentials FILE)"),
+        ("BASE_URL", f"default https://api.dyte.io/{side.lower()}"),
+    )
 ) + (
     ("CLOUDFLARE_ACCOUNT_ID", "realtimekit account id (with --target realtimekit)"),
     ("CLOUDFLARE_API_TOKEN", "realtimekit API token"),
@@ -90,8 +93,9 @@ class DocumentedCommand(click.Command):
 
     context_class = CliContext
 
-    def __init__(self, *args: Any, example: str, env: Iterable[tuple[str, str]], exit_codes: Iterable[int],
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, example: str, env: Iterable[tuple[str, str]], exit_codes: Iterable[int], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.example, self.env, self.exit_codes = example, tuple(env), tuple(exit_codes)
 
@@ -123,8 +127,14 @@ class LazyGroup(click.Group):
             return command
         return super().get_command(ctx, name)
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **kwargs: Any,
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **kwargs)
         argv = list(sys.argv[1:] if args is None else args)
@@ -151,48 +161,112 @@ class _ScrubbingFormatter(logging.Formatter):
 
 
 GLOBAL_OPTIONS = (
-    click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                 help=f"Settings file (env {config_module.CONFIG_ENV}; default: ./dyte-migrate.toml if present; "
-                      "`dyte-migrate init` writes one). Flags beat environment variables beat this file."),
-    click.option("--default-preset", metavar="NAME", default=None,
-                 help="The v1 preset for participants whose meeting names none (env DYTE_MIGRATE_DEFAULT_PRESET, "
-                      "config default_preset; default: presets.yaml resolution.org_default_preset). "
-                      "`check` lists the choices."),
-    click.option("--ledger", type=click.Path(path_type=Path), default=None,
-                 help="SQLite ledger file (env DYTE_MIGRATE_LEDGER, config ledger). Default: one per "
-                      "(v1 org, target) pair in the user's state directory."),
-    click.option("--reports-dir", type=click.Path(path_type=Path), default=None,
-                 help="Where reports are written (env DYTE_MIGRATE_REPORTS_DIR, config reports_dir; default: reports)."),
-    click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-                 help="Folder of mapping YAML files (env DYTE_MIGRATE_MAPPINGS, config mappings; default: the mapping "
-                      "files shipped with dyte-migrate; `init --with-mappings DIR` copies them to edit)."),
-    click.option("--credentials", "credentials_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                 help="JSON credentials file (the format `sandbox serve --credentials-out` writes). "
-                      "Default: DYTE_V1_*/DYTE_V2_* environment variables."),
-    click.option("--target", type=click.Choice(TARGETS), default=None, metavar="TARGET",
-                 help=f"Where to migrate: {' or '.join(TARGETS)} (env DYTE_MIGRATE_TARGET, config target; "
-                      f"default: {DEFAULT_TARGET})."),
-    click.option("--source", type=click.Choice(SOURCES), envvar="DYTE_MIGRATE_SOURCE", default=DEFAULT_SOURCE,
-                 metavar="SOURCE", show_default=True,
-                 help=f"What to migrate: {' or '.join(SOURCES)} (a Dyte v2 org moves to --target realtimekit)."),
-    click.option("--create-app", metavar="NAME", default=None,
-                 help="realtimekit: create an app named NAME when no REALTIMEKIT_APP_ID is given "
-                      "(once; recorded in the ledger)."),
-    click.option("--rate-limit", type=click.FloatRange(min=0), default=None, metavar="N",
-                 help="Dyte's requests per minute, shared by v1 and v2, 0 = no pacing (env DYTE_MIGRATE_RATE_LIMIT, "
-                      "config rate_limit; default: 2000)."),
-    click.option("--target-rate-limit", type=click.FloatRange(min=0), default=None, metavar="N",
-                 help="Requests per minute for a target with its own limit (default: RealtimeKit's 250 per 10 s = 1500)."),
-    click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
-                 help="Seconds per request."),
-    click.option("--json", "as_json", is_flag=True,
-                 help="Stdout holds exactly one JSON object (the outcome); human lines go to stderr."),
-    click.option("--no-progress", is_flag=True,
-                 help="No progress display (it is off anyway when stderr is not a terminal)."),
+    click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help=f"Settings file (env {config_module.CONFIG_ENV}; default: ./dyte-migrate.toml if present; "
+        "`dyte-migrate init` writes one). Flags beat environment variables beat this file.",
+    ),
+    click.option(
+        "--default-preset",
+        metavar="NAME",
+        default=None,
+        help="The v1 preset for participants whose meeting names none (env DYTE_MIGRATE_DEFAULT_PRESET, "
+        "config default_preset; default: presets.yaml resolution.org_default_preset). "
+        "`check` lists the choices.",
+    ),
+    click.option(
+        "--ledger",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="SQLite ledger file (env DYTE_MIGRATE_LEDGER, config ledger). Default: one per "
+        "(v1 org, target) pair in the user's state directory.",
+    ),
+    click.option(
+        "--reports-dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Where reports are written (env DYTE_MIGRATE_REPORTS_DIR, config reports_dir; default: reports).",
+    ),
+    click.option(
+        "--mappings",
+        "mappings_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="Folder of mapping YAML files (env DYTE_MIGRATE_MAPPINGS, config mappings; default: the mapping "
+        "files shipped with dyte-migrate; `init --with-mappings DIR` copies them to edit).",
+    ),
+    click.option(
+        "--credentials",
+        "credentials_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="JSON credentials file (the format `sandbox serve --credentials-out` writes). "
+        "Default: DYTE_V1_*/DYTE_V2_* environment variables.",
+    ),
+    click.option(
+        "--target",
+        type=click.Choice(TARGETS),
+        default=None,
+        metavar="TARGET",
+        help=f"Where to migrate: {' or '.join(TARGETS)} (env DYTE_MIGRATE_TARGET, config target; default: {DEFAULT_TARGET}).",
+    ),
+    click.option(
+        "--source",
+        type=click.Choice(SOURCES),
+        envvar="DYTE_MIGRATE_SOURCE",
+        default=DEFAULT_SOURCE,
+        metavar="SOURCE",
+        show_default=True,
+        help=f"What to migrate: {' or '.join(SOURCES)} (a Dyte v2 org moves to --target realtimekit).",
+    ),
+    click.option(
+        "--create-app",
+        metavar="NAME",
+        default=None,
+        help="realtimekit: create an app named NAME when no REALTIMEKIT_APP_ID is given (once; recorded in the ledger).",
+    ),
+    click.option(
+        "--rate-limit",
+        type=click.FloatRange(min=0),
+        default=None,
+        metavar="N",
+        help="Dyte's requests per minute, shared by v1 and v2, 0 = no pacing (env DYTE_MIGRATE_RATE_LIMIT, "
+        "config rate_limit; default: 2000).",
+    ),
+    click.option(
+        "--target-rate-limit",
+        type=click.FloatRange(min=0),
+        default=None,
+        metavar="N",
+        help="Requests per minute for a target with its own limit (default: RealtimeKit's 250 per 10 s = 1500).",
+    ),
+    click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds per request."),
+    click.option(
+        "--json", "as_json", is_flag=True, help="Stdout holds exactly one JSON object (the outcome); human lines go to stderr."
+    ),
+    click.option("--no-progress", is_flag=True, help="No progress display (it is off anyway when stderr is not a terminal)."),
     click.option("-v", "--verbose", count=True, help="More logging on stderr (never secrets)."),
 )
-GLOBAL_NAMES = ("config_file", "default_preset", "ledger", "reports_dir", "mappings_dir", "credentials_file", "target", "source", "create_app", "rate_limit",
-                "target_rate_limit", "timeout", "as_json", "no_progress", "verbose")
+GLOBAL_NAMES = (
+    "config_file",
+    "default_preset",
+    "ledger",
+    "reports_dir",
+    "mappings_dir",
+    "credentials_file",
+    "target",
+    "source",
+    "create_app",
+    "rate_limit",
+    "target_rate_limit",
+    "timeout",
+    "as_json",
+    "no_progress",
+    "verbose",
+)
 
 
 def with_global_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -214,8 +288,9 @@ class Context:
     source: str = DEFAULT_SOURCE
 
     def migration(self) -> api.Migration:
-        credentials = load_credentials(self.credentials_file, target=self.target, source=self.source,
-                                       app_optional=self.create_app is not None)
+        credentials = load_credentials(
+            self.credentials_file, target=self.target, source=self.source, app_optional=self.create_app is not None
+        )
         if self.create_app is not None:
             from migrator.apps import ensure_app  # only for --create-app: keeps start-up light
 
@@ -255,11 +330,20 @@ def _settings(click_ctx: click.Context, values: dict[str, Any]) -> config_module
     """The one place where flags, environment and the config file become settings (flag > env > file > default)."""
     if click_ctx.info_name == "init":  # init writes the config file: it must work without (or over) one
         return config_module.resolve({}, {}, None)
-    given = {"default_preset": values["default_preset"], "ledger": values["ledger"], "reports_dir": values["reports_dir"],
-             "rate_limit": values["rate_limit"], "target": values["target"], "mappings": values["mappings_dir"]}
+    given = {
+        "default_preset": values["default_preset"],
+        "ledger": values["ledger"],
+        "reports_dir": values["reports_dir"],
+        "rate_limit": values["rate_limit"],
+        "target": values["target"],
+        "mappings": values["mappings_dir"],
+    }
     try:
-        return config_module.resolve({k: v for k, v in given.items() if v is not None}, os.environ,
-                                     config_module.find_config(values["config_file"], os.environ)[0])
+        return config_module.resolve(
+            {k: v for k, v in given.items() if v is not None},
+            os.environ,
+            config_module.find_config(values["config_file"], os.environ)[0],
+        )
     except MigratorError as exc:
         _fail(values["as_json"], click_ctx.info_name, str(exc), exc.exit_code)
         raise  # _fail exits
@@ -270,21 +354,44 @@ def _context(click_ctx: click.Context, own: dict[str, Any]) -> Context:
     verbose = values["verbose"]
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
-                        handlers=[handler])
+    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING, handlers=[handler])
     settings = _settings(click_ctx, values)
     chosen = settings.values
-    options = api.Options(ledger=chosen["ledger"], reports_dir=chosen["reports_dir"], mappings_dir=chosen["mappings"],
-                          concurrency=chosen["concurrency"], rate_per_minute=chosen["rate_limit"], timeout=values["timeout"],
-                          target_rate_per_minute=values["target_rate_limit"], default_preset=chosen["default_preset"],
-                          sources=settings.sources)
+    options = api.Options(
+        ledger=chosen["ledger"],
+        reports_dir=chosen["reports_dir"],
+        mappings_dir=chosen["mappings"],
+        concurrency=chosen["concurrency"],
+        rate_per_minute=chosen["rate_limit"],
+        timeout=values["timeout"],
+        target_rate_per_minute=values["target_rate_limit"],
+        default_preset=chosen["default_preset"],
+        sources=settings.sources,
+    )
     ledger_given = settings.sources["ledger"] != config_module.DEFAULT_SOURCE
-    return Context(options, values["credentials_file"], values["as_json"], verbose, ledger_given,
-                   not values["no_progress"], chosen["target"], values["create_app"], values["source"])
+    return Context(
+        options,
+        values["credentials_file"],
+        values["as_json"],
+        verbose,
+        ledger_given,
+        not values["no_progress"],
+        chosen["target"],
+        values["create_app"],
+        values["source"],
+    )
 
 
-def command(name: str, *, example: str, exit_codes: Iterable[int], network: bool = True, reports: bool = False,
-            group: click.Group | None = None, **attrs: Any) -> Callable[[Callable[..., None]], click.Command]:
+def command(
+    name: str,
+    *,
+    example: str,
+    exit_codes: Iterable[int],
+    network: bool = True,
+    reports: bool = False,
+    group: click.Group | None = None,
+    **attrs: Any,
+) -> Callable[[Callable[..., None]], click.Command]:
     """A subcommand with the global options, its documented epilog, and a `Context` as first argument."""
     env = (*(CREDENTIAL_ENV if network else ()), *LEDGER_ENV, *(SUMMARY_ENV if reports else ()))
 
@@ -294,8 +401,9 @@ def command(name: str, *, example: str, exit_codes: Iterable[int], network: bool
             own = {key: kwargs.pop(key) for key in GLOBAL_NAMES}
             function(_context(click.get_current_context(), own), **kwargs)
 
-        return (group or cli).command(name, cls=DocumentedCommand, example=example, env=env, exit_codes=exit_codes,
-                                      **attrs)(with_global_options(callback))
+        return (group or cli).command(name, cls=DocumentedCommand, example=example, env=env, exit_codes=exit_codes, **attrs)(
+            with_global_options(callback)
+        )
 
     return decorate
 
@@ -307,8 +415,15 @@ def _print_json(value: dict[str, Any]) -> None:
 
 def _failure(command: str | None, message: str, code: int) -> dict[str, Any]:
     status = "partial" if code == EXIT_PARTIAL else "failed"  # exit 3: stopped early, resumable
-    return {"command": command, "status": status, "exit_code": code, "error": message,
-            "counts": {}, "requests": {}, "reports": []}
+    return {
+        "command": command,
+        "status": status,
+        "exit_code": code,
+        "error": message,
+        "counts": {},
+        "requests": {},
+        "reports": [],
+    }
 
 
 def counts_table(counts: dict[str, dict[str, int]], title: str | None = None) -> Table:
@@ -323,15 +438,22 @@ def counts_table(counts: dict[str, dict[str, int]], title: str | None = None) ->
     return table
 
 
-def _emit(ctx: Context, outcome: api.Outcome, human: list[str] | None = None, *, table: bool = True,
-          extra: dict[str, Any] | None = None, closing: Sequence[str] = ()) -> None:
+def _emit(
+    ctx: Context,
+    outcome: api.Outcome,
+    human: list[str] | None = None,
+    *,
+    table: bool = True,
+    extra: dict[str, Any] | None = None,
+    closing: Sequence[str] = (),
+) -> None:
     """Print the outcome (tables and sentences; the JSON object under --json) and exit with its code."""
     interrupts.settle()
     for line in outcome.notices:
         ctx.echo(line)
     if table and any(outcome.counts.values()):
         ctx.console().print(counts_table(outcome.counts))
-    for line in (human if human is not None else [outcome.message]):
+    for line in human if human is not None else [outcome.message]:
         if line:
             ctx.echo(line)
     for warning in outcome.details.get("warnings") or []:
@@ -389,9 +511,13 @@ def _parse_shard(click_ctx: click.Context, param: click.Parameter, value: str | 
 
 
 shard_option = click.option(
-    "--shard", metavar="I/N", default=None, callback=_parse_shard,
+    "--shard",
+    metavar="I/N",
+    default=None,
+    callback=_parse_shard,
     help="Do shard I of N (a CI matrix job): the meetings whose v1 id hashes to I, with their participants; "
-         "one ledger per shard, combined by `ledger merge`.")
+    "one ledger per shard, combined by `ledger merge`.",
+)
 
 
 def _fail(json_out: bool, command: str | None, message: str, code: int) -> None:
@@ -404,10 +530,14 @@ def _fail(json_out: bool, command: str | None, message: str, code: int) -> None:
 
 
 # ------------------------------------------------------------------ commands
-@click.group(name="dyte-migrate", cls=LazyGroup, invoke_without_command=True,
-             context_settings={"help_option_names": ["-h", "--help"]},
-             epilog="Global options work before or after the subcommand. `dyte-migrate COMMAND --help` shows "
-                    "each command's example, environment and exit codes.")
+@click.group(
+    name="dyte-migrate",
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Global options work before or after the subcommand. `dyte-migrate COMMAND --help` shows "
+    "each command's example, environment and exit codes.",
+)
 @click.version_option(package_name="dyte-migrate", prog_name="dyte-migrate", message="%(prog)s %(version)s")
 @with_global_options
 @click.pass_context
@@ -421,9 +551,15 @@ def cli(click_ctx: click.Context, /, **_globals: Any) -> None:
         click_ctx.exit(0)
 
 
-_SHOWN_SETTINGS = (("default_preset", "default_preset"), ("ledger", "ledger"), ("reports_dir", "reports_dir"),
-                   ("rate_limit", "rate_per_minute"), ("concurrency", "concurrency"), ("target", "target"),
-                   ("mappings", "mappings_dir"))
+_SHOWN_SETTINGS = (
+    ("default_preset", "default_preset"),
+    ("ledger", "ledger"),
+    ("reports_dir", "reports_dir"),
+    ("rate_limit", "rate_per_minute"),
+    ("concurrency", "concurrency"),
+    ("target", "target"),
+    ("mappings", "mappings_dir"),
+)
 
 
 @command("check", example="dyte-migrate check --default-preset webinar_host", exit_codes=(0, 2, 3, 4))
@@ -443,13 +579,17 @@ def check(ctx: Context) -> None:
             ctx.echo(f"setting {name} = {value} ({ctx.options.sources.get(name, 'Options')})")
         outcome = ctx.migration().check()
         d = outcome.details
-        _emit(ctx, outcome, [
-            f"v1: {d['v1']['base_url']} org {d['v1']['org_id']}: reachable",
-            f"v2: {d['v2']['base_url']} org {d['v2']['org_id']}: reachable",
-            f"ledger: {d['ledger']['path']} ({d['ledger']['entities']} entities)",
-            f"mappings: {d['mappings']['dir']} ({', '.join(d['mappings']['files'])})",
-            outcome.message,
-        ])
+        _emit(
+            ctx,
+            outcome,
+            [
+                f"v1: {d['v1']['base_url']} org {d['v1']['org_id']}: reachable",
+                f"v2: {d['v2']['base_url']} org {d['v2']['org_id']}: reachable",
+                f"ledger: {d['ledger']['path']} ({d['ledger']['entities']} entities)",
+                f"mappings: {d['mappings']['dir']} ({', '.join(d['mappings']['files'])})",
+                outcome.message,
+            ],
+        )
 
     _run(ctx, "check", action)
 
@@ -460,10 +600,18 @@ def extract(ctx: Context) -> None:
     _run(ctx, "extract", lambda: _emit(ctx, ctx.migration().extract()))
 
 
-@command("plan", example="dyte-migrate plan --out reviewed.plan.json   # then read reports/plan.html",
-         exit_codes=(0, 1, 2, 3, 4), reports=True)
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Also save the plan to FILE, for `migrate --plan FILE` to apply exactly.")
+@command(
+    "plan",
+    example="dyte-migrate plan --out reviewed.plan.json   # then read reports/plan.html",
+    exit_codes=(0, 1, 2, 3, 4),
+    reports=True,
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also save the plan to FILE, for `migrate --plan FILE` to apply exactly.",
+)
 @shard_option
 def plan(ctx: Context, out: Path | None, shard: Any) -> None:
     """Dry run: extract, map, compare with v2, write reports. Makes no v2 write."""
@@ -471,34 +619,79 @@ def plan(ctx: Context, out: Path | None, shard: Any) -> None:
     _run(ctx, "plan", lambda: _emit(ctx, ctx.migration().plan(out=out)))
 
 
-@command("migrate", example="dyte-migrate migrate --max-seconds 1500 --json   # exit 3: run it again",
-         exit_codes=(0, 1, 2, 3, 4), reports=True)
-@click.option("--concurrency", type=click.IntRange(1, 64), default=None,
-              help="Requests in flight at once (env DYTE_MIGRATE_CONCURRENCY, config concurrency; default: 8).")
+@command(
+    "migrate",
+    example="dyte-migrate migrate --max-seconds 1500 --json   # exit 3: run it again",
+    exit_codes=(0, 1, 2, 3, 4),
+    reports=True,
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Requests in flight at once (env DYTE_MIGRATE_CONCURRENCY, config concurrency; default: 8).",
+)
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Stop (exit 3) after this many v2 writes.")
-@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Stop starting writes after this many seconds (exit 3 if work remains).")
-@click.option("--only", default=None,
-              help=f"Comma list of kinds ({', '.join(k.plural for k in Kind)}; singular works too).")
-@click.option("--plan", "saved_plan", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Apply exactly this saved plan (`plan --out FILE`); refuse (exit 2) if v1, v2 or the mappings changed.")
-@click.option("--allow-existing", is_flag=True,
-              help="Create even though this ledger knows nothing of v2 and v2 already holds objects that match v1.")
-@click.option("--prune", is_flag=True,
-              help="Delete what this tool created for v1 objects deleted since (meetings: set INACTIVE).")
-@click.option("--meeting", "meetings", multiple=True, metavar="V1_ID",
-              help="Canary: migrate just this v1 meeting (repeatable), its participants and the presets they need.")
+@click.option(
+    "--max-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Stop starting writes after this many seconds (exit 3 if work remains).",
+)
+@click.option("--only", default=None, help=f"Comma list of kinds ({', '.join(k.plural for k in Kind)}; singular works too).")
+@click.option(
+    "--plan",
+    "saved_plan",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Apply exactly this saved plan (`plan --out FILE`); refuse (exit 2) if v1, v2 or the mappings changed.",
+)
+@click.option(
+    "--allow-existing",
+    is_flag=True,
+    help="Create even though this ledger knows nothing of v2 and v2 already holds objects that match v1.",
+)
+@click.option(
+    "--prune", is_flag=True, help="Delete what this tool created for v1 objects deleted since (meetings: set INACTIVE)."
+)
+@click.option(
+    "--meeting",
+    "meetings",
+    multiple=True,
+    metavar="V1_ID",
+    help="Canary: migrate just this v1 meeting (repeatable), its participants and the presets they need.",
+)
 @shard_option
-def migrate(ctx: Context, concurrency: int | None, batch_size: int | None, max_seconds: float | None, only: str | None,
-            saved_plan: Path | None, allow_existing: bool, prune: bool, meetings: tuple[str, ...], shard: Any) -> None:
+def migrate(
+    ctx: Context,
+    concurrency: int | None,
+    batch_size: int | None,
+    max_seconds: float | None,
+    only: str | None,
+    saved_plan: Path | None,
+    allow_existing: bool,
+    prune: bool,
+    meetings: tuple[str, ...],
+    shard: Any,
+) -> None:
     """Plan and apply; resumes from the ledger; a re-run after completion writes nothing."""
 
     def action() -> None:
         if concurrency is not None:
             ctx.options.concurrency, ctx.options.sources["concurrency"] = concurrency, "--concurrency"
         ctx.options.shard = shard
-        _emit(ctx, ctx.migration().migrate(batch_size=batch_size, max_seconds=max_seconds, only=only, plan=saved_plan,
-                                           allow_existing=allow_existing, prune=prune, meetings=meetings or None))
+        _emit(
+            ctx,
+            ctx.migration().migrate(
+                batch_size=batch_size,
+                max_seconds=max_seconds,
+                only=only,
+                plan=saved_plan,
+                allow_existing=allow_existing,
+                prune=prune,
+                meetings=meetings or None,
+            ),
+        )
 
     _run(ctx, "migrate", action)
 
@@ -517,13 +710,16 @@ def verify(ctx: Context, shard: Any) -> None:
     _run(ctx, "verify", lambda: _emit(ctx, ctx.migration().verify()))
 
 
-@command("export-ids", example="dyte-migrate export-ids --format csv --output ids.csv", exit_codes=(0, 2),
-         network=False,
-         epilog="The file is readable by its owner only (it holds emails). Without --output the id map goes to "
-                "stdout; with --json it is the `ids` list of the JSON object (the rows --format json writes).")
+@command(
+    "export-ids",
+    example="dyte-migrate export-ids --format csv --output ids.csv",
+    exit_codes=(0, 2),
+    network=False,
+    epilog="The file is readable by its owner only (it holds emails). Without --output the id map goes to "
+    "stdout; with --json it is the `ids` list of the JSON object (the rows --format json writes).",
+)
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="File to write (default: stdout).")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="File to write (default: stdout).")
 @shard_option
 def export_ids(ctx: Context, fmt: str, output: Path | None, shard: Any) -> None:
     """The v1 -> v2 id map (meetings, participants, presets, webhooks, recordings)."""
@@ -532,8 +728,9 @@ def export_ids(ctx: Context, fmt: str, output: Path | None, shard: Any) -> None:
         if output is None and ctx.as_json:
             outcome, text = api.export_ids(ctx.options.ledger, "json", None, ctx.credentials_file, shard)
             ids = json.loads(text)["ids"]
-            _emit(ctx, outcome, [f"id map: {len(ids)} rows, in the `ids` list of the JSON object"], table=False,
-                  extra={"ids": ids})
+            _emit(
+                ctx, outcome, [f"id map: {len(ids)} rows, in the `ids` list of the JSON object"], table=False, extra={"ids": ids}
+            )
         outcome, text = api.export_ids(ctx.options.ledger, fmt, output, ctx.credentials_file, shard)
         if output is None:
             interrupts.settle()
@@ -544,8 +741,12 @@ def export_ids(ctx: Context, fmt: str, output: Path | None, shard: Any) -> None:
     _run(ctx, "export-ids", action)
 
 
-@command("rollback", example="dyte-migrate rollback   # shows what it would undo; then: rollback --yes",
-         exit_codes=(0, 1, 2, 3, 4), reports=True)
+@command(
+    "rollback",
+    example="dyte-migrate rollback   # shows what it would undo; then: rollback --yes",
+    exit_codes=(0, 1, 2, 3, 4),
+    reports=True,
+)
 @click.option("--yes", is_flag=True, help="Really undo: delete what this tool created, set its meetings INACTIVE.")
 def rollback(ctx: Context, yes: bool) -> None:
     """Undo what the ledger says this tool created in v2; without --yes, only show what it would do."""
@@ -561,8 +762,12 @@ def rollback(ctx: Context, yes: bool) -> None:
     _run(ctx, "rollback", action)
 
 
-@command("import", example="dyte-migrate --ledger new.sqlite import   # then plan: it should show nothing to create",
-         exit_codes=(0, 1, 2, 3, 4), reports=True)
+@command(
+    "import",
+    example="dyte-migrate --ledger new.sqlite import   # then plan: it should show nothing to create",
+    exit_codes=(0, 1, 2, 3, 4),
+    reports=True,
+)
 def import_command(ctx: Context) -> None:
     """Rebuild the ledger from what v2 already holds (a lost ledger): match, never guess; no v2 write."""
     _run(ctx, "import", lambda: _emit(ctx, ctx.migration().import_()))
@@ -583,8 +788,9 @@ def _may_write_reports(ctx: Context, force: bool) -> None:
         return
     question = f"{folder} already holds reports; overwrite them?"
     if not (sys.stdin.isatty() and click.confirm(question, default=False, err=True)):
-        raise ConfigError(f"{folder} already holds reports: pass --force to overwrite them, "
-                          "or --reports-dir DIR to write elsewhere")
+        raise ConfigError(
+            f"{folder} already holds reports: pass --force to overwrite them, or --reports-dir DIR to write elsewhere"
+        )
 
 
 @command("demo", example="dyte-migrate demo --force", exit_codes=(0, 1, 2, 3), network=False)
@@ -603,8 +809,14 @@ def demo(ctx: Context, meetings: int, participants: int, force: bool) -> None:  
         _may_write_reports(ctx, force)
         from migrator import demo as demo_module  # the sandbox launcher: only for the demo
 
-        outcome, lines = demo_module.run_demo(ctx.options, meetings=meetings, participants=participants,
-                                              ledger_given=ctx.ledger_given, target=ctx.target, source=ctx.source)
+        outcome, lines = demo_module.run_demo(
+            ctx.options,
+            meetings=meetings,
+            participants=participants,
+            ledger_given=ctx.ledger_given,
+            target=ctx.target,
+            source=ctx.source,
+        )
         plan_page = ctx.options.reports_dir / "plan.html"
         next_steps = [line.format(plan=plan_page) for line in NEXT_STEPS] if outcome.exit_code == EXIT_OK else []
         _emit(ctx, outcome, lines, closing=next_steps)
@@ -612,12 +824,10 @@ def demo(ctx: Context, meetings: int, participants: int, force: bool) -> None:  
     _run(ctx, "demo", action)
 
 
-@command("scan", example="dyte-migrate scan src/ --format sarif --output dyte.sarif", exit_codes=(0, 1, 2),
-         network=False)
+@command("scan", example="dyte-migrate scan src/ --format sarif --output dyte.sarif", exit_codes=(0, 1, 2), network=False)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="File to write (default: stdout).")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="File to write (default: stdout).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this .gitignore pattern (repeatable).")
 def scan(ctx: Context, paths: tuple[Path, ...], fmt: str, output: Path | None, exclude: tuple[str, ...]) -> None:
     """Find Dyte v1 REST usage in application code and say what to change; exit 1 if any is found.
@@ -652,11 +862,20 @@ def ledger_backup(ctx: Context, copy: Path) -> None:
     _run(ctx, "ledger backup", lambda: _emit(ctx, api.backup_ledger(ctx.options.ledger, copy, ctx.credentials_file)))
 
 
-@command("merge", example="dyte-migrate ledger merge shard-*/ledger.sqlite --output merged.sqlite", exit_codes=(0, 2, 4),
-         network=False, group=ledger_group)
+@command(
+    "merge",
+    example="dyte-migrate ledger merge shard-*/ledger.sqlite --output merged.sqlite",
+    exit_codes=(0, 2, 4),
+    network=False,
+    group=ledger_group,
+)
 @click.argument("ledgers", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The merged ledger to write (must not exist yet).")
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The merged ledger to write (must not exist yet).",
+)
 def ledger_merge(ctx: Context, ledgers: tuple[Path, ...], output: Path) -> None:
     """Combine the ledgers of every shard (`--shard I/N`) into one, for status, verify, export-ids and later runs."""
 
@@ -670,13 +889,24 @@ def ledger_merge(ctx: Context, ledgers: tuple[Path, ...], output: Path) -> None:
     _run(ctx, "ledger merge", action)
 
 
-@command("init", example="dyte-migrate init --with-mappings mappings   # then edit dyte-migrate.toml", exit_codes=(0, 2),
-         network=False)
-@click.option("--with-mappings", "copy_to", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Also copy the packaged mapping files to DIR to edit, and point the config file at them.")
+@command(
+    "init", example="dyte-migrate init --with-mappings mappings   # then edit dyte-migrate.toml", exit_codes=(0, 2), network=False
+)
+@click.option(
+    "--with-mappings",
+    "copy_to",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Also copy the packaged mapping files to DIR to edit, and point the config file at them.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing config file or mapping files.")
-@click.option("--to", "config_to", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Where to write the config file (default: ./dyte-migrate.toml).")
+@click.option(
+    "--to",
+    "config_to",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Where to write the config file (default: ./dyte-migrate.toml).",
+)
 def init(ctx: Context, copy_to: Path | None, force: bool, config_to: Path | None) -> None:
     """Write a commented dyte-migrate.toml (and, with --with-mappings DIR, a copy of the mapping files to edit)."""
 

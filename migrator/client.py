@@ -13,9 +13,10 @@ import json
 import logging
 import os
 import time
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
-from typing import Any, AsyncIterator, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -201,15 +202,14 @@ class ApiSide:
     async def __call__(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> JsonObject:
         return await self._client._request(self._target, method, path, params, json)
 
-    async def pages(self, path: str, *, key: str | None = None, params: Params | None = None,
-                    page_size: int = MAX_PAGE_SIZE) -> AsyncIterator[list[Any]]:
+    async def pages(
+        self, path: str, *, key: str | None = None, params: Params | None = None, page_size: int = MAX_PAGE_SIZE
+    ) -> AsyncIterator[list[Any]]:
         """Walk a listing, yielding each non-empty page; `key` names v1's list (`data.<key>`)."""
         size = _page_limit(page_size)
         pages_read = items_read = 0
         while True:
-            body = await self(
-                "GET", path, params={**(params or {}), **self.paging.params(pages_read, items_read, size)}
-            )
+            body = await self("GET", path, params={**(params or {}), **self.paging.params(pages_read, items_read, size)})
             items = self.paging.items(body, key)
             if not isinstance(items, list):
                 where = f"data.{key}" if self.paging.by_offset else "data"
@@ -383,8 +383,10 @@ class DyteClient:
                 error = MalformedResponse(f"{target.name} {method} {_shown(path)} -> {status}: the body is not a JSON object")
                 raise _Retryable(error, maybe_applied=True)
             if b"\\u" in raw and not _utf8_safe(parsed):
-                error = MalformedResponse(f"{target.name} {method} {_shown(path)} -> {status}: "
-                                          "the body holds an invalid \\u escape (a lone UTF-16 surrogate)")
+                error = MalformedResponse(
+                    f"{target.name} {method} {_shown(path)} -> {status}: "
+                    "the body holds an invalid \\u escape (a lone UTF-16 surrogate)"
+                )
                 raise _Retryable(error, maybe_applied=True)
             return strip_secrets(parsed) if _may_hold_secret(raw) else parsed
         shown = _shown(path)  # only for errors: a success needs no display path

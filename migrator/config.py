@@ -29,8 +29,9 @@ from migrator.settings import DEFAULT_TARGET
 CONFIG_FILE = Path("dyte-migrate.toml")
 CONFIG_ENV = "DYTE_MIGRATE_CONFIG"
 # Keys that name or hold a secret or an account identity: they belong in the environment or --credentials.
-_CREDENTIAL_KEY = re.compile(r"(api_?key|token|secret|password|credential|org_id|account_id|^v1$|^v2$|^realtimekit$)",
-                             re.IGNORECASE)
+_CREDENTIAL_KEY = re.compile(
+    r"(api_?key|token|secret|password|credential|org_id|account_id|^v1$|^v2$|^realtimekit$)", re.IGNORECASE
+)
 
 
 class ConfigFile(BaseModel):
@@ -103,16 +104,22 @@ def read_config(path: Path) -> ConfigFile:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     secrets = _credential_keys(table)
     if secrets:
-        raise ConfigError(f"config file {path} holds a credential ({', '.join(secrets)}): credentials never go in the "
-                          "config file; use the environment (DYTE_V1_*, DYTE_V2_*) or --credentials FILE")
+        raise ConfigError(
+            f"config file {path} holds a credential ({', '.join(secrets)}): credentials never go in the "
+            "config file; use the environment (DYTE_V1_*, DYTE_V2_*) or --credentials FILE"
+        )
     try:
         config = ConfigFile.model_validate(table)
     except ValidationError as exc:
         raise ConfigError(_one_line(exc, f"config file {path}")) from None
     base = path.parent  # relative paths in the file are relative to the file, wherever the command runs
-    return config.model_copy(update={s.name: base / getattr(config, s.name) for s in SETTINGS
-                                     if s.is_path and getattr(config, s.name) is not None
-                                     and not getattr(config, s.name).is_absolute()})
+    return config.model_copy(
+        update={
+            s.name: base / getattr(config, s.name)
+            for s in SETTINGS
+            if s.is_path and getattr(config, s.name) is not None and not getattr(config, s.name).is_absolute()
+        }
+    )
 
 
 def find_config(given: Path | None, env: Mapping[str, str]) -> tuple[Path | None, bool]:
@@ -152,7 +159,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], config_path: Path 
 
 
 # ------------------------------------------------------------------ init
-TEMPLATE = '''\
+TEMPLATE = """\
 # dyte-migrate settings for this folder (read by every dyte-migrate command run here).
 # Precedence: a command-line flag > an environment variable > this file > the built-in default;
 # `dyte-migrate check` shows where each value came from.
@@ -188,7 +195,7 @@ TEMPLATE = '''\
 # Individual rules cannot be overridden here: edit the copied files.
 # (flag --mappings, env DYTE_MIGRATE_MAPPINGS)
 {mappings}
-'''
+"""
 
 
 def render_template(mappings: Path | None, base: Path) -> str:

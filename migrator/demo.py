@@ -12,9 +12,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterator
 
 from migrator import api
 from migrator.errors import EXIT_OK, ConfigError, TransportError
@@ -29,10 +29,27 @@ def sandbox_process(workdir: Path, meetings: int, participants: int) -> Iterator
     creds = workdir / "sandbox-credentials.json"
     log = (workdir / "sandbox.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "migrator.sandbox", "serve", "--host", "127.0.0.1", "--port", "0",
-         "--dataset", "sample", "--meetings", str(meetings), "--participants", str(participants),
-         "--credentials-out", str(creds)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "migrator.sandbox",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--dataset",
+            "sample",
+            "--meetings",
+            str(meetings),
+            "--participants",
+            str(participants),
+            "--credentials-out",
+            str(creds),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -62,13 +79,19 @@ def _seed_v2_org(creds_file: Path, options: api.Options, workdir: Path) -> str:
     return f"seed: the sandbox's v2 org filled from its v1 org - {outcome.message}"
 
 
-def run_demo(options: api.Options, *, meetings: int, participants: int, ledger_given: bool,
-             target: str = DEFAULT_TARGET, source: str = DEFAULT_SOURCE) -> tuple[api.Outcome, list[str]]:
+def run_demo(
+    options: api.Options,
+    *,
+    meetings: int,
+    participants: int,
+    ledger_given: bool,
+    target: str = DEFAULT_TARGET,
+    source: str = DEFAULT_SOURCE,
+) -> tuple[api.Outcome, list[str]]:
     check_pair(source, target)
     if ledger_given and options.ledger is not None and options.ledger.exists():
         raise ConfigError(f"demo needs a fresh ledger; {options.ledger} already exists")
-    lines: list[str] = [f"demo: sandbox with {meetings} meetings x {participants} participants; "
-                        f"source {source}; target {target}"]
+    lines: list[str] = [f"demo: sandbox with {meetings} meetings x {participants} participants; source {source}; target {target}"]
     outcomes: dict[str, api.Outcome] = {}
     # The ledger and the sandbox's credentials live here and go with it, however the demo ends.
     with tempfile.TemporaryDirectory(prefix="dyte-migrate-demo-") as workdir:
@@ -81,8 +104,12 @@ def run_demo(options: api.Options, *, meetings: int, participants: int, ledger_g
             migration = api.Migration(credentials, options)
             base = json.loads(creds_file.read_text())["v2"]["base_url"].rsplit("/v2", 1)[0]
             lines.append(f"demo: sandbox at {base}; target base URL {credentials.v2.base_url}")
-            steps: list[tuple[str, Callable[[], api.Outcome]]] = [("plan", migration.plan), ("migrate", migration.migrate),
-                     ("verify", migration.verify), ("migrate again", migration.migrate)]
+            steps: list[tuple[str, Callable[[], api.Outcome]]] = [
+                ("plan", migration.plan),
+                ("migrate", migration.migrate),
+                ("verify", migration.verify),
+                ("migrate again", migration.migrate),
+            ]
             for name, step in steps:
                 outcome = step()
                 outcomes[name] = outcome
@@ -101,9 +128,14 @@ def run_demo(options: api.Options, *, meetings: int, participants: int, ledger_g
     failed = next((o for o in outcomes.values() if o.exit_code != EXIT_OK), None)
     migrated = outcomes.get("migrate")
     outcome = api.Outcome(
-        "demo", "complete" if failed is None else failed.status, failed.exit_code if failed else EXIT_OK,
-        migrated.counts if migrated else {}, requests, reports,
-        "demo complete: plan, migrate, verify clean, second migrate wrote nothing" if failed is None and rewrites == 0
+        "demo",
+        "complete" if failed is None else failed.status,
+        failed.exit_code if failed else EXIT_OK,
+        migrated.counts if migrated else {},
+        requests,
+        reports,
+        "demo complete: plan, migrate, verify clean, second migrate wrote nothing"
+        if failed is None and rewrites == 0
         else f"demo stopped at {failed.command if failed else 'the repeat'}",
         {"steps": {k: o.status for k, o in outcomes.items()}, "second_migrate_writes": rewrites},
     )

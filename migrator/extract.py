@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from migrator import kinds
@@ -77,9 +78,17 @@ class SnapshotWriter:
 
     kinds: tuple[str, ...] = ()  # the snapshot kinds this source fills
 
-    def __init__(self, client: DyteClient, ledger: Ledger, run_id: int, *, concurrency: int = 8,
-                 progress: Progress | None = None, secret_fields: frozenset[str] = frozenset(),
-                 owns: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        client: DyteClient,
+        ledger: Ledger,
+        run_id: int,
+        *,
+        concurrency: int = 8,
+        progress: Progress | None = None,
+        secret_fields: frozenset[str] = frozenset(),
+        owns: Callable[[str], bool] | None = None,
+    ) -> None:
         self.client, self.ledger, self.run_id = client, ledger, run_id
         self.secret_fields = secret_fields
         self.owns = owns or (lambda v1_id: True)
@@ -162,15 +171,15 @@ class Extractor(SnapshotWriter):
         hooks = (body.get("data") or {}).get("webhooks") if isinstance(body.get("data"), dict) else None
         if not isinstance(hooks, list):
             raise MalformedResponse("v1 GET /webhooks answered without data.webhooks")
-        self._store("webhook", [(hid, None, h) for hid, h in ((_require_id("webhook", h), h) for h in hooks)
-                                if self.owns(hid)])
+        self._store("webhook", [(hid, None, h) for hid, h in ((_require_id("webhook", h), h) for h in hooks) if self.owns(hid)])
 
     async def _meetings(self) -> list[dict[str, Any]]:
         """Store meetings; return only what later steps need (id, roomName)."""
         kept: dict[str, dict[str, Any]] = {}
         async for page in self.client.v1_pages("/meetings", "meetings", page_size=PAGE):
             rows: list[tuple[str, str | None, dict[str, Any]]] = [
-                (mid, None, m) for mid, m in ((_require_id("meeting", m), m) for m in page) if self.owns(mid)]
+                (mid, None, m) for mid, m in ((_require_id("meeting", m), m) for m in page) if self.owns(mid)
+            ]
             self._store("meeting", rows)
             for mid, _, m in rows:
                 kept[mid] = {"id": mid, "roomName": m.get("roomName")}
@@ -190,17 +199,23 @@ class Extractor(SnapshotWriter):
         async def per_meeting(meeting: dict[str, Any]) -> None:
             mid = meeting["id"]
             async for page in self.client.v1_pages(f"/meetings/{mid}/recordings", "recordings", page_size=PAGE):
-                self._store("recording", [
-                    (_require_id("recording", r), mid, {**r, "meetingId": mid, "roomName": meeting.get("roomName")})
-                    for r in page
-                ])
+                self._store(
+                    "recording",
+                    [
+                        (_require_id("recording", r), mid, {**r, "meetingId": mid, "roomName": meeting.get("roomName")})
+                        for r in page
+                    ],
+                )
 
         await _bounded(self.concurrency, [functools.partial(per_meeting, m) for m in recorded])
 
 
 # A v2 recording as the inventory (plan report, export-ids) reads it: under v1's names.
-V2_RECORDING_FIELDS = {"downloadUrl": "download_url", "downloadUrlExpiry": "download_url_expiry",
-                       "outputFileName": "output_file_name"}
+V2_RECORDING_FIELDS = {
+    "downloadUrl": "download_url",
+    "downloadUrlExpiry": "download_url_expiry",
+    "outputFileName": "output_file_name",
+}
 
 
 class V2SourceExtractor(SnapshotWriter):
@@ -251,6 +266,11 @@ class V2SourceExtractor(SnapshotWriter):
                 meeting = item.get("meeting") if isinstance(item.get("meeting"), dict) else {}
                 recording = {k: v for k, v in item.items() if k != "meeting"}
                 renamed = {v1_name: recording.get(v2_name) for v1_name, v2_name in V2_RECORDING_FIELDS.items()}
-                rows.append((rid, meeting.get("id"), {**recording, **renamed, "meetingId": meeting.get("id"),
-                                                      "title": meeting.get("title")}))
+                rows.append(
+                    (
+                        rid,
+                        meeting.get("id"),
+                        {**recording, **renamed, "meetingId": meeting.get("id"), "title": meeting.get("title")},
+                    )
+                )
             self._store("recording", rows)

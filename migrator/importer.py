@@ -34,8 +34,11 @@ class Importer:
                 await self._children(spec, spec.parent)
 
     def _unmatched(self, spec: KindSpec, parent_key: str | None = None) -> list[Entity]:
-        return [e for e in self.ledger.entities(spec.kind, actions=[Action.CREATE], in_v2=False)
-                if parent_key is None or e.parent_key == parent_key]
+        return [
+            e
+            for e in self.ledger.entities(spec.kind, actions=[Action.CREATE], in_v2=False)
+            if parent_key is None or e.parent_key == parent_key
+        ]
 
     async def _record(self, spec: KindSpec, entity: Entity, found: JsonObject, parent_v2: str | None = None) -> None:
         """What v2 holds becomes `written`: identical -> unchanged; different -> the next migrate updates it."""

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 from migrator.client import ApiSide, DyteClient
 from migrator.errors import ApiError
@@ -106,8 +107,9 @@ class KindSpec:
 
     # ---------------------------------------------------------------- reads
     # Reads go to the target unless `side` says otherwise (`client.source`: a Dyte v2 source org).
-    async def fetch(self, client: DyteClient, v2_id: str, parent_v2: str | None = None, *,
-                    side: ApiSide | None = None) -> JsonObject | None:
+    async def fetch(
+        self, client: DyteClient, v2_id: str, parent_v2: str | None = None, *, side: ApiSide | None = None
+    ) -> JsonObject | None:
         """One v2 object, or None when v2 no longer has it."""
         try:
             body = await (side or client.target)("GET", self.item_path(v2_id, parent_v2))
@@ -118,8 +120,9 @@ class KindSpec:
         data = body.get("data")
         return data if isinstance(data, dict) else None
 
-    async def pages(self, side: ApiSide, parent_v2: str | None = None,
-                    params: dict[str, Any] | None = None) -> AsyncIterator[list[JsonObject]]:
+    async def pages(
+        self, side: ApiSide, parent_v2: str | None = None, params: dict[str, Any] | None = None
+    ) -> AsyncIterator[list[JsonObject]]:
         """The listing of this kind (of one parent), page by page; items without an id are skipped."""
         path = self.collection_path(parent_v2)
         if not self.paged:
@@ -129,8 +132,15 @@ class KindSpec:
         async for page in side.pages(path, params=params):
             yield [o for o in page if isinstance(o, dict) and o.get("id")]
 
-    async def listing(self, client: DyteClient, parent_v2: str | None = None, *,
-                      title: str | None = None, since: str | None = None, side: ApiSide | None = None) -> list[JsonObject]:
+    async def listing(
+        self,
+        client: DyteClient,
+        parent_v2: str | None = None,
+        *,
+        title: str | None = None,
+        since: str | None = None,
+        side: ApiSide | None = None,
+    ) -> list[JsonObject]:
         """The v2 objects of this kind (of one parent; with a title created since a time), oldest first."""
         params: dict[str, Any] = {}
         if self.lookup is Lookup.TITLE_SINCE:
@@ -146,8 +156,9 @@ class KindSpec:
             found.sort(key=lambda o: o.get("created_at") or "")
         return found
 
-    async def whole(self, client: DyteClient, found: JsonObject, parent_v2: str | None = None, *,
-                    side: ApiSide | None = None) -> JsonObject:
+    async def whole(
+        self, client: DyteClient, found: JsonObject, parent_v2: str | None = None, *, side: ApiSide | None = None
+    ) -> JsonObject:
         """A listed object in full (a preset listing carries only names and ids)."""
         if self.listing_is_whole:
             return found
@@ -156,7 +167,7 @@ class KindSpec:
 
 def _parse_time(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _webhook_key(payload: JsonObject) -> str:
@@ -165,16 +176,48 @@ def _webhook_key(payload: JsonObject) -> str:
 
 
 KINDS: tuple[KindSpec, ...] = (
-    KindSpec(Kind.PRESET, "presets", None, "/presets", lambda p: p.get("name"), Lookup.ORG,
-             listing_is_whole=False, paged=True, keyed_by_v1=False, unique_in_v2=True),
-    KindSpec(Kind.MEETING, "meetings", None, "/meetings", lambda p: p.get("title") or "", Lookup.TITLE_SINCE,
-             listing_is_whole=True, paged=True, after_create=("status",), created_defaults=(("status", "ACTIVE"),),
-             match_fields=("record_on_start", "live_stream_on_start"), undo=Undo.DEACTIVATE),
-    KindSpec(Kind.PARTICIPANT, "participants", Kind.MEETING, "/meetings/{parent}/participants",
-             lambda p: p.get("custom_participant_id"), Lookup.PER_PARENT, listing_is_whole=True, paged=True,
-             immutable=("custom_participant_id",), requires=((Kind.PRESET, "preset_name"),), reattach=True),
-    KindSpec(Kind.WEBHOOK, "webhooks", None, "/webhooks", _webhook_key, Lookup.ORG,
-             listing_is_whole=True, paged=False, reattach=True),
+    KindSpec(
+        Kind.PRESET,
+        "presets",
+        None,
+        "/presets",
+        lambda p: p.get("name"),
+        Lookup.ORG,
+        listing_is_whole=False,
+        paged=True,
+        keyed_by_v1=False,
+        unique_in_v2=True,
+    ),
+    KindSpec(
+        Kind.MEETING,
+        "meetings",
+        None,
+        "/meetings",
+        lambda p: p.get("title") or "",
+        Lookup.TITLE_SINCE,
+        listing_is_whole=True,
+        paged=True,
+        after_create=("status",),
+        created_defaults=(("status", "ACTIVE"),),
+        match_fields=("record_on_start", "live_stream_on_start"),
+        undo=Undo.DEACTIVATE,
+    ),
+    KindSpec(
+        Kind.PARTICIPANT,
+        "participants",
+        Kind.MEETING,
+        "/meetings/{parent}/participants",
+        lambda p: p.get("custom_participant_id"),
+        Lookup.PER_PARENT,
+        listing_is_whole=True,
+        paged=True,
+        immutable=("custom_participant_id",),
+        requires=((Kind.PRESET, "preset_name"),),
+        reattach=True,
+    ),
+    KindSpec(
+        Kind.WEBHOOK, "webhooks", None, "/webhooks", _webhook_key, Lookup.ORG, listing_is_whole=True, paged=False, reattach=True
+    ),
 )
 SPECS: dict[Kind, KindSpec] = {spec.kind: spec for spec in KINDS}
 # The v2 recordings listing (org-wide, each item names its meeting): read from a Dyte v2 source

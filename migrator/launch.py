@@ -20,8 +20,13 @@ def before_work(signum: int, _frame: object) -> None:
     message = f"stopped by {_NAMES.get(signum, signum)} before any work started; nothing was done"
     os.write(2, f"error: {message}\n".encode())
     if "--json" in sys.argv[1:]:  # the text is plain ASCII: no need to load the json module here
-        os.write(1, ('{"command": null, "status": "failed", "exit_code": %d, "error": "%s", '
-                     '"counts": {}, "requests": {}, "reports": []}\n' % (128 + signum, message)).encode())
+        os.write(
+            1,
+            (
+                f'{{"command": null, "status": "failed", "exit_code": {128 + signum}, "error": "{message}", '
+                '"counts": {}, "requests": {}, "reports": []}\n'
+            ).encode(),
+        )
     os._exit(128 + signum)
 
 

@@ -20,10 +20,11 @@ import sqlite3
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import sqlite_utils
 
@@ -42,14 +43,19 @@ DECIDE_SQL = (
     "  WHEN state = 'intent' THEN 'reconcile' "
     "  WHEN v2_id IS NULL THEN 'create' "
     "  WHEN written = desired THEN 'unchanged' ELSE 'update' END "
-    "WHERE action != 'gone'")
+    "WHERE action != 'gone'"
+)
 # Done entities whose v2 object no longer holds what the plan wants.
 NEXT_UPDATES_WHERE = "v2_id IS NOT NULL AND action IN ('create', 'update', 'reconcile') AND written IS NOT desired"
 # Entities that still need a write (a create, or a create's follow-up PATCH, or an update).
-_REMAINING_WHERE = ("action != 'gone' AND (state IN ('pending', 'intent') OR "
-                    "(state = 'done' AND written IS NOT desired AND action != 'conflict'))")
-_ENTITY_COLUMNS = ("kind, key, v1_id, parent_key, v2_id, state, action, origin, reason, desired, written, "
-                   "natural_key, adopt_v2_id, attempts, last_error, intent_at, extra")
+_REMAINING_WHERE = (
+    "action != 'gone' AND (state IN ('pending', 'intent') OR "
+    "(state = 'done' AND written IS NOT desired AND action != 'conflict'))"
+)
+_ENTITY_COLUMNS = (
+    "kind, key, v1_id, parent_key, v2_id, state, action, origin, reason, desired, written, "
+    "natural_key, adopt_v2_id, attempts, last_error, intent_at, extra"
+)
 
 
 def next_creates_sql(parent: Kind | None, requires: tuple[tuple[Kind, str], ...], scoped: bool = False) -> str:
@@ -66,8 +72,10 @@ def next_creates_sql(parent: Kind | None, requires: tuple[tuple[Kind, str], ...]
     if scoped:  # a canary run: only the keys in the JSON array bound first
         sql = sql.replace("WHERE e.kind = ?", "WHERE e.key IN (SELECT value FROM json_each(?)) AND e.kind = ?")
     for kind, field in requires:
-        sql += (f"AND EXISTS (SELECT 1 FROM entities r WHERE r.kind = '{kind.value}' AND r.state = 'done' "
-                f"AND r.key = json_extract(e.desired, '$.{field}')) ")
+        sql += (
+            f"AND EXISTS (SELECT 1 FROM entities r WHERE r.kind = '{kind.value}' AND r.state = 'done' "
+            f"AND r.key = json_extract(e.desired, '$.{field}')) "
+        )
     return sql + "ORDER BY e.seq LIMIT ?"
 
 
@@ -90,12 +98,44 @@ def _loads(text: str | None) -> Any:
 
 
 def _entity(row: tuple[Any, ...]) -> Entity:
-    (kind, key, v1_id, parent_key, v2_id, state, action, origin, reason, desired, written,
-     natural_key, adopt_v2_id, attempts, last_error, intent_at, extra) = row
-    return Entity(kind=Kind(kind), key=key, v1_id=v1_id, parent_key=parent_key, v2_id=v2_id, state=State(state),
-                  action=Action(action) if action else None, origin=origin, reason=reason, desired=_loads(desired),
-                  written=_loads(written), natural_key=natural_key, adopt_v2_id=adopt_v2_id, attempts=attempts or 0,
-                  last_error=last_error, intent_at=intent_at, extra=_loads(extra) or {})
+    (
+        kind,
+        key,
+        v1_id,
+        parent_key,
+        v2_id,
+        state,
+        action,
+        origin,
+        reason,
+        desired,
+        written,
+        natural_key,
+        adopt_v2_id,
+        attempts,
+        last_error,
+        intent_at,
+        extra,
+    ) = row
+    return Entity(
+        kind=Kind(kind),
+        key=key,
+        v1_id=v1_id,
+        parent_key=parent_key,
+        v2_id=v2_id,
+        state=State(state),
+        action=Action(action) if action else None,
+        origin=origin,
+        reason=reason,
+        desired=_loads(desired),
+        written=_loads(written),
+        natural_key=natural_key,
+        adopt_v2_id=adopt_v2_id,
+        attempts=attempts or 0,
+        last_error=last_error,
+        intent_at=intent_at,
+        extra=_loads(extra) or {},
+    )
 
 
 @dataclass(frozen=True)
@@ -128,8 +168,9 @@ class Ledger:
 
     # ----------------------------------------------------------------- opening
     @classmethod
-    def open(cls, path: Path, pair: tuple[str, str] | None, *, lock: bool = True, create: bool = True,
-             shard: str | None = None) -> Ledger:
+    def open(
+        cls, path: Path, pair: tuple[str, str] | None, *, lock: bool = True, create: bool = True, shard: str | None = None
+    ) -> Ledger:
         """Open (creating if allowed), take the run locks, and check the org pair.
 
         `pair=None` skips the binding check (status/export read whatever pair it holds);
@@ -240,22 +281,30 @@ class Ledger:
     def _create_schema(self) -> None:
         db = self._db
         db.table("meta").create({"key": str, "value": str}, pk="key")
-        db.table("runs").create({"id": int, "command": str, "started_at": str, "ended_at": str, "status": str,
-                           "pid": int, "summary": str}, pk="id", not_null={"command", "started_at", "status"})
-        db.table("snapshot").create({"kind": str, "v1_id": str, "parent_id": str, "data": str, "hash": str, "run_id": int},
-                              pk=("kind", "v1_id"), not_null={"kind", "v1_id", "data", "hash", "run_id"})
+        db.table("runs").create(
+            {"id": int, "command": str, "started_at": str, "ended_at": str, "status": str, "pid": int, "summary": str},
+            pk="id",
+            not_null={"command", "started_at", "status"},
+        )
+        db.table("snapshot").create(
+            {"kind": str, "v1_id": str, "parent_id": str, "data": str, "hash": str, "run_id": int},
+            pk=("kind", "v1_id"),
+            not_null={"kind", "v1_id", "data", "hash", "run_id"},
+        )
         db.table("snapshot").create_index(["kind", "parent_id"], index_name="snapshot_parent")
         # AUTOINCREMENT keeps plan order stable across re-plans (sqlite-utils cannot declare it).
         self._conn.execute(
             "CREATE TABLE entities (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL, "
             "v1_id TEXT, parent_key TEXT, v2_id TEXT, state TEXT NOT NULL, action TEXT, origin TEXT, reason TEXT, "
             "desired TEXT, written TEXT, natural_key TEXT, adopt_v2_id TEXT, extra TEXT, "
-            "attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, intent_at TEXT, updated_at TEXT, UNIQUE (kind, key))")
+            "attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, intent_at TEXT, updated_at TEXT, UNIQUE (kind, key))"
+        )
         db.table("entities").create_index(["kind", "state"], index_name="entities_state")
         db.table("entities").create_index(["kind", "parent_key"], index_name="entities_parent")
         self._conn.execute(
             "CREATE TABLE journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, run_id INTEGER, "
-            "kind TEXT, key TEXT, event TEXT NOT NULL, detail TEXT)")
+            "kind TEXT, key TEXT, event TEXT NOT NULL, detail TEXT)"
+        )
         self._create_baseline()
         self.set_meta("schema_version", SCHEMA_VERSION)
         self.set_meta("created_at", now_iso())
@@ -269,8 +318,10 @@ class Ledger:
         with self.transaction():
             self._create_baseline()
             self._conn.execute("ALTER TABLE entities ADD COLUMN adopt_v2_id TEXT")
-            self._conn.execute("UPDATE entities SET adopt_v2_id = json_extract(extra, '$.adopt_v2_id'), "
-                               "extra = json_remove(extra, '$.adopt_v2_id') WHERE json_extract(extra, '$.adopt_v2_id') IS NOT NULL")
+            self._conn.execute(
+                "UPDATE entities SET adopt_v2_id = json_extract(extra, '$.adopt_v2_id'), "
+                "extra = json_remove(extra, '$.adopt_v2_id') WHERE json_extract(extra, '$.adopt_v2_id') IS NOT NULL"
+            )
             self.set_meta("schema_version", SCHEMA_VERSION)
 
     def _bind(self, pair: tuple[str, str]) -> None:
@@ -298,8 +349,10 @@ class Ledger:
         elif bound != shard:
             held = "an unsharded run" if bound == "none" else f"shard {bound}"
             wanted = "an unsharded run" if shard == "none" else f"shard {shard}"
-            raise LedgerConflict(f"ledger {self.path} serves {held}, not {wanted}: use one ledger per shard, "
-                                 "or `ledger merge` the shards' ledgers before an unsharded run")
+            raise LedgerConflict(
+                f"ledger {self.path} serves {held}, not {wanted}: use one ledger per shard, "
+                "or `ledger merge` the shards' ledgers before an unsharded run"
+            )
 
     def close(self) -> None:
         self._conn.close()
@@ -330,13 +383,15 @@ class Ledger:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self._conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                           (key, value))
+        self._conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)
+        )
 
     # -------------------------------------------------------------------- runs
     def start_run(self, command: str) -> int:
-        table = self._db.table("runs").insert({"command": command, "started_at": now_iso(), "status": "running",
-                                               "pid": os.getpid()})
+        table = self._db.table("runs").insert(
+            {"command": command, "started_at": now_iso(), "status": "running", "pid": os.getpid()}
+        )
         return int(table.last_pk or 0)
 
     def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
@@ -344,22 +399,28 @@ class Ledger:
 
     def last_run(self, command: str | None = None) -> RunRecord | None:
         where, args = ("WHERE command = ?", (command,)) if command else ("", ())
-        row = self._conn.execute(f"SELECT command, status, started_at, ended_at FROM runs {where} ORDER BY id DESC LIMIT 1",
-                                 args).fetchone()
+        row = self._conn.execute(
+            f"SELECT command, status, started_at, ended_at FROM runs {where} ORDER BY id DESC LIMIT 1", args
+        ).fetchone()
         return RunRecord(*row) if row else None
 
     def extract_complete(self) -> bool:
         """Whether the newest extract (alone, or as part of plan/migrate/verify) reached its end."""
         snapshot_run = self.meta("snapshot_run")
         newest = self._conn.execute(
-            "SELECT max(id) FROM runs WHERE command IN ('extract', 'plan', 'migrate', 'verify')").fetchone()[0]
+            "SELECT max(id) FROM runs WHERE command IN ('extract', 'plan', 'migrate', 'verify')"
+        ).fetchone()[0]
         if newest is None:
             return False
         if snapshot_run is not None and int(snapshot_run) == newest:
             return True
         # a newer run that has not finished its extract is either running or was interrupted in it
-        return snapshot_run is not None and not self._conn.execute(
-            "SELECT 1 FROM runs WHERE id = ? AND status IN ('running', 'interrupted', 'failed')", (newest,)).fetchone()
+        return (
+            snapshot_run is not None
+            and not self._conn.execute(
+                "SELECT 1 FROM runs WHERE id = ? AND status IN ('running', 'interrupted', 'failed')", (newest,)
+            ).fetchone()
+        )
 
     # ---------------------------------------------------------------- snapshot
     def put_snapshot(self, run_id: int, kind: str, rows: Iterable[tuple[str, str | None, dict[str, Any]]]) -> int:
@@ -387,7 +448,9 @@ class Ledger:
         if parent_id is None:
             cur = self._conn.execute("SELECT data FROM snapshot WHERE kind = ? ORDER BY rowid", (kind,))
         else:
-            cur = self._conn.execute("SELECT data FROM snapshot WHERE kind = ? AND parent_id = ? ORDER BY rowid", (kind, parent_id))
+            cur = self._conn.execute(
+                "SELECT data FROM snapshot WHERE kind = ? AND parent_id = ? ORDER BY rowid", (kind, parent_id)
+            )
         for (data,) in cur:
             yield json.loads(data)
 
@@ -410,12 +473,21 @@ class Ledger:
         """
         batch: list[dict[str, Any]] = []
         for entity in entities:
-            batch.append({
-                "kind": entity.kind.value, "key": entity.key, "v1_id": entity.v1_id, "parent_key": entity.parent_key,
-                "state": entity.state.value, "action": (entity.action or Action.CREATE).value,
-                "desired": dumps(entity.desired) if entity.desired is not None else None,
-                "natural_key": entity.natural_key, "extra": dumps(entity.extra or {}), "reason": entity.reason,
-                "at": now_iso()})
+            batch.append(
+                {
+                    "kind": entity.kind.value,
+                    "key": entity.key,
+                    "v1_id": entity.v1_id,
+                    "parent_key": entity.parent_key,
+                    "state": entity.state.value,
+                    "action": (entity.action or Action.CREATE).value,
+                    "desired": dumps(entity.desired) if entity.desired is not None else None,
+                    "natural_key": entity.natural_key,
+                    "extra": dumps(entity.extra or {}),
+                    "reason": entity.reason,
+                    "at": now_iso(),
+                }
+            )
             if len(batch) >= BATCH:
                 self._upsert_plan(batch)
                 batch = []
@@ -440,11 +512,16 @@ class Ledger:
         """Entities whose v1 object left the snapshot (or, with `keep`, whose key is not kept) leave the plan."""
         with self.transaction():
             if keep is None:
-                self._conn.execute("UPDATE entities SET action = 'gone' WHERE kind = ? AND key NOT IN "
-                                   "(SELECT v1_id FROM snapshot WHERE kind = ?)", (kind.value, kind.value))
+                self._conn.execute(
+                    "UPDATE entities SET action = 'gone' WHERE kind = ? AND key NOT IN "
+                    "(SELECT v1_id FROM snapshot WHERE kind = ?)",
+                    (kind.value, kind.value),
+                )
             else:
-                self._conn.execute(f"UPDATE entities SET action = 'gone' WHERE kind = ? AND key NOT IN "
-                                   f"({','.join('?' * len(keep)) or ''})", (kind.value, *sorted(keep)))
+                self._conn.execute(
+                    f"UPDATE entities SET action = 'gone' WHERE kind = ? AND key NOT IN ({','.join('?' * len(keep)) or ''})",
+                    (kind.value, *sorted(keep)),
+                )
 
     def cascade_unmappable(self, kind: Kind, required: Kind, field: str) -> None:
         """Entities that need an object the mappings refused are unmappable too, and say which."""
@@ -453,7 +530,9 @@ class Ledger:
                 f"UPDATE entities SET state = 'unmappable', action = 'unmappable', "
                 f"reason = 'its v2 {required.value} ' || json_extract(desired, '$.{field}') || ' cannot be mapped' "
                 f"WHERE kind = ? AND state != 'unmappable' AND json_extract(desired, '$.{field}') IN "
-                f"(SELECT key FROM entities WHERE kind = ? AND state = 'unmappable')", (kind.value, required.value))
+                f"(SELECT key FROM entities WHERE kind = ? AND state = 'unmappable')",
+                (kind.value, required.value),
+            )
 
     def inherit_by_natural_key(self, kind: Kind) -> int:
         """A new entity takes over the v2 object of a gone one with the same parent and natural key.
@@ -466,7 +545,9 @@ class Ledger:
                 "SELECT n.key, g.key FROM entities n JOIN entities g ON g.kind = n.kind AND g.action = 'gone' "
                 "AND g.v2_id IS NOT NULL AND g.natural_key = n.natural_key AND g.parent_key IS n.parent_key "
                 "WHERE n.kind = ? AND n.v2_id IS NULL AND n.state = 'pending' AND n.action != 'gone' "
-                "AND n.natural_key IS NOT NULL GROUP BY n.key", (kind.value,)).fetchall()
+                "AND n.natural_key IS NOT NULL GROUP BY n.key",
+                (kind.value,),
+            ).fetchall()
             taken: set[str] = set()
             for new, old in pairs:
                 if old in taken:
@@ -474,9 +555,13 @@ class Ledger:
                 taken.add(old)
                 self._conn.execute(
                     "UPDATE entities SET (v2_id, written, origin, state) = (SELECT v2_id, written, origin, 'done' "
-                    "FROM entities WHERE kind = ? AND key = ?) WHERE kind = ? AND key = ?", (kind.value, old, kind.value, new))
-                self._conn.execute("UPDATE entities SET v2_id = NULL, written = NULL, origin = NULL "
-                                   "WHERE kind = ? AND key = ?", (kind.value, old))
+                    "FROM entities WHERE kind = ? AND key = ?) WHERE kind = ? AND key = ?",
+                    (kind.value, old, kind.value, new),
+                )
+                self._conn.execute(
+                    "UPDATE entities SET v2_id = NULL, written = NULL, origin = NULL WHERE kind = ? AND key = ?",
+                    (kind.value, old),
+                )
                 self._journal(0, [(kind, new, "inherited", {"from": old})])
         return len(taken)
 
@@ -487,13 +572,15 @@ class Ledger:
                 "UPDATE entities SET v2_id = NULL, written = NULL, origin = NULL, "
                 "state = CASE WHEN state = 'unmappable' THEN state ELSE 'pending' END, "
                 "reason = 'deleted in v2 after migration; created again' WHERE kind = ? AND key = ?",
-                [(kind.value, key) for key in keys])
+                [(kind.value, key) for key in keys],
+            )
 
     def record_baseline(self, kind: Kind, v2_ids: Iterable[str]) -> None:
         """Remember target objects that are not ours, seen before this run's writes."""
         with self.transaction():
-            self._conn.executemany("INSERT OR IGNORE INTO baseline(kind, v2_id) VALUES (?, ?)",
-                                   [(kind.value, v2_id) for v2_id in v2_ids])
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO baseline(kind, v2_id) VALUES (?, ?)", [(kind.value, v2_id) for v2_id in v2_ids]
+            )
 
     def baseline(self, kind: Kind) -> set[str]:
         return {r[0] for r in self._conn.execute("SELECT v2_id FROM baseline WHERE kind = ?", (kind.value,))}
@@ -505,15 +592,19 @@ class Ledger:
     def record_imported(self, entity: Entity, v2_id: str, written: dict[str, Any]) -> None:
         """`import`: a v2 object matched to this entity joins the ledger as if we had written it."""
         with self.transaction():
-            self._conn.execute("UPDATE entities SET v2_id = ?, written = ?, origin = 'imported', state = 'done' "
-                               "WHERE kind = ? AND key = ?", (v2_id, dumps(written), entity.kind.value, entity.key))
+            self._conn.execute(
+                "UPDATE entities SET v2_id = ?, written = ?, origin = 'imported', state = 'done' WHERE kind = ? AND key = ?",
+                (v2_id, dumps(written), entity.kind.value, entity.key),
+            )
 
     def conflict_requiring(self, kind: Kind, field: str, name: str, reason: str) -> None:
         """Entities whose body names `name` in `field` (participants of a clashing preset) are conflicts too."""
         with self.transaction():
-            self._conn.execute(f"UPDATE entities SET action = 'conflict', reason = ? WHERE kind = ? "
-                               f"AND action != 'unmappable' AND json_extract(desired, '$.{field}') = ?",
-                               (reason, kind.value, name))
+            self._conn.execute(
+                f"UPDATE entities SET action = 'conflict', reason = ? WHERE kind = ? "
+                f"AND action != 'unmappable' AND json_extract(desired, '$.{field}') = ?",
+                (reason, kind.value, name),
+            )
 
     def decide(self) -> None:
         """Set each entity's action from its ledger state; SQL keeps 100k rows cheap."""
@@ -523,22 +614,31 @@ class Ledger:
     def adopt(self, kind: Kind, key: str, v2_id: str) -> None:
         """The plan found an identical object in v2: the load will take it without a write."""
         with self.transaction():
-            self._conn.execute("UPDATE entities SET action = 'adopt', adopt_v2_id = ? WHERE kind = ? AND key = ?",
-                               (v2_id, kind.value, key))
+            self._conn.execute(
+                "UPDATE entities SET action = 'adopt', adopt_v2_id = ? WHERE kind = ? AND key = ?", (v2_id, kind.value, key)
+            )
 
     def conflict(self, kind: Kind, key: str, reason: str) -> None:
         """v2 holds something we cannot reconcile with the mappings: left alone, with the reason."""
         with self.transaction():
-            self._conn.execute("UPDATE entities SET action = 'conflict', reason = ? WHERE kind = ? AND key = ?",
-                               (reason, kind.value, key))
+            self._conn.execute(
+                "UPDATE entities SET action = 'conflict', reason = ? WHERE kind = ? AND key = ?", (reason, kind.value, key)
+            )
 
     # ---------------------------------------------------------------- queries
     def entity(self, kind: Kind, key: str) -> Entity | None:
         return next(self._select("WHERE kind = ? AND key = ?", (Kind(kind).value, key)), None)
 
-    def entities(self, kind: Kind | None = None, *, states: Iterable[State] | None = None,
-                 actions: Iterable[Action] | None = None, parent_key: str | None = None,
-                 in_v2: bool | None = None, origin: str | None = None) -> Iterator[Entity]:
+    def entities(
+        self,
+        kind: Kind | None = None,
+        *,
+        states: Iterable[State] | None = None,
+        actions: Iterable[Action] | None = None,
+        parent_key: str | None = None,
+        in_v2: bool | None = None,
+        origin: str | None = None,
+    ) -> Iterator[Entity]:
         """Entities in plan order, filtered; `gone` ones only when asked for by action."""
         clauses: list[str] = []
         args: list[Any] = []
@@ -594,15 +694,20 @@ class Ledger:
 
     def parents_with_new_children(self, kind: Kind, parent: Kind) -> list[tuple[str, str]]:
         """(parent key, parent v2 id) of parents already in v2 that get new children in this plan."""
-        return [(key, v2_id) for key, v2_id in self._conn.execute(
-            "SELECT DISTINCT p.key, p.v2_id FROM entities c JOIN entities p ON p.kind = ? AND p.key = c.parent_key "
-            "WHERE c.kind = ? AND c.action = 'create' AND p.v2_id IS NOT NULL ORDER BY p.seq",
-            (parent.value, kind.value))]
+        return [
+            (key, v2_id)
+            for key, v2_id in self._conn.execute(
+                "SELECT DISTINCT p.key, p.v2_id FROM entities c JOIN entities p ON p.kind = ? AND p.key = c.parent_key "
+                "WHERE c.kind = ? AND c.action = 'create' AND p.v2_id IS NOT NULL ORDER BY p.seq",
+                (parent.value, kind.value),
+            )
+        ]
 
     def action_counts(self) -> dict[Kind, Counter[Action]]:
         counts: dict[Kind, Counter[Action]] = {k: Counter() for k in Kind}
         for kind, action, n in self._conn.execute(
-                "SELECT kind, action, count(*) FROM entities WHERE action != 'gone' GROUP BY kind, action"):
+            "SELECT kind, action, count(*) FROM entities WHERE action != 'gone' GROUP BY kind, action"
+        ):
             counts[Kind(kind)][Action(action)] = n
         return counts
 
@@ -610,9 +715,10 @@ class Ledger:
         """Entities per kind and state (the `status` table); conflicts shown as such."""
         out: dict[Kind, Counter[str]] = {k: Counter() for k in Kind}
         for kind, state, n in self._conn.execute(
-                "SELECT kind, CASE WHEN action = 'conflict' THEN 'conflict' WHEN state = 'done' AND "
-                "written IS NOT desired THEN 'follow-up' ELSE state END AS shown, count(*) "
-                "FROM entities WHERE action IS NOT 'gone' GROUP BY kind, shown"):
+            "SELECT kind, CASE WHEN action = 'conflict' THEN 'conflict' WHEN state = 'done' AND "
+            "written IS NOT desired THEN 'follow-up' ELSE state END AS shown, count(*) "
+            "FROM entities WHERE action IS NOT 'gone' GROUP BY kind, shown"
+        ):
             out[Kind(kind)][state] = n
         return out
 
@@ -647,21 +753,31 @@ class Ledger:
 
     def held_back(self, kind: Kind, parent: Kind) -> int:
         """Pending entities whose parent failed or is unmappable: they cannot be created this run."""
-        return int(self._conn.execute(
-            "SELECT count(*) FROM entities c JOIN entities p ON p.kind = ? AND p.key = c.parent_key "
-            "WHERE c.kind = ? AND c.state = 'pending' AND p.v2_id IS NULL AND p.state IN ('failed', 'unmappable')",
-            (parent.value, kind.value)).fetchone()[0])
+        return int(
+            self._conn.execute(
+                "SELECT count(*) FROM entities c JOIN entities p ON p.kind = ? AND p.key = c.parent_key "
+                "WHERE c.kind = ? AND c.state = 'pending' AND p.v2_id IS NULL AND p.state IN ('failed', 'unmappable')",
+                (parent.value, kind.value),
+            ).fetchone()[0]
+        )
 
     def held_back_by(self, kind: Kind, parent: Kind) -> Iterator[Entity]:
         """The pending entities `held_back` counts: their parent failed or is unmappable."""
         return self._select(
             "WHERE kind = ? AND state = 'pending' AND action IS NOT 'gone' AND parent_key IN (SELECT key FROM entities "
-            "WHERE kind = ? AND v2_id IS NULL AND state IN ('failed', 'unmappable'))", (kind.value, parent.value))
+            "WHERE kind = ? AND v2_id IS NULL AND state IN ('failed', 'unmappable'))",
+            (kind.value, parent.value),
+        )
 
     # ------------------------------------------------------------ load verbs
-    def next_creates(self, kind: Kind, limit: int, parent: Kind | None = None,
-                     requires: tuple[tuple[Kind, str], ...] = (),
-                     keys: frozenset[str] | None = None) -> list[tuple[Entity, str | None]]:
+    def next_creates(
+        self,
+        kind: Kind,
+        limit: int,
+        parent: Kind | None = None,
+        requires: tuple[tuple[Kind, str], ...] = (),
+        keys: frozenset[str] | None = None,
+    ) -> list[tuple[Entity, str | None]]:
         """Pending creates whose dependencies exist in v2, with the parent's v2 id (only `keys`, if given)."""
         args: tuple[Any, ...] = (kind.value, limit) if keys is None else (json.dumps(sorted(keys)), kind.value, limit)
         cur = self._conn.execute(next_creates_sql(parent, requires, scoped=keys is not None), args)
@@ -700,16 +816,29 @@ class Ledger:
             self._conn.executemany(
                 "UPDATE entities SET state = ?, v2_id = COALESCE(?, v2_id), written = COALESCE(?, written), "
                 "origin = COALESCE(origin, ?), last_error = ?, updated_at = ? WHERE kind = ? AND key = ?",
-                [(r.state.value, r.v2_id, dumps(r.written) if r.written is not None else None, r.origin,
-                  scrub(r.error) if r.error else None, at, r.kind.value, r.key) for r in results],
+                [
+                    (
+                        r.state.value,
+                        r.v2_id,
+                        dumps(r.written) if r.written is not None else None,
+                        r.origin,
+                        scrub(r.error) if r.error else None,
+                        at,
+                        r.kind.value,
+                        r.key,
+                    )
+                    for r in results
+                ],
             )
             self._journal(run_id, [(r.kind, r.key, r.event, r.detail) for r in results])
 
     def forget_v2(self, kind: Kind, keys: list[str]) -> None:
         """Objects rollback deleted: the entity goes back to pending, so a later migrate recreates it."""
         with self.transaction():
-            self._conn.executemany("UPDATE entities SET v2_id = NULL, written = NULL, origin = NULL, state = 'pending' "
-                                   "WHERE kind = ? AND key = ?", [(kind.value, key) for key in keys])
+            self._conn.executemany(
+                "UPDATE entities SET v2_id = NULL, written = NULL, origin = NULL, state = 'pending' WHERE kind = ? AND key = ?",
+                [(kind.value, key) for key in keys],
+            )
 
     def _journal(self, run_id: int, events: list[tuple[Kind, str, str, dict[str, Any] | None]]) -> None:
         at = now_iso()
@@ -721,8 +850,12 @@ class Ledger:
     # ---------------------------------------------------------------- journal
     def events(self, kind: Kind, key: str) -> list[str]:
         """Every journal event of one entity, intents included, oldest first."""
-        return [r[0] for r in self._conn.execute("SELECT event FROM journal WHERE kind = ? AND key = ? ORDER BY seq",
-                                                 (Kind(kind).value, key))]
+        return [
+            r[0]
+            for r in self._conn.execute(
+                "SELECT event FROM journal WHERE kind = ? AND key = ? ORDER BY seq", (Kind(kind).value, key)
+            )
+        ]
 
     def journal_counts(self, run_id: int) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -734,14 +867,17 @@ class Ledger:
 
     def journal(self, run_id: int) -> tuple[int, Iterator[JournalEntry]]:
         """What one run did to each entity (outcomes only; intents are bookkeeping), with the entity."""
-        source = ("FROM journal j LEFT JOIN entities e ON e.kind = j.kind AND e.key = j.key "
-                  "WHERE j.run_id = ? AND j.event NOT LIKE 'intent:%'")
+        source = (
+            "FROM journal j LEFT JOIN entities e ON e.kind = j.kind AND e.key = j.key "
+            "WHERE j.run_id = ? AND j.event NOT LIKE 'intent:%'"
+        )
         total = int(self._conn.execute(f"SELECT count(*) {source}", (run_id,)).fetchone()[0])
         columns = ", ".join(f"e.{c.strip()}" for c in _ENTITY_COLUMNS.split(","))
 
         def entries() -> Iterator[JournalEntry]:
-            for row in self._conn.execute(f"SELECT j.at, j.kind, j.key, j.event, j.detail, {columns} {source} ORDER BY j.seq",
-                                          (run_id,)):
+            for row in self._conn.execute(
+                f"SELECT j.at, j.kind, j.key, j.event, j.detail, {columns} {source} ORDER BY j.seq", (run_id,)
+            ):
                 at, kind, key, event, detail = row[:5]
                 entity = _entity(row[5:]) if row[5] is not None else None
                 yield JournalEntry(at, entity, Kind(kind), key, event, _loads(detail))
@@ -757,8 +893,7 @@ class Ledger:
         says it created it, so rollback undoes it) is kept. Runs and journal keep their
         history under new run ids; the snapshot is the union of the shards' snapshots.
         """
-        self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS held_by (kind TEXT, key TEXT, shard TEXT, "
-                           "PRIMARY KEY (kind, key))")
+        self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS held_by (kind TEXT, key TEXT, shard TEXT, PRIMARY KEY (kind, key))")
         self._conn.execute("ATTACH DATABASE ? AS src", (str(source),))
         try:
             with self.transaction():
@@ -766,24 +901,33 @@ class Ledger:
                 offset = self._conn.execute("SELECT coalesce(max(id), 0) FROM main.runs").fetchone()[0]
                 self._conn.execute(
                     "INSERT INTO main.runs(id, command, started_at, ended_at, status, pid, summary) "
-                    "SELECT id + ?, command, started_at, ended_at, status, pid, summary FROM src.runs ORDER BY id", (offset,))
+                    "SELECT id + ?, command, started_at, ended_at, status, pid, summary FROM src.runs ORDER BY id",
+                    (offset,),
+                )
                 self._conn.execute(
                     "INSERT INTO main.journal(at, run_id, kind, key, event, detail) "
-                    "SELECT at, run_id + ?, kind, key, event, detail FROM src.journal ORDER BY seq", (offset,))
+                    "SELECT at, run_id + ?, kind, key, event, detail FROM src.journal ORDER BY seq",
+                    (offset,),
+                )
                 self._conn.execute(
                     "INSERT OR IGNORE INTO main.snapshot(kind, v1_id, parent_id, data, hash, run_id) "
-                    "SELECT kind, v1_id, parent_id, data, hash, run_id + ? FROM src.snapshot", (offset,))
+                    "SELECT kind, v1_id, parent_id, data, hash, run_id + ? FROM src.snapshot",
+                    (offset,),
+                )
                 # a shared row another shard holds less completely makes way for this one
                 self._conn.execute(
                     "DELETE FROM main.entities WHERE EXISTS (SELECT 1 FROM src.entities s WHERE s.kind = main.entities.kind "
                     "AND s.key = main.entities.key AND s.v2_id IS NOT NULL AND (main.entities.v2_id IS NULL OR "
-                    "(s.origin = 'created' AND main.entities.origin IS NOT 'created')))")
+                    "(s.origin = 'created' AND main.entities.origin IS NOT 'created')))"
+                )
                 self._conn.execute(
                     f"INSERT OR IGNORE INTO main.entities({_ENTITY_COLUMNS}, updated_at) "
-                    f"SELECT {_ENTITY_COLUMNS}, updated_at FROM src.entities ORDER BY seq")
+                    f"SELECT {_ENTITY_COLUMNS}, updated_at FROM src.entities ORDER BY seq"
+                )
                 self._conn.execute("INSERT OR IGNORE INTO held_by SELECT kind, key, ? FROM src.entities", (shard,))
-                for key, value in self._conn.execute("SELECT key, value FROM src.meta WHERE key NOT IN "
-                                                     f"({','.join('?' * len(_OWN_META))})", _OWN_META).fetchall():
+                for key, value in self._conn.execute(
+                    f"SELECT key, value FROM src.meta WHERE key NOT IN ({','.join('?' * len(_OWN_META))})", _OWN_META
+                ).fetchall():
                     self._conn.execute("INSERT OR IGNORE INTO main.meta(key, value) VALUES (?, ?)", (key, value))
         finally:
             self._conn.execute("DETACH DATABASE src")
@@ -792,16 +936,20 @@ class Ledger:
         chosen = [k.value for k in shared]
         row = self._conn.execute(
             "SELECT s.kind, s.key, h.shard FROM src.entities s JOIN held_by h ON h.kind = s.kind AND h.key = s.key "
-            f"WHERE s.kind NOT IN ({','.join('?' * len(chosen)) or 'NULL'}) LIMIT 1", chosen).fetchone()
+            f"WHERE s.kind NOT IN ({','.join('?' * len(chosen)) or 'NULL'}) LIMIT 1",
+            chosen,
+        ).fetchone()
         if row is not None:
             raise LedgerConflict(f"{row[0]} {row[1]} is in shard {row[2]} and in shard {shard}: overlapping shards")
         row = self._conn.execute(
             "SELECT s.kind, s.key, e.v2_id, s.v2_id, h.shard FROM src.entities s "
             "JOIN main.entities e ON e.kind = s.kind AND e.key = s.key JOIN held_by h ON h.kind = s.kind AND h.key = s.key "
-            "WHERE s.v2_id IS NOT NULL AND e.v2_id IS NOT NULL AND s.v2_id != e.v2_id LIMIT 1").fetchone()
+            "WHERE s.v2_id IS NOT NULL AND e.v2_id IS NOT NULL AND s.v2_id != e.v2_id LIMIT 1"
+        ).fetchone()
         if row is not None:
-            raise LedgerConflict(f"{row[0]} {row[1]} is v2 {row[2]} in shard {row[4]} but v2 {row[3]} in shard {shard}: "
-                                 "inconsistent shards")
+            raise LedgerConflict(
+                f"{row[0]} {row[1]} is v2 {row[2]} in shard {row[4]} but v2 {row[3]} in shard {shard}: inconsistent shards"
+            )
 
     def finish_merge(self, shards: list[str], extracts_complete: bool) -> None:
         """Mark the merged ledger as serving unsharded runs, with a snapshot as complete as its shards'."""
@@ -809,7 +957,8 @@ class Ledger:
             self.set_meta("shard", "none")
             self.set_meta("merged_from", ",".join(shards))
             newest = self._conn.execute(
-                "SELECT max(id) FROM runs WHERE command IN ('extract', 'plan', 'migrate', 'verify')").fetchone()[0]
+                "SELECT max(id) FROM runs WHERE command IN ('extract', 'plan', 'migrate', 'verify')"
+            ).fetchone()[0]
             if extracts_complete and newest is not None:
                 self.set_meta("snapshot_run", str(newest))
                 self.set_meta("snapshot_at", now_iso())

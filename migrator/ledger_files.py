@@ -10,7 +10,6 @@ another file. (`ledger.backup` makes the single-file copy to keep in CI.)
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
@@ -77,6 +76,8 @@ def ledger_path_for_reading(given: Path | None, credentials_file: Path | None, s
     try:
         credentials = load_credentials(credentials_file)
     except CredentialError as exc:
-        raise ConfigError(f"which ledger? pass --ledger PATH (or set DYTE_MIGRATE_LEDGER), or the credentials "
-                          f"whose org pair names the default ledger ({exc})") from None
+        raise ConfigError(
+            f"which ledger? pass --ledger PATH (or set DYTE_MIGRATE_LEDGER), or the credentials "
+            f"whose org pair names the default ledger ({exc})"
+        ) from None
     return default_ledger(credentials.pair, shard)

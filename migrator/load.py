@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, deque
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from migrator import kinds, undo
 from migrator.client import DyteClient
@@ -59,11 +60,22 @@ class _Chunk:
 
 
 class Loader:
-    def __init__(self, client: DyteClient, ledger: Ledger, run_id: int, *, chunk: int = 64,
-                 max_writes: int | None = None, deadline: float | None = None,
-                 stop: asyncio.Event | None = None, only: frozenset[Kind] | None = None,
-                 progress: Progress | None = None, concurrency: int | None = None, prune: bool = False,
-                 scope: Scope | None = None) -> None:
+    def __init__(
+        self,
+        client: DyteClient,
+        ledger: Ledger,
+        run_id: int,
+        *,
+        chunk: int = 64,
+        max_writes: int | None = None,
+        deadline: float | None = None,
+        stop: asyncio.Event | None = None,
+        only: frozenset[Kind] | None = None,
+        progress: Progress | None = None,
+        concurrency: int | None = None,
+        prune: bool = False,
+        scope: Scope | None = None,
+    ) -> None:
         self.client, self.ledger, self.run_id = client, ledger, run_id
         self.chunk = chunk
         self.concurrency = concurrency or max(1, chunk // 8)  # writes in flight: match the client's slots
@@ -115,8 +127,9 @@ class Loader:
         """What we created for v1 objects deleted since: deleted (meetings: set INACTIVE), children first."""
         for spec in kinds.ROLLBACK_ORDER:
             if spec.kind in self.only:
-                pruned = await undo.undo_all(self.client, self.ledger, self.run_id, spec,
-                                             undo.targets(self.ledger, spec, gone=True), "pruned")
+                pruned = await undo.undo_all(
+                    self.client, self.ledger, self.run_id, spec, undo.targets(self.ledger, spec, gone=True), "pruned"
+                )
                 self.summary.counts[spec.kind]["pruned"] += pruned.counts[spec.kind]["pruned"]
                 self.summary.errors += pruned.errors
 
@@ -168,14 +181,21 @@ class Loader:
                 self.ledger.record_results(self.run_id, settled)
                 self._tally(settled)
             self.progress(spec.kind, len(chunk.jobs))
-            return [e for (e, _), o in zip(chunk.jobs, chunk.outcomes) if o is UNCERTAIN]
+            return [e for (e, _), o in zip(chunk.jobs, chunk.outcomes, strict=True) if o is UNCERTAIN]
 
-        await self._pipeline(spec, next_batch, lambda job: job[0], "intent:create",
-                             lambda job: self._create(spec, *job), complete)
+        await self._pipeline(
+            spec, next_batch, lambda job: job[0], "intent:create", lambda job: self._create(spec, *job), complete
+        )
 
-    async def _pipeline(self, spec: KindSpec, next_batch: Callable[[int], list[Any]], entity_of: Callable[[Any], Entity],
-                        event: str, send: Callable[[Any], Awaitable[Any]],
-                        complete: Callable[[_Chunk], list[Entity]]) -> None:
+    async def _pipeline(
+        self,
+        spec: KindSpec,
+        next_batch: Callable[[int], list[Any]],
+        entity_of: Callable[[Any], Entity],
+        event: str,
+        send: Callable[[Any], Awaitable[Any]],
+        complete: Callable[[_Chunk], list[Entity]],
+    ) -> None:
         """Send chunks of writes through `concurrency` workers, up to PIPELINE_DEPTH chunks in flight.
 
         Exactly once: a chunk's intent is committed before any of its writes is queued, and
@@ -270,11 +290,20 @@ class Loader:
                 continue
             differ = changes(await spec.whole(self.client, candidate, parent_v2), entity.desired)
             if differ:
-                error = (f"v2 already holds a {entity.kind} with the same key that differs at "
-                         f"{', '.join(c.path for c in differ[:5])}")
+                error = (
+                    f"v2 already holds a {entity.kind} with the same key that differs at {', '.join(c.path for c in differ[:5])}"
+                )
                 break
-            return WriteResult(entity.kind, entity.key, State.DONE, "adopted", v2_id=candidate["id"],
-                               written=entity.desired, origin="adopted", detail={"after": "409"})
+            return WriteResult(
+                entity.kind,
+                entity.key,
+                State.DONE,
+                "adopted",
+                v2_id=candidate["id"],
+                written=entity.desired,
+                origin="adopted",
+                detail={"after": "409"},
+            )
         else:
             error = f"{refusal.status}: {refusal.api_message}"
         self.summary.errors.append(EntityError(entity.kind, entity.key, error))
@@ -289,8 +318,9 @@ class Loader:
                 continue
             updates = [e for e in stuck if e.v2_id]
             if updates:  # PATCH is idempotent: the plan asks for it again if it did not land
-                self.ledger.record_results(self.run_id, [
-                    WriteResult(e.kind, e.key, State.DONE, "reconciled-update") for e in updates])
+                self.ledger.record_results(
+                    self.run_id, [WriteResult(e.kind, e.key, State.DONE, "reconciled-update") for e in updates]
+                )
             creates = [e for e in stuck if not e.v2_id]
             if creates:
                 await self._settle(spec, creates, resumed=True)
@@ -302,8 +332,10 @@ class Loader:
         for entity in entities:
             if entity.key in self.ambiguous:  # stays in flight: settled by a person, never sent again
                 ids = self.ambiguous[entity.key]
-                reason = (f"a write with a lost answer may have created any of {len(ids)} v2 {spec.label} "
-                          f"({', '.join(ids[:3])}); keep the right one and delete the others, then run migrate again")
+                reason = (
+                    f"a write with a lost answer may have created any of {len(ids)} v2 {spec.label} "
+                    f"({', '.join(ids[:3])}); keep the right one and delete the others, then run migrate again"
+                )
                 self.ledger.conflict(entity.kind, entity.key, reason)
                 self.summary.errors.append(EntityError(entity.kind, entity.key, reason))
                 results.append(WriteResult(entity.kind, entity.key, State.INTENT, "ambiguous", error=reason))
@@ -311,8 +343,18 @@ class Loader:
             hit = found.get(entity.key)
             if hit is not None:
                 v2_id, written = hit
-                results.append(WriteResult(entity.kind, entity.key, State.DONE, "adopted", v2_id=v2_id, written=written,
-                                           origin="created", detail={"reconciled": True, "resumed": resumed}))
+                results.append(
+                    WriteResult(
+                        entity.kind,
+                        entity.key,
+                        State.DONE,
+                        "adopted",
+                        v2_id=v2_id,
+                        written=written,
+                        origin="created",
+                        detail={"reconciled": True, "resumed": resumed},
+                    )
+                )
                 continue
             self._uncertain_tries[(entity.kind, entity.key)] += 1
             if self._uncertain_tries[(entity.kind, entity.key)] >= MAX_UNCERTAIN:
@@ -345,8 +387,14 @@ class Loader:
                 if pool_key not in pools:
                     pools[pool_key] = await spec.listing(self.client, parent_v2)
                 candidates = pools[pool_key]
-            possible = [c for c in candidates if c["id"] not in claimed and spec.natural_key(c) == entity.natural_key
-                        and spec.matches(desired, c) and spec.could_be_ours(c, entity.intent_at)]
+            possible = [
+                c
+                for c in candidates
+                if c["id"] not in claimed
+                and spec.natural_key(c) == entity.natural_key
+                and spec.matches(desired, c)
+                and spec.could_be_ours(c, entity.intent_at)
+            ]
             if len(possible) > 1:  # two objects could be the one we created: a person must choose
                 self.ambiguous[entity.key] = [c["id"] for c in possible]
             elif possible:
@@ -386,8 +434,9 @@ class Loader:
             return WriteResult(entity.kind, entity.key, State.FAILED, "failed", error=message)
         # what v2 holds of the fields the plan wants (a field v1 no longer sends cannot be unset by a PATCH)
         held = {k: v for k, v in written.items() if k in desired}
-        return WriteResult(entity.kind, entity.key, State.DONE, "status-set" if follow_up else "updated",
-                           written={**held, **body})
+        return WriteResult(
+            entity.kind, entity.key, State.DONE, "status-set" if follow_up else "updated", written={**held, **body}
+        )
 
     # ------------------------------------------------------------- counts
     def _tally(self, results: list[WriteResult]) -> None:

@@ -40,8 +40,9 @@ def _read(path: Path) -> _ShardLedger:
         bound = ledger.meta("shard")
         if bound is None or bound == UNSHARDED:
             raise LedgerConflict(f"ledger {path} is not a shard's ledger (it served an unsharded run)")
-        return _ShardLedger(path, Shard.parse(bound), (ledger.meta("v1_org") or "", ledger.meta("v2_org") or ""),
-                            ledger.extract_complete())
+        return _ShardLedger(
+            path, Shard.parse(bound), (ledger.meta("v1_org") or "", ledger.meta("v2_org") or ""), ledger.extract_complete()
+        )
 
 
 def _check_split(parts: list[_ShardLedger]) -> None:
@@ -49,11 +50,15 @@ def _check_split(parts: list[_ShardLedger]) -> None:
     seen: dict[int, Path] = {}
     for part in parts:
         if part.pair != first.pair:
-            raise LedgerConflict(f"ledger {part.path} is v1 org {part.pair[0]} -> v2 org {part.pair[1]}, but ledger "
-                                 f"{first.path} is {first.pair[0]} -> {first.pair[1]}: not one migration")
+            raise LedgerConflict(
+                f"ledger {part.path} is v1 org {part.pair[0]} -> v2 org {part.pair[1]}, but ledger "
+                f"{first.path} is {first.pair[0]} -> {first.pair[1]}: not one migration"
+            )
         if part.shard.count != first.shard.count:
-            raise LedgerConflict(f"ledger {part.path} is shard {part.shard.label} but ledger {first.path} is shard "
-                                 f"{first.shard.label}: not one split")
+            raise LedgerConflict(
+                f"ledger {part.path} is shard {part.shard.label} but ledger {first.path} is shard "
+                f"{first.shard.label}: not one split"
+            )
         if part.shard.index in seen:
             raise LedgerConflict(f"ledgers {seen[part.shard.index]} and {part.path} are both shard {part.shard.label}")
         seen[part.shard.index] = part.path

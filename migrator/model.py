@@ -155,9 +155,14 @@ def changes(actual: Any, wanted: Any) -> list[Change]:
             if report_type == "dictionary_item_removed" and isinstance(item.up.t2, dict) and isinstance(item.up.t1, dict):
                 # v2 holds a nested field the mapping does not mention: extra fields are fine
                 continue
-            found.append(Change(_dotted(item.path(output_format="list")), report_type,
-                                None if item.t1 is notpresent else item.t1,
-                                None if item.t2 is notpresent else item.t2))
+            found.append(
+                Change(
+                    _dotted(item.path(output_format="list")),
+                    report_type,
+                    None if item.t1 is notpresent else item.t1,
+                    None if item.t2 is notpresent else item.t2,
+                )
+            )
     return sorted(found, key=lambda c: c.path)
 
 
@@ -238,8 +243,13 @@ class PlanSummary:
     kept: list[Finding] = field(default_factory=list)  # migrated entities the current mappings cannot map: left as they are
 
     def total(self, actions: frozenset[Action] | set[Action], kinds: frozenset[Kind] | None = None) -> int:
-        return sum(n for kind, tally in self.counts.items() if kinds is None or kind in kinds
-                   for action, n in tally.items() if action in actions)
+        return sum(
+            n
+            for kind, tally in self.counts.items()
+            if kinds is None or kind in kinds
+            for action, n in tally.items()
+            if action in actions
+        )
 
     def findings(self) -> dict[tuple[Kind, str], Finding]:
         """Each planned update or conflict by entity, for the per-entity report rows."""

@@ -11,7 +11,7 @@ import asyncio
 import math
 import random
 import time
-from typing import Callable
+from collections.abc import Callable
 
 # Pace this fraction under the server's rate, and burst at most this fraction of its
 # capacity: the surplus keeps the server's bucket topped up, which absorbs network jitter.

@@ -17,9 +17,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from migrator import kinds
 from migrator.client import DyteClient
@@ -65,8 +66,9 @@ class Planner:
                 tally.examples.append({"key": key, "before": note.before, "after": note.after})
         if keep_per_entity and mapped.notes:
             self.summary.entity_notes[(kind, key)] = [
-                {"kind": n.kind, "source": n.source, "target": n.target, "before": n.before, "after": n.after,
-                 "reason": n.reason} for n in mapped.notes]
+                {"kind": n.kind, "source": n.source, "target": n.target, "before": n.before, "after": n.after, "reason": n.reason}
+                for n in mapped.notes
+            ]
 
     def _mapped(self, entity: Entity, mapped: Mapped, keep_notes: bool = True) -> Entity:
         self._tally(entity.kind, entity.key, mapped, keep_per_entity=keep_notes)
@@ -89,21 +91,32 @@ class Planner:
     # ------------------------------------------------------------------ map
     def _meetings(self, meetings: dict[str, dict[str, Any]]) -> Iterator[Entity]:
         for mid, meeting in meetings.items():
-            entity = Entity(Kind.MEETING, mid, v1_id=mid,
-                            extra={"roomName": meeting.get("roomName"), "title": meeting.get("title")})
+            entity = Entity(
+                Kind.MEETING, mid, v1_id=mid, extra={"roomName": meeting.get("roomName"), "title": meeting.get("title")}
+            )
             try:
                 yield self._mapped(entity, self.mappings.map_meeting(meeting))
             except Unmappable as exc:
                 yield from _present(self._refused(entity, exc))
 
-    def _participants(self, meetings: dict[str, dict[str, Any]], catalog: PresetCatalog,
-                      choices: dict[str, PresetChoice]) -> Iterator[Entity]:
+    def _participants(
+        self, meetings: dict[str, dict[str, Any]], catalog: PresetCatalog, choices: dict[str, PresetChoice]
+    ) -> Iterator[Entity]:
         relocation = self.summary.relocation
         for p in self.ledger.snapshot(Kind.PARTICIPANT.value):
             pid, mid = str(p["id"]), str(p.get("meetingId"))
-            entity = Entity(Kind.PARTICIPANT, pid, v1_id=pid, parent_key=mid,
-                            extra={"meetingId": mid, "clientSpecificId": p.get("clientSpecificId"),
-                                   "email": p.get("email"), "name": p.get("name")})
+            entity = Entity(
+                Kind.PARTICIPANT,
+                pid,
+                v1_id=pid,
+                parent_key=mid,
+                extra={
+                    "meetingId": mid,
+                    "clientSpecificId": p.get("clientSpecificId"),
+                    "email": p.get("email"),
+                    "name": p.get("name"),
+                },
+            )
             meeting = meetings.get(mid)
             try:
                 if meeting is None:
@@ -118,8 +131,9 @@ class Planner:
                 self._name_clashes.setdefault(choice.v2_name, set()).update({_described(first), _described(choice)})
             entry = relocation.get(choice.v2_name)
             if entry is None:
-                entry = relocation[choice.v2_name] = Relocation(choice.v2_name, choice.preset, choice.role,
-                                                                bool(choice.waiting_room))
+                entry = relocation[choice.v2_name] = Relocation(
+                    choice.v2_name, choice.preset, choice.role, bool(choice.waiting_room)
+                )
             entry.participants += 1
             entry.by_source[choice.source] += 1
             entry.reasons[choice.reason] += 1
@@ -128,8 +142,9 @@ class Planner:
 
     def _presets(self, choices: dict[str, PresetChoice], catalog: PresetCatalog) -> Iterator[Entity]:
         for name, choice in choices.items():
-            entity = Entity(Kind.PRESET, name, extra={"preset": choice.preset, "role": choice.role,
-                                                      "waiting_room": choice.waiting_room})
+            entity = Entity(
+                Kind.PRESET, name, extra={"preset": choice.preset, "role": choice.role, "waiting_room": choice.waiting_room}
+            )
             try:
                 yield self._mapped(entity, self.mappings.map_preset(choice, catalog))
             except Unmappable as exc:
@@ -195,11 +210,17 @@ class Planner:
     def _recordings(self, meetings: dict[str, dict[str, Any]]) -> list[Recording]:
         v2_ids = self.ledger.v2_ids(Kind.MEETING)
         return [
-            Recording(v1_meeting=r.get("meetingId"), room_name=r.get("roomName"),
-                      title=(meetings.get(str(r.get("meetingId"))) or {}).get("title"),
-                      v2_meeting=v2_ids.get(str(r.get("meetingId"))), recording_id=r.get("id"), status=r.get("status"),
-                      download_url=r.get("downloadUrl"), download_url_expiry=r.get("downloadUrlExpiry"),
-                      file=r.get("outputFileName"))
+            Recording(
+                v1_meeting=r.get("meetingId"),
+                room_name=r.get("roomName"),
+                title=(meetings.get(str(r.get("meetingId"))) or {}).get("title"),
+                v2_meeting=v2_ids.get(str(r.get("meetingId"))),
+                recording_id=r.get("id"),
+                status=r.get("status"),
+                download_url=r.get("downloadUrl"),
+                download_url_expiry=r.get("downloadUrlExpiry"),
+                file=r.get("outputFileName"),
+            )
             for r in self.ledger.snapshot("recording")
         ]
 
@@ -214,8 +235,7 @@ class Planner:
         key = (spec.kind, parent_v2)
         if key not in self._listings:
             assert self.client is not None
-            self._listings[key] = self._read(sorted(await spec.listing(self.client, parent_v2),
-                                                    key=lambda o: str(o.get("id"))))
+            self._listings[key] = self._read(sorted(await spec.listing(self.client, parent_v2), key=lambda o: str(o.get("id"))))
         return self._listings[key]
 
     async def compare_with_v2(self) -> None:
@@ -239,14 +259,17 @@ class Planner:
         for spec in kinds.KINDS:
             for entity in self.ledger.entities(spec.kind, actions=[Action.GONE], in_v2=True):
                 if entity.origin == "created":
-                    self.summary.deleted_in_v1.append(Finding(
-                        entity.kind, entity.key, entity.v2_id, "deleted in v1, kept in v2 (migrate --prune removes it)"))
+                    self.summary.deleted_in_v1.append(
+                        Finding(entity.kind, entity.key, entity.v2_id, "deleted in v1, kept in v2 (migrate --prune removes it)")
+                    )
 
     def _in_v2(self, spec: KindSpec) -> dict[str | None, list[Entity]]:
         """Entities the ledger says are in v2 (gone from v1 or not), grouped by parent key."""
         grouped: dict[str | None, list[Entity]] = {}
-        for entity in [*self.ledger.entities(spec.kind, in_v2=True),
-                       *self.ledger.entities(spec.kind, actions=[Action.GONE], in_v2=True)]:
+        for entity in [
+            *self.ledger.entities(spec.kind, in_v2=True),
+            *self.ledger.entities(spec.kind, actions=[Action.GONE], in_v2=True),
+        ]:
             grouped.setdefault(entity.parent_key if spec.parent else None, []).append(entity)
         return grouped
 
@@ -264,8 +287,11 @@ class Planner:
             lost += [e for e in group if e.v2_id not in held]
         if lost:
             self.ledger.lost_in_v2(spec.kind, [e.key for e in lost])
-            self.summary.recreated += [Finding(e.kind, e.key, e.v2_id, "deleted in v2 after migration; created again")
-                                       for e in lost if e.action is not Action.GONE]
+            self.summary.recreated += [
+                Finding(e.kind, e.key, e.v2_id, "deleted in v2 after migration; created again")
+                for e in lost
+                if e.action is not Action.GONE
+            ]
         return len(lost)
 
     async def _baseline(self, spec: KindSpec, first_run: bool) -> None:
@@ -281,13 +307,14 @@ class Planner:
             keys = {spec.natural_key(o) for o in foreign}
             self.summary.existing += [
                 Finding(e.kind, e.key, None, "already in v2, not known to this ledger")
-                for e in self.ledger.entities(spec.kind, actions=[Action.CREATE]) if e.natural_key in keys]
+                for e in self.ledger.entities(spec.kind, actions=[Action.CREATE])
+                if e.natural_key in keys
+            ]
 
     async def _adopt_or_conflict(self, entity: Entity, actual: dict[str, Any], v2_id: str) -> None:
         found = changes(actual, entity.desired)
         if found:
-            reason = (f"v2 already holds a {entity.kind} with the same key that differs at "
-                      f"{', '.join(c.path for c in found[:5])}")
+            reason = f"v2 already holds a {entity.kind} with the same key that differs at {', '.join(c.path for c in found[:5])}"
             self.ledger.conflict(entity.kind, entity.key, reason)
             self.summary.conflicts.append(Finding(entity.kind, entity.key, v2_id, reason, found))
         else:
@@ -338,15 +365,19 @@ class Planner:
             if actual is None:
                 reason = "the v2 object we created is gone"
                 self.ledger.conflict(entity.kind, entity.key, reason)
-                self.summary.conflicts.append(Finding(entity.kind, entity.key, entity.v2_id, reason,
-                                                      changes(None, entity.desired)))
+                self.summary.conflicts.append(
+                    Finding(entity.kind, entity.key, entity.v2_id, reason, changes(None, entity.desired))
+                )
                 continue
             changed_by_others = changes(actual, entity.written or {})
             immutable = spec.immutable_changes(entity.desired or {}, entity.written or {})
             wanted = changes(actual, entity.desired)
             if changed_by_others or immutable:
-                reason = (f"v2 changed since we wrote it at {', '.join(c.path for c in changed_by_others[:5])}"
-                          if changed_by_others else f"v2 cannot change {', '.join(immutable)} of an existing {entity.kind}")
+                reason = (
+                    f"v2 changed since we wrote it at {', '.join(c.path for c in changed_by_others[:5])}"
+                    if changed_by_others
+                    else f"v2 cannot change {', '.join(immutable)} of an existing {entity.kind}"
+                )
                 self.ledger.conflict(entity.kind, entity.key, reason)
                 self.summary.conflicts.append(Finding(entity.kind, entity.key, entity.v2_id, reason, wanted))
             else:
@@ -378,8 +409,7 @@ class Planner:
 
 
 def _described(choice: PresetChoice) -> str:
-    return (f"preset {choice.preset!r} with role {choice.role!r}"
-            + (" in a waiting-room meeting" if choice.waiting_room else ""))
+    return f"preset {choice.preset!r} with role {choice.role!r}" + (" in a waiting-room meeting" if choice.waiting_room else "")
 
 
 def _present(entity: Entity | None) -> Iterator[Entity]:
@@ -401,15 +431,21 @@ class Fingerprints:
         return dataclasses.asdict(self)
 
     def stale(self, now: Fingerprints) -> list[str]:
-        names = {"v1_snapshot": "v1 changed", "v2_state": "v2 changed", "mappings": "the mappings changed",
-                 "tool_version": "the tool version changed"}
+        names = {
+            "v1_snapshot": "v1 changed",
+            "v2_state": "v2 changed",
+            "mappings": "the mappings changed",
+            "tool_version": "the tool version changed",
+        }
         return [why for field, why in names.items() if getattr(self, field) != getattr(now, field)]
 
 
 def planned_actions(ledger: Ledger) -> list[dict[str, str]]:
     """Each entity's action and a hash of the body it wants: what a saved plan promises to do."""
-    return [{"kind": e.kind.value, "key": e.key, "action": (e.action or Action.CREATE).value,
-             "desired": content_hash(e.desired)} for e in ledger.entities()]
+    return [
+        {"kind": e.kind.value, "key": e.key, "action": (e.action or Action.CREATE).value, "desired": content_hash(e.desired)}
+        for e in ledger.entities()
+    ]
 
 
 @dataclass(frozen=True)
@@ -437,5 +473,6 @@ class SavedPlan:
         if not reasons and actions != self.actions:
             reasons = ["the planned actions differ"]
         if reasons:
-            raise ConfigError(f"saved plan {self.path} is stale: {', '.join(reasons)} since it was made; "
-                              "run `plan --out` again and review it")
+            raise ConfigError(
+                f"saved plan {self.path} is stale: {', '.join(reasons)} since it was made; run `plan --out` again and review it"
+            )

@@ -39,8 +39,13 @@ class ProgressDisplay:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 
         self._stop()
-        columns = [SpinnerColumn(), TextColumn(f"{event.stage} {{task.description}}"), BarColumn(), MofNCompleteColumn(),
-                   TimeRemainingColumn()]
+        columns = [
+            SpinnerColumn(),
+            TextColumn(f"{event.stage} {{task.description}}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        ]
         self._progress = Progress(*columns, console=Console(stderr=True), transient=False)
         self._progress.start()
         self._tasks = {kind: self._progress.add_task(kind, total=n or None) for kind, n in (event.totals or {}).items()}

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Literal
 
 from migrator.errors import CredentialError, register_secret
 
@@ -35,8 +36,15 @@ PROFILES: dict[str, Profile] = {
     "dyte-v1": Profile("dyte-v1", "https://api.dyte.io/v1", "raw-key", True, "dyte", DYTE_RATE_PER_MINUTE, "offset"),
     "dyte-v2": Profile("dyte-v2", "https://api.dyte.io/v2", "basic", False, "dyte", DYTE_RATE_PER_MINUTE, "page"),
     # 250 requests per 10 seconds per account (specs/realtimekit.md).
-    "realtimekit": Profile("realtimekit", "https://api.cloudflare.com/client/v4/accounts/{account_id}/realtime/kit/{app_id}",
-                           "bearer", False, "realtimekit", 250 * 6.0, "page"),
+    "realtimekit": Profile(
+        "realtimekit",
+        "https://api.cloudflare.com/client/v4/accounts/{account_id}/realtime/kit/{app_id}",
+        "bearer",
+        False,
+        "realtimekit",
+        250 * 6.0,
+        "page",
+    ),
 }
 TARGETS = ("dyte-v2", "realtimekit")
 DEFAULT_TARGET = "dyte-v2"
@@ -66,10 +74,12 @@ class ApiCredentials:
         """RealtimeKit's app id ("" when none is chosen yet: `--create-app`)."""
         return self.org_id.partition("/")[2] if self.profile.name == "realtimekit" else ""
 
-    def with_app(self, app_id: str) -> "ApiCredentials":
+    def with_app(self, app_id: str) -> ApiCredentials:
         """The same RealtimeKit account, scoped to `app_id` (after `--create-app`)."""
         account_id = self.org_id.partition("/")[0]
-        return ApiCredentials(self.profile, f"{self.account_url}/{app_id}", f"{account_id}/{app_id}", self.api_key, self.account_url)
+        return ApiCredentials(
+            self.profile, f"{self.account_url}/{app_id}", f"{account_id}/{app_id}", self.api_key, self.account_url
+        )
 
 
 @dataclass(frozen=True)
@@ -152,13 +162,18 @@ def check_pair(source: str, target: str) -> None:
     if target not in TARGETS:
         raise CredentialError(f"unknown target {target!r} (choose one of {', '.join(TARGETS)})")
     if source == target:
-        raise CredentialError(f"--source {source} with --target {target}: nothing to migrate "
-                              "(a Dyte v2 org moves to --target realtimekit)")
+        raise CredentialError(
+            f"--source {source} with --target {target}: nothing to migrate (a Dyte v2 org moves to --target realtimekit)"
+        )
 
 
 def load_credentials(
-    file: Path | None = None, env: Mapping[str, str] | None = None, *, target: str = DEFAULT_TARGET,
-    source: str = DEFAULT_SOURCE, app_optional: bool = False
+    file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    target: str = DEFAULT_TARGET,
+    source: str = DEFAULT_SOURCE,
+    app_optional: bool = False,
 ) -> Credentials:
     """Read the source's and the target's credentials: the file (if given) first, then the environment.
 
@@ -178,7 +193,9 @@ def load_credentials(
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise CredentialError(f"credentials file {file} is not valid JSON: {type(exc).__name__}") from None
         if not isinstance(loaded, dict) or not all(isinstance(loaded.get(k, {}), dict) for k in SECTIONS):
-            raise CredentialError(f'credentials file {file} must look like {{"v1": {{...}}, "v2": {{...}}, "realtimekit": {{...}}}}')
+            raise CredentialError(
+                f'credentials file {file} must look like {{"v1": {{...}}, "v2": {{...}}, "realtimekit": {{...}}}}'
+            )
         data = {k: loaded.get(k, {}) for k in SECTIONS}
     section = source.removeprefix("dyte-")  # "v1" or "v2": the file section and the DYTE_<V1|V2>_ variables
     source_side = _side(section, data[section], env, PROFILES[source], where)  # errors name the source first

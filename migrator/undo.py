@@ -44,8 +44,9 @@ def already_undone(ledger: Ledger, spec: KindSpec) -> int:
     return sum(1 for e in ledger.entities(spec.kind, origin="created", in_v2=True) if _undone(spec, e))
 
 
-async def undo_all(client: DyteClient, ledger: Ledger, run_id: int, spec: KindSpec, entities: list[Entity],
-                   event: str) -> RollbackSummary:
+async def undo_all(
+    client: DyteClient, ledger: Ledger, run_id: int, spec: KindSpec, entities: list[Entity], event: str
+) -> RollbackSummary:
     """Undo `entities` of one kind in chunks, intent first, recording `event` for each one undone."""
     summary = RollbackSummary()
     parents = ledger.v2_ids(spec.parent) if spec.parent is not None else {}
@@ -54,8 +55,9 @@ async def undo_all(client: DyteClient, ledger: Ledger, run_id: int, spec: KindSp
         try:
             if spec.undo is Undo.DEACTIVATE:
                 await client.v2("PATCH", spec.item_path(entity.v2_id or ""), json=kinds.INACTIVE)
-                return WriteResult(entity.kind, entity.key, State.DONE, event,
-                                   written={**(entity.written or {}), **kinds.INACTIVE})
+                return WriteResult(
+                    entity.kind, entity.key, State.DONE, event, written={**(entity.written or {}), **kinds.INACTIVE}
+                )
             await client.v2("DELETE", spec.item_path(entity.v2_id or "", parents.get(entity.parent_key or "")))
         except AuthError:
             raise
@@ -69,7 +71,7 @@ async def undo_all(client: DyteClient, ledger: Ledger, run_id: int, spec: KindSp
         return WriteResult(entity.kind, entity.key, State.PENDING, event)
 
     for start in range(0, len(entities), CHUNK):
-        batch = entities[start:start + CHUNK]
+        batch = entities[start : start + CHUNK]
         ledger.mark_intent(run_id, batch, f"intent:{event}")
         results = list(await asyncio.gather(*(one(e) for e in batch)))
         ledger.record_results(run_id, results)

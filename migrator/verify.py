@@ -61,10 +61,15 @@ class Verifier:
         held = Counter(spec.natural_key(o) for o in found)
         for natural_key, n in held.items():
             if n > wanted.get(natural_key, 0):
-                self.summary.mismatches.append(Mismatch(
-                    spec.kind, str(natural_key), None,
-                    f"{where} holds {n} {spec.label} with key {natural_key!r} and this ledger knows {wanted.get(natural_key, 0)}: "
-                    "a duplicate or someone else's object (not known to this ledger)"))
+                self.summary.mismatches.append(
+                    Mismatch(
+                        spec.kind,
+                        str(natural_key),
+                        None,
+                        f"{where} holds {n} {spec.label} with key {natural_key!r} and this ledger knows {wanted.get(natural_key, 0)}: "
+                        "a duplicate or someone else's object (not known to this ledger)",
+                    )
+                )
 
     async def _top_level(self, spec: KindSpec) -> None:
         listed = {o["id"]: o for o in await spec.listing(self.client)}

@@ -125,8 +125,11 @@ def _object(td: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     if required:
         schema["required"] = required
     # TypedDicts are closed unless they declare extra items (e.g. a plugin's free-form config).
-    schema["additionalProperties"] = {} if getattr(td, "__extra_items__", typing_extensions.NoExtraItems) not in (
-        typing_extensions.NoExtraItems, None) else False
+    schema["additionalProperties"] = (
+        {}
+        if getattr(td, "__extra_items__", typing_extensions.NoExtraItems) not in (typing_extensions.NoExtraItems, None)
+        else False
+    )
     return schema
 
 

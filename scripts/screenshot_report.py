@@ -23,19 +23,28 @@ from migrator.sandbox.server import SandboxServer
 from migrator.settings import load_credentials
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--virtual-time-budget=5000")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--virtual-time-budget=5000",
+)
 
 
 def plan_against_sandbox(workdir: Path, meetings: int, participants: int) -> Path:
     """Run `plan` against a sandbox with sample data; returns the HTML report."""
     credentials = workdir / "credentials.json"
-    server = SandboxServer(ServeOptions(meetings=meetings, participants=participants, rate_limit=0,
-                                        credentials_out=credentials)).start()
+    server = SandboxServer(
+        ServeOptions(meetings=meetings, participants=participants, rate_limit=0, credentials_out=credentials)
+    ).start()
     try:
-        options = Options(ledger=workdir / "ledger.sqlite", reports_dir=workdir / "reports",
-                          rate_per_minute=0)
+        options = Options(ledger=workdir / "ledger.sqlite", reports_dir=workdir / "reports", rate_per_minute=0)
         Migration(load_credentials(credentials, env={}), options).plan()
     finally:
         server.stop()
@@ -48,9 +57,20 @@ def screenshot(page: Path, output: Path, width: int, height: int) -> None:
         sys.exit("screenshot_report: headless Chromium is not installed (Debian: apt-get install chromium)")
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="screenshot-profile-") as profile:
-        subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
-                        f"--screenshot={output.resolve()}", page.resolve().as_uri()],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        subprocess.run(
+            [
+                chromium,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                f"--screenshot={output.resolve()}",
+                page.resolve().as_uri(),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+        )
     print(f"screenshot_report: wrote {output}")
 
 

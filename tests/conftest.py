@@ -13,7 +13,8 @@ when the test ends. `sandbox.credentials` is the --credentials-out document.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 

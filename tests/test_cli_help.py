@@ -59,12 +59,15 @@ def test_mappings_help_names_the_packaged_copy() -> None:
     assert "mapping files shipped with dyte-migrate" in text
 
 
-@pytest.mark.parametrize("args", [
-    ["--ledger", "{before}", "status", "--json"],
-    ["status", "--json", "--ledger", "{before}"],
-    ["--json", "status", "--ledger", "{before}"],
-    ["--ledger", "elsewhere.sqlite", "--json", "status", "--ledger", "{before}"],  # the subcommand's value wins
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--ledger", "{before}", "status", "--json"],
+        ["status", "--json", "--ledger", "{before}"],
+        ["--json", "status", "--ledger", "{before}"],
+        ["--ledger", "elsewhere.sqlite", "--json", "status", "--ledger", "{before}"],  # the subcommand's value wins
+    ],
+)
 def test_global_options_work_before_or_after_the_subcommand(tmp_path, args: list[str]) -> None:
     ledger = tmp_path / "missing.sqlite"
     result = invoke(*[a.format(before=ledger) for a in args])
@@ -73,12 +76,15 @@ def test_global_options_work_before_or_after_the_subcommand(tmp_path, args: list
     assert str(ledger) in outcome["error"]
 
 
-@pytest.mark.parametrize("args", [
-    ["--json", "migrate", "--concurrency", "0"],
-    ["migrate", "--no-such-option", "--json"],
-    ["--json", "no-such-command"],
-    ["export-ids", "--format", "xml", "--json"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--json", "migrate", "--concurrency", "0"],
+        ["migrate", "--no-such-option", "--json"],
+        ["--json", "no-such-command"],
+        ["export-ids", "--format", "xml", "--json"],
+    ],
+)
 def test_a_usage_error_under_json_is_one_json_object_on_stdout(args: list[str]) -> None:
     result = invoke(*args)
     assert result.exit_code == EXIT_USAGE

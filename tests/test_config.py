@@ -19,18 +19,33 @@ from migrator.errors import EXIT_USAGE
 
 # option -> (flag args, env value, config line, shown value for flag, env, config, default)
 CASES = {
-    "default_preset": (["--default-preset", "flagged"], "from_env", 'default_preset = "from_file"',
-                       ("flagged", "from_env", "from_file", "None")),
-    "ledger": (["--ledger", "flag.sqlite"], "env.sqlite", 'ledger = "file.sqlite"',
-               ("flag.sqlite", "env.sqlite", "file.sqlite", "the org pair's ledger in the user state directory")),
-    "reports_dir": (["--reports-dir", "flag-reports"], "env-reports", 'reports_dir = "file-reports"',
-                    ("flag-reports", "env-reports", "file-reports", "reports")),
+    "default_preset": (
+        ["--default-preset", "flagged"],
+        "from_env",
+        'default_preset = "from_file"',
+        ("flagged", "from_env", "from_file", "None"),
+    ),
+    "ledger": (
+        ["--ledger", "flag.sqlite"],
+        "env.sqlite",
+        'ledger = "file.sqlite"',
+        ("flag.sqlite", "env.sqlite", "file.sqlite", "the org pair's ledger in the user state directory"),
+    ),
+    "reports_dir": (
+        ["--reports-dir", "flag-reports"],
+        "env-reports",
+        'reports_dir = "file-reports"',
+        ("flag-reports", "env-reports", "file-reports", "reports"),
+    ),
     "rate_limit": (["--rate-limit", "11"], "22", "rate_limit = 33", ("11.0", "22.0", "33.0", "2000.0")),
     "concurrency": (None, "5", "concurrency = 6", (None, "5", "6", "8")),
-    "target": (["--target", "realtimekit"], "realtimekit", 'target = "realtimekit"',
-               ("realtimekit", "realtimekit", "realtimekit", "dyte-v2")),
-    "mappings": (["--mappings", "flag-maps"], "env-maps", 'mappings = "file-maps"',
-                 ("flag-maps", "env-maps", "file-maps", None)),
+    "target": (
+        ["--target", "realtimekit"],
+        "realtimekit",
+        'target = "realtimekit"',
+        ("realtimekit", "realtimekit", "realtimekit", "dyte-v2"),
+    ),
+    "mappings": (["--mappings", "flag-maps"], "env-maps", 'mappings = "file-maps"', ("flag-maps", "env-maps", "file-maps", None)),
 }
 LEVELS = ("flag", "env", "config", "default")
 
@@ -69,8 +84,12 @@ def test_precedence(folder: Path, monkeypatch, name: str, level: str):
     result = CliRunner().invoke(cli, [*args, "check"])
     assert result.exit_code == EXIT_USAGE  # no credentials: stops after showing the settings
     value = shown(result.output, name)
-    source = {"flag": f"({flag[0] if flag else ''})", "env": f"(env {env_name})",
-              "config": "(config file dyte-migrate.toml)", "default": "(built-in default)"}[level]
+    source = {
+        "flag": f"({flag[0] if flag else ''})",
+        "env": f"(env {env_name})",
+        "config": "(config file dyte-migrate.toml)",
+        "default": "(built-in default)",
+    }[level]
     if name == "default_preset" and level == "default":
         source = "(presets.yaml resolution.org_default_preset)"
     assert value.endswith(source), value
@@ -98,7 +117,9 @@ def test_migrate_concurrency_flag_beats_env_and_file(folder: Path, monkeypatch):
     assert CliRunner().invoke(cli, ["migrate", "--concurrency", "3"]).exit_code == 0
     assert CliRunner().invoke(cli, ["migrate"]).exit_code == 0
     assert [(o.concurrency, o.sources["concurrency"]) for o in seen] == [
-        (3, "--concurrency"), (5, "env DYTE_MIGRATE_CONCURRENCY")]
+        (3, "--concurrency"),
+        (5, "env DYTE_MIGRATE_CONCURRENCY"),
+    ]
 
 
 def test_config_file_path_from_flag_and_env(folder: Path, monkeypatch):
@@ -113,11 +134,14 @@ def test_config_file_path_from_flag_and_env(folder: Path, monkeypatch):
     assert shown(result.output, "default_preset") == "from_a (config file a.toml)"
 
 
-@pytest.mark.parametrize("content", [
-    '[v1]\napi_key = "sekrit-value-1"\n',
-    'api_key = "sekrit-value-1"\n',
-    'dyte_v2_token = "sekrit-value-1"\n',
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        '[v1]\napi_key = "sekrit-value-1"\n',
+        'api_key = "sekrit-value-1"\n',
+        'dyte_v2_token = "sekrit-value-1"\n',
+    ],
+)
 def test_a_credential_in_the_config_file_is_exit_2_in_one_line(folder: Path, content: str):
     (folder / "dyte-migrate.toml").write_text(content)
     result = CliRunner().invoke(cli, ["plan"])
@@ -126,12 +150,15 @@ def test_a_credential_in_the_config_file_is_exit_2_in_one_line(folder: Path, con
     assert "sekrit-value-1" not in result.output
 
 
-@pytest.mark.parametrize("content, words", [
-    ("concurrency = 0\n", "concurrency"),
-    ("target = 'dyte-v3'\n", "target"),
-    ("ledgr = 'x'\n", "ledgr"),
-    ("rate_limit = \n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("concurrency = 0\n", "concurrency"),
+        ("target = 'dyte-v3'\n", "target"),
+        ("ledgr = 'x'\n", "ledgr"),
+        ("rate_limit = \n", "not valid TOML"),
+    ],
+)
 def test_a_bad_config_file_is_exit_2_in_one_line(folder: Path, content: str, words: str):
     (folder / "dyte-migrate.toml").write_text(content)
     result = CliRunner().invoke(cli, ["plan"])

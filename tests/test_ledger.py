@@ -104,8 +104,9 @@ def test_intent_then_result_round_trip(tmp_path):
         assert entity.state == PENDING
         ledger.mark_intent(run, [entity], "intent:create")
         assert ledger.entity("meeting", "m1").state == INTENT
-        ledger.record_results(run, [WriteResult(Kind.MEETING, "m1", DONE, "created", v2_id="v2-m1",
-                                                written={"title": "t"}, origin="created")])
+        ledger.record_results(
+            run, [WriteResult(Kind.MEETING, "m1", DONE, "created", v2_id="v2-m1", written={"title": "t"}, origin="created")]
+        )
         done = ledger.entity("meeting", "m1")
         assert (done.state, done.v2_id, done.written, done.origin) == (DONE, "v2-m1", {"title": "t"}, "created")
         events = ledger.events(Kind.MEETING, "m1")

@@ -11,8 +11,8 @@ import respx
 
 from migrator.client import DyteClient
 from migrator.ledger import Ledger
-from migrator.model import Action, Entity, Kind, State
 from migrator.load import Loader
+from migrator.model import Action, Entity, Kind, State
 from migrator.settings import PROFILES, ApiCredentials, Credentials
 
 V2 = "https://v2.test/v2"
@@ -54,9 +54,16 @@ def run(ledger: Ledger, **kwargs) -> Loader:
 def test_lost_answer_is_reconciled_not_resent(ledger):
     plan(ledger, preset_row("host"))
     create = respx.post(f"{V2}/presets").mock(side_effect=httpx.ReadError("connection dropped"))
-    respx.get(f"{V2}/presets").mock(return_value=httpx.Response(200, json={
-        "success": True, "data": [{"id": "p-1", "name": "host"}],
-        "paging": {"total_count": 1, "start_offset": 1, "end_offset": 1}}))
+    respx.get(f"{V2}/presets").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "success": True,
+                "data": [{"id": "p-1", "name": "host"}],
+                "paging": {"total_count": 1, "start_offset": 1, "end_offset": 1},
+            },
+        )
+    )
     loader = run(ledger)
     assert create.call_count == 1, "a POST whose answer was lost must not be sent again when v2 has it"
     entity = ledger.entity("preset", "host")
@@ -67,12 +74,17 @@ def test_lost_answer_is_reconciled_not_resent(ledger):
 @respx.mock
 def test_lost_answer_not_in_v2_is_sent_again(ledger):
     plan(ledger, preset_row("host"))
-    create = respx.post(f"{V2}/presets").mock(side_effect=[
-        httpx.ReadError("dropped before the server saw it"),
-        httpx.Response(200, json={"success": True, "data": {"id": "p-9", "name": "host"}}),
-    ])
-    respx.get(f"{V2}/presets").mock(return_value=httpx.Response(200, json={
-        "success": True, "data": [], "paging": {"total_count": 0, "start_offset": 0, "end_offset": 0}}))
+    create = respx.post(f"{V2}/presets").mock(
+        side_effect=[
+            httpx.ReadError("dropped before the server saw it"),
+            httpx.Response(200, json={"success": True, "data": {"id": "p-9", "name": "host"}}),
+        ]
+    )
+    respx.get(f"{V2}/presets").mock(
+        return_value=httpx.Response(
+            200, json={"success": True, "data": [], "paging": {"total_count": 0, "start_offset": 0, "end_offset": 0}}
+        )
+    )
     run(ledger)
     assert create.call_count == 2
     assert ledger.entity("preset", "host").v2_id == "p-9"
@@ -81,8 +93,9 @@ def test_lost_answer_not_in_v2_is_sent_again(ledger):
 @respx.mock
 def test_validation_error_is_recorded_and_not_retried(ledger):
     plan(ledger, preset_row("host"))
-    create = respx.post(f"{V2}/presets").mock(return_value=httpx.Response(
-        400, json={"success": False, "error": {"code": 400, "message": "name is too long"}}))
+    create = respx.post(f"{V2}/presets").mock(
+        return_value=httpx.Response(400, json={"success": False, "error": {"code": 400, "message": "name is too long"}})
+    )
     loader = run(ledger)
     assert create.call_count == 1
     entity = ledger.entity("preset", "host")
@@ -100,8 +113,14 @@ def test_intent_left_by_a_killed_run_is_settled_before_any_write(ledger):
 
     def listing(request: httpx.Request) -> httpx.Response:
         calls.append("list")
-        return httpx.Response(200, json={"success": True, "data": [{"id": "p-1", "name": "host"}],
-                                         "paging": {"total_count": 1, "start_offset": 1, "end_offset": 1}})
+        return httpx.Response(
+            200,
+            json={
+                "success": True,
+                "data": [{"id": "p-1", "name": "host"}],
+                "paging": {"total_count": 1, "start_offset": 1, "end_offset": 1},
+            },
+        )
 
     def create(request: httpx.Request) -> httpx.Response:
         calls.append("create:" + json.loads(request.content)["name"])
@@ -119,7 +138,10 @@ def test_intent_left_by_a_killed_run_is_settled_before_any_write(ledger):
 def test_batch_size_caps_writes(ledger):
     plan(ledger, *(preset_row(f"p{i}") for i in range(5)))
     create = respx.post(f"{V2}/presets").mock(
-        side_effect=lambda request: httpx.Response(200, json={"success": True, "data": {"id": json.loads(request.content)["name"]}}))
+        side_effect=lambda request: httpx.Response(
+            200, json={"success": True, "data": {"id": json.loads(request.content)["name"]}}
+        )
+    )
     loader = run(ledger, max_writes=3)
     assert create.call_count == 3
     assert loader.summary.stopped == "batch-size"
@@ -127,8 +149,17 @@ def test_batch_size_caps_writes(ledger):
 
 @respx.mock
 def test_meeting_closed_in_v1_is_created_then_set_inactive(ledger):
-    plan(ledger, Entity(Kind.MEETING, "m1", v1_id="m1", action=Action.CREATE, natural_key="Standup",
-                        desired={"title": "Standup", "record_on_start": False, "status": "INACTIVE"}))
+    plan(
+        ledger,
+        Entity(
+            Kind.MEETING,
+            "m1",
+            v1_id="m1",
+            action=Action.CREATE,
+            natural_key="Standup",
+            desired={"title": "Standup", "record_on_start": False, "status": "INACTIVE"},
+        ),
+    )
     create = respx.post(f"{V2}/meetings").mock(return_value=httpx.Response(201, json={"success": True, "data": {"id": "v2-m1"}}))
     patch = respx.patch(f"{V2}/meetings/v2-m1").mock(return_value=httpx.Response(200, json={"success": True, "data": {}}))
     loader = run(ledger)
@@ -150,9 +181,16 @@ PRESET_TAKEN = {"success": False, "error": {"code": 409, "message": "A preset na
 
 
 def _v2_holds_preset(body: dict) -> None:
-    respx.get(f"{V2}/presets").mock(return_value=httpx.Response(200, json={
-        "success": True, "data": [{"id": "p-other", "name": "host"}],
-        "paging": {"total_count": 1, "start_offset": 1, "end_offset": 1}}))
+    respx.get(f"{V2}/presets").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "success": True,
+                "data": [{"id": "p-other", "name": "host"}],
+                "paging": {"total_count": 1, "start_offset": 1, "end_offset": 1},
+            },
+        )
+    )
     respx.get(f"{V2}/presets/p-other").mock(return_value=httpx.Response(200, json={"success": True, "data": body}))
 
 
@@ -170,8 +208,10 @@ def test_a_409_on_a_preset_adopts_the_identical_one_another_shard_created(ledger
 
 @respx.mock
 def test_a_409_on_a_preset_that_differs_fails_it_without_a_second_create(ledger):
-    plan(ledger, Entity(Kind.PRESET, "host", action=Action.CREATE, desired={"name": "host", "ui": {"theme": "dark"}},
-                        natural_key="host"))
+    plan(
+        ledger,
+        Entity(Kind.PRESET, "host", action=Action.CREATE, desired={"name": "host", "ui": {"theme": "dark"}}, natural_key="host"),
+    )
     create = respx.post(f"{V2}/presets").mock(return_value=httpx.Response(409, json=PRESET_TAKEN))
     _v2_holds_preset({"id": "p-other", "name": "host", "ui": {"theme": "light"}})
     run(ledger)

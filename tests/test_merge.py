@@ -22,10 +22,17 @@ def shard_ledger(path: Path, shard: str | None, *rows: tuple[Kind, str, str | No
         if shard is not None:
             ledger.bind_shard(shard)
         run = ledger.start_run("migrate")
-        ledger.record_plan(Entity(kind, key, v1_id=key, action=Action.CREATE, desired={"name": key}, natural_key=key)
-                           for kind, key, _ in rows)
-        ledger.record_results(run, [WriteResult(kind, key, State.DONE, "created", v2_id=v2, written={"name": key},
-                                                origin="created") for kind, key, v2 in rows if v2])
+        ledger.record_plan(
+            Entity(kind, key, v1_id=key, action=Action.CREATE, desired={"name": key}, natural_key=key) for kind, key, _ in rows
+        )
+        ledger.record_results(
+            run,
+            [
+                WriteResult(kind, key, State.DONE, "created", v2_id=v2, written={"name": key}, origin="created")
+                for kind, key, v2 in rows
+                if v2
+            ],
+        )
         ledger.end_run(run, "done", {})
     return path
 
@@ -45,15 +52,18 @@ def test_merge_keeps_every_shard_and_one_row_per_shared_preset(tmp_path):
         assert merged.v2_ids(Kind.MEETING) == {"m-a": "v-a", "m-b": "v-b"}
 
 
-@pytest.mark.parametrize("case, expected", [
-    ("different pairs", "not one migration"),
-    ("duplicate index", "are both shard 1/2"),
-    ("mismatched N", "not one split"),
-    ("missing shard", "shard 2/2 is missing"),
-    ("overlap", "meeting m-a is in shard 1/2 and in shard 2/2"),
-    ("preset v2 ids differ", "preset host is v2 p-1 in shard 1/2 but v2 p-9 in shard 2/2"),
-    ("unsharded ledger", "is not a shard's ledger"),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("different pairs", "not one migration"),
+        ("duplicate index", "are both shard 1/2"),
+        ("mismatched N", "not one split"),
+        ("missing shard", "shard 2/2 is missing"),
+        ("overlap", "meeting m-a is in shard 1/2 and in shard 2/2"),
+        ("preset v2 ids differ", "preset host is v2 p-1 in shard 1/2 but v2 p-9 in shard 2/2"),
+        ("unsharded ledger", "is not a shard's ledger"),
+    ],
+)
 def test_merge_refuses_in_one_line_naming_the_shard_or_entity(tmp_path, case, expected):
     one = shard_ledger(tmp_path / "1.sqlite", "1/2", (Kind.PRESET, "host", "p-1"), (Kind.MEETING, "m-a", "v-a"))
     second = {

@@ -37,7 +37,12 @@ def split(path: str) -> tuple[str, ...]:
 
 class _Compiler:
     def __init__(
-        self, source: SourceFile, model: PayloadFile, sections: tuple[str, ...], computed: set[str], flags_allowed: bool,
+        self,
+        source: SourceFile,
+        model: PayloadFile,
+        sections: tuple[str, ...],
+        computed: set[str],
+        flags_allowed: bool,
         spec: Path = v2spec.V2_SPEC,
     ) -> None:
         self.source, self.model, self.flags_allowed, self.spec = source, model, flags_allowed, spec
@@ -91,9 +96,7 @@ class _Compiler:
         return tuple(sorted((when or {}).items()))
 
     def section(self, bodies: list[v2spec.Schema], name: str) -> CompiledSection:
-        rules = tuple(
-            self.rule(bodies, name, index, rule) for index, rule in enumerate(self.model.sections[name].rules)
-        )
+        rules = tuple(self.rule(bodies, name, index, rule) for index, rule in enumerate(self.model.sections[name].rules))
         known: dict[str, Any] = {}
         for rule in self.model.sections[name].rules:
             for path in rule.sources + ([rule.fallback.from_] if rule.fallback else []):
@@ -182,9 +185,7 @@ class _Compiler:
             too_wide = limit is None or (limit > spec_limit if bound == "maximum" else limit < spec_limit)
             if too_wide:
                 key = "max" if bound == "maximum" else "min"
-                raise self.error(
-                    (*loc, "clamp"), f"v2 {rule.to} has {bound} {spec_limit}: declare clamp {key} within it"
-                )
+                raise self.error((*loc, "clamp"), f"v2 {rule.to} has {bound} {spec_limit}: declare clamp {key} within it")
 
     def default(self, bodies: list[v2spec.Schema], index: int) -> CompiledDefault:
         loc = ("defaults", index)
@@ -260,7 +261,11 @@ def _mark_known(tree: dict[str, Any], path: tuple[str, ...]) -> None:
 
 
 def compile_payload_file(
-    source: SourceFile, model: PayloadFile, sections: tuple[str, ...], computed: set[str], flags_allowed: bool = False,
+    source: SourceFile,
+    model: PayloadFile,
+    sections: tuple[str, ...],
+    computed: set[str],
+    flags_allowed: bool = False,
     spec: Path = v2spec.V2_SPEC,
 ) -> CompiledMapping:
     return _Compiler(source, model, sections, computed, flags_allowed, spec).compile()

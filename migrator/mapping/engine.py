@@ -101,18 +101,12 @@ def _checked(value: Any, value_type: str, notes: list[Note], source: str, target
         if not isinstance(value, list):
             raise _Unusable
         return value
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or (isinstance(value, float) and not math.isfinite(value))
-    ):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
         raise _Unusable
     if value_type == "integer" and isinstance(value, float):
         whole = round(value)
         if whole != value:
-            notes.append(
-                Note("lossy", source, target, value, whole, "v2 takes a whole number here; the v1 value was rounded")
-            )
+            notes.append(Note("lossy", source, target, value, whole, "v2 takes a whole number here; the v1 value was rounded"))
         return whole
     return value
 
@@ -182,9 +176,7 @@ class CompiledRule:
             except _Unusable:
                 problem = f"has an unusable value {short(raw)} (expected {self._expected()})"
                 notes.append(
-                    Note(
-                        "dropped", name, self.target_name, raw, None, f"unusable v1 value: expected {self._expected()}"
-                    )
+                    Note("dropped", name, self.target_name, raw, None, f"unusable v1 value: expected {self._expected()}")
                 )
         return self._substitute(source, name, problem, notes, label)
 
@@ -262,9 +254,7 @@ class CompiledRule:
             if isinstance(value, bool):
                 found.append(value)
             elif _present(value):
-                notes.append(
-                    Note("dropped", name, self.target_name, value, None, "unusable v1 value: expected true or false")
-                )
+                notes.append(Note("dropped", name, self.target_name, value, None, "unusable v1 value: expected true or false"))
         if found:
             result = any(found)
             notes.append(Note("converted", " | ".join(self.source_names), self.target_name, found, result, self.reason))
@@ -282,9 +272,7 @@ class CompiledRule:
                     pass
                 else:
                     notes.extend(note for note in scratch if note.kind != "renamed")
-                    notes.append(
-                        Note("defaulted", self.fallback_name, self.target_name, None, converted, self.fallback_reason)
-                    )
+                    notes.append(Note("defaulted", self.fallback_name, self.target_name, None, converted, self.fallback_reason))
                     return converted
         if self.default is not MISSING:
             notes.append(Note("defaulted", name, self.target_name, None, self.default, self.reason))
@@ -316,9 +304,7 @@ class CompiledSection:
     rules: tuple[CompiledRule, ...]
     known: KnownTree
 
-    def apply(
-        self, source: Any, payload: dict[str, Any], notes: list[Note], label: str, flags: Flags, file: str
-    ) -> None:
+    def apply(self, source: Any, payload: dict[str, Any], notes: list[Note], label: str, flags: Flags, file: str) -> None:
         for rule in self.rules:
             if rule.applies(flags):
                 rule.apply(source, payload, notes, label)
@@ -343,9 +329,7 @@ def _note_unruled(source: dict[str, Any], known: KnownTree, prefix: str, notes: 
             continue
         if sub is None:
             if value is not None:
-                notes.append(
-                    Note("dropped", f"{prefix}{key}", None, value, None, f"not a v1 spec field and no rule in {file}")
-                )
+                notes.append(Note("dropped", f"{prefix}{key}", None, value, None, f"not a v1 spec field and no rule in {file}"))
         elif isinstance(value, dict):
             _note_unruled(value, sub, f"{prefix}{key}.", notes, file)
 

@@ -144,9 +144,7 @@ class FieldRule(Strict):
             carried = {"type", "map", "unknown", "clamp", "default", "fallback", "required", "when", "reason"}
             extra = sorted(carried & self.model_fields_set)
             if extra or self.combine != "first":
-                raise ValueError(
-                    f"a {actions[0]} rule takes only `from` and its reason, not: {', '.join(extra or ['combine'])}"
-                )
+                raise ValueError(f"a {actions[0]} rule takes only `from` and its reason, not: {', '.join(extra or ['combine'])}")
             return self
         if self.type is None and self.map is None:
             raise ValueError("a `to` rule needs `type` or `map`")

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from migrator.errors import MappingFileError
+from migrator.mapping import v2spec
 from migrator.mapping.catalog import PresetCatalog
 from migrator.mapping.compiler import compile_payload_file
-from migrator.mapping import v2spec
 from migrator.mapping.engine import CompiledMapping
 from migrator.mapping.filemodels import (
     EndpointFile,
@@ -116,25 +116,45 @@ class MappingSet:
         self.webhook_payload_changes: list[PayloadChange] = list(webhooks.payload_changes)
         self.report_notes: dict[str, list[ReportNote]] = {model.kind: list(model.notes) for model in models.values()}
         self.secret_fields: frozenset[str] = frozenset(
-            path for model in models.values() for section in model.sections.values()
-            for rule in section.rules if rule.secret for path in rule.sources)
+            path
+            for model in models.values()
+            for section in model.sections.values()
+            for rule in section.rules
+            if rule.secret
+            for path in rule.sources
+        )
         self._meetings = compiled["meetings.yaml"]
         self._participants = compiled["participants.yaml"]
         self._webhooks = compiled["webhooks.yaml"]
         self._presets = compiled["presets.yaml"]
         # v1 rules resolve each participant's preset; a v2 source's participants name theirs.
         self._resolver = (
-            PresetResolver(presets.resolution, presets.variant_names, self._presets, "presets.yaml",
-                           role_only=presets.role_only, default_preset=default_preset, default_from=default_from)
-            if isinstance(presets, PresetFile) else None
+            PresetResolver(
+                presets.resolution,
+                presets.variant_names,
+                self._presets,
+                "presets.yaml",
+                role_only=presets.role_only,
+                default_preset=default_preset,
+                default_from=default_from,
+            )
+            if isinstance(presets, PresetFile)
+            else None
         )
         self.org_default_preset: str | None = self._resolver.default_preset if self._resolver else None
         # where the org default came from, for messages
         self.default_preset_from: str = self._resolver.default_from if self._resolver else "(a v2 source has none)"
 
     @classmethod
-    def load(cls, directory: Path | None = None, target: str = DEFAULT_TARGET, layout: Layout = V1_LAYOUT, *,
-             default_preset: str | None = None, default_from: str | None = None) -> MappingSet:
+    def load(
+        cls,
+        directory: Path | None = None,
+        target: str = DEFAULT_TARGET,
+        layout: Layout = V1_LAYOUT,
+        *,
+        default_preset: str | None = None,
+        default_from: str | None = None,
+    ) -> MappingSet:
         """Read and check every file of the source's `layout`, with the target's overlay applied
         (`targets/<target>.yaml`); MappingFileError (exit 2) names file, key and problem.
         `default_preset` (the setting, which `default_from` describes) overrides presets.yaml's
@@ -222,9 +242,7 @@ class MappingSet:
             raise TypeError("these mappings copy presets whole (a v2 source): there is no preset resolution")
         return self._resolver
 
-    def resolve_preset(
-        self, participant: dict[str, Any], meeting: dict[str, Any] | None, catalog: PresetCatalog
-    ) -> PresetChoice:
+    def resolve_preset(self, participant: dict[str, Any], meeting: dict[str, Any] | None, catalog: PresetCatalog) -> PresetChoice:
         return self._resolution().resolve(participant, meeting, catalog)
 
     def map_preset(self, choice_or_spec: PresetChoice | str, catalog: PresetCatalog) -> Mapped:

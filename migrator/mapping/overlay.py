@@ -70,7 +70,9 @@ class Overlay:
             _replace_rule(data, rule, where)
         defaults = [d for d in data.get("defaults", []) if not (isinstance(d, dict) and d.get("to") in patch.remove_defaults)]
         if len(defaults) != len(data.get("defaults", [])) - len(set(patch.remove_defaults)):
-            raise MappingFileError(self.name, f"files.{source.name}.remove_defaults", "names a default the base file does not have")
+            raise MappingFileError(
+                self.name, f"files.{source.name}.remove_defaults", "names a default the base file does not have"
+            )
         for default in patch.defaults:
             index = next((i for i, d in enumerate(defaults) if isinstance(d, dict) and d.get("to") == default.get("to")), None)
             if index is None:
@@ -80,8 +82,9 @@ class Overlay:
         data["defaults"] = defaults
         if patch.payload_changes is not None:
             data["payload_changes"] = [change.model_dump() for change in patch.payload_changes]
-        applied = ReportNote(topic=f"Target: {self.model.title}",
-                             text=f"The rules of {source.name} with the overlay {self.name} applied.")
+        applied = ReportNote(
+            topic=f"Target: {self.model.title}", text=f"The rules of {source.name} with the overlay {self.name} applied."
+        )
         data["notes"] = [*data.get("notes", []), applied.model_dump(), *(note.model_dump() for note in patch.notes)]
         name = f"{source.name} + {self.name}"
         digest = hashlib.sha256((source.sha256 + self.sha256).encode()).hexdigest()
@@ -101,8 +104,11 @@ def _replace_rule(data: dict[str, Any], rule: dict[str, Any], where: str) -> Non
             if isinstance(base, dict) and _sources(base) == _sources(rule) and base.get("to") == rule.get("to"):
                 rules[index] = rule
                 return
-    raise MappingFileError(where.split(":")[0], where.split(": ")[1] + ".rules",
-                           f"no base rule reads {', '.join(map(str, _sources(rule)))} into {rule.get('to')}")
+    raise MappingFileError(
+        where.split(":")[0],
+        where.split(": ")[1] + ".rules",
+        f"no base rule reads {', '.join(map(str, _sources(rule)))} into {rule.get('to')}",
+    )
 
 
 def load_overlay(directory: Path, target: str) -> Overlay | None:

@@ -15,11 +15,12 @@ import hashlib
 import json
 import re
 import weakref
-from typing import Any, Container
+from collections.abc import Container
+from typing import Any
 
+from migrator.mapping import v2spec
 from migrator.mapping.catalog import PresetCatalog
 from migrator.mapping.engine import MISSING, CompiledMapping, get_path, set_path, short
-from migrator.mapping import v2spec
 from migrator.mapping.filemodels import Resolution, RoleOnly, VariantNames
 from migrator.mapping.results import ChoiceSource, Mapped, Note, PresetChoice, Unmappable
 
@@ -29,17 +30,26 @@ DEFAULT_PRESET_HINT = "--default-preset NAME (env DYTE_MIGRATE_DEFAULT_PRESET, o
 
 
 class PresetResolver:
-    def __init__(self, resolution: Resolution, names: VariantNames, presets: CompiledMapping, file: str, *,
-                 role_only: RoleOnly | None = None, default_preset: str | None = None,
-                 default_from: str | None = None) -> None:
+    def __init__(
+        self,
+        resolution: Resolution,
+        names: VariantNames,
+        presets: CompiledMapping,
+        file: str,
+        *,
+        role_only: RoleOnly | None = None,
+        default_preset: str | None = None,
+        default_from: str | None = None,
+    ) -> None:
         """`default_preset` (from the default-preset setting, described by `default_from`) overrides
         the file's `resolution.org_default_preset`."""
         self.resolution, self.names, self.presets, self.file = resolution, names, presets, file
         self.role_only = role_only
         overridden = default_preset is not None
         self.default_preset = default_preset if overridden else resolution.org_default_preset
-        self.default_from = (default_from or "the default-preset setting") if overridden else (
-            f"{file} resolution.org_default_preset")
+        self.default_from = (
+            (default_from or "the default-preset setting") if overridden else (f"{file} resolution.org_default_preset")
+        )
         self._participant_preset = tuple(resolution.participant_preset.split("."))
         self._participant_role = tuple(resolution.participant_role.split("."))
         self._meeting_preset = tuple(resolution.meeting_preset.split("."))
@@ -99,7 +109,8 @@ class PresetResolver:
         if preset is None:
             raise Unmappable(
                 "no preset: neither the participant nor its meeting names one, and no org default preset is set "
-                f"({self.default_from} is null)", choose_default
+                f"({self.default_from} is null)",
+                choose_default,
             )
         if preset not in catalog.presets:
             where = {
@@ -109,8 +120,9 @@ class PresetResolver:
                 "v1-preset": "preset",
                 "role-only": "preset",
             }[source]
-            raise Unmappable(f"{where} {preset!r} is not a v1 preset of this org",
-                             choose_default if source == "org-default" else None)
+            raise Unmappable(
+                f"{where} {preset!r} is not a v1 preset of this org", choose_default if source == "org-default" else None
+            )
         own_role = catalog.preset_role(preset)
         if own_role is None:
             raise Unmappable(f"v1 preset {preset!r} names no role (its document is missing or has no preset.role)")
@@ -141,9 +153,13 @@ class PresetResolver:
         template = self.role_only.waiting_room if waiting_variant else self.role_only.name
         name = template.format(role=self._safe(role))
         if name in catalog.presets:
-            raise Unmappable(f"role-only preset name {name!r} is also the name of a v1 preset; rename it in {self.file} role_only")
-        reason = (f"role-only: neither the participant, its meeting nor the org default ({self.default_from}) gives a "
-                  f"preset; built from its roleName {role!r} with v2's default UI")
+            raise Unmappable(
+                f"role-only preset name {name!r} is also the name of a v1 preset; rename it in {self.file} role_only"
+            )
+        reason = (
+            f"role-only: neither the participant, its meeting nor the org default ({self.default_from}) gives a "
+            f"preset; built from its roleName {role!r} with v2's default UI"
+        )
         if waiting_variant:
             reason += "; waiting-room variant: the meeting has a waiting room and the role does not skip it"
         return PresetChoice(name, None, role, waiting_variant, "role-only", reason)
@@ -162,9 +178,7 @@ class PresetResolver:
         }[source]
         parts = [f"preset from {why}"]
         if variant_role is not None:
-            parts.append(
-                f"role {variant_role!r} from the participant's roleName, which differs from the preset's own role"
-            )
+            parts.append(f"role {variant_role!r} from the participant's roleName, which differs from the preset's own role")
         if waiting_variant:
             parts.append("waiting-room variant: the meeting has a waiting room and the role does not skip it")
         elif waiting_room:
@@ -245,9 +259,7 @@ class PresetResolver:
     def map(self, choice: PresetChoice, catalog: PresetCatalog) -> Mapped:
         role = choice.role or (catalog.preset_role(choice.preset) if choice.preset is not None else None)
         if role is None:
-            raise Unmappable(
-                f"v1 preset {choice.preset!r} names no role (its document is missing or has no preset.role)"
-            )
+            raise Unmappable(f"v1 preset {choice.preset!r} names no role (its document is missing or has no preset.role)")
         sources = self.sources(catalog, choice.preset, role)
         flags = {"waiting_room": choice.waiting_room}
         notes = []

@@ -41,9 +41,7 @@ def openapi_to_jsonschema(schema: Any, document: dict[str, Any], seen: tuple[str
         for part in ref.removeprefix("#/").split("/"):
             target = target[part]
         return openapi_to_jsonschema(target, document, (*seen, ref))
-    converted = {
-        key: openapi_to_jsonschema(value, document, seen) for key, value in schema.items() if key != "nullable"
-    }
+    converted = {key: openapi_to_jsonschema(value, document, seen) for key, value in schema.items() if key != "nullable"}
     if schema.get("nullable") is True:
         if isinstance(converted.get("type"), str):
             converted["type"] = [converted["type"], "null"]

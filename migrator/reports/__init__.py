@@ -66,5 +66,16 @@ def write_saved_plan(path: Path, data: dict[str, Any], saved: dict[str, Any]) ->
     return str(path)
 
 
-__all__ = ["REPORT_SCHEMA_VERSION", "import_report", "RowStream", "load_schema", "migrate_report", "plan_report", "rollback_report",
-           "schema_path", "verify_report", "write_report", "write_saved_plan"]
+__all__ = [
+    "REPORT_SCHEMA_VERSION",
+    "import_report",
+    "RowStream",
+    "load_schema",
+    "migrate_report",
+    "plan_report",
+    "rollback_report",
+    "schema_path",
+    "verify_report",
+    "write_report",
+    "write_saved_plan",
+]

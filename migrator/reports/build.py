@@ -9,15 +9,33 @@ from typing import Any
 from migrator import kinds
 from migrator.ledger import Ledger
 from migrator.mapping import MappingSet
-from migrator.model import PLAN_ACTIONS, EntityError, ExtractSummary, Finding, Kind, LoadSummary, NoteTally, PlanSummary, RollbackSummary, VerifySummary
+from migrator.model import (
+    PLAN_ACTIONS,
+    EntityError,
+    ExtractSummary,
+    Finding,
+    Kind,
+    LoadSummary,
+    NoteTally,
+    PlanSummary,
+    RollbackSummary,
+    VerifySummary,
+)
 from migrator.reports.ledger_rows import changed_rows, journal_rows, plan_rows, unmappable_rows
 from migrator.reports.model import RowStream, document
 from migrator.reports.unresolved import unresolved_rows
 
 # What a reviewer must see first: what is lost, then what is changed, then the rest.
 NOTE_ORDER = ("lossy", "dropped", "converted", "relocated", "renamed", "defaulted")
-_PLAN_VERBS = {"create": "to create", "update": "to update", "unchanged": "unchanged", "adopt": "to adopt",
-               "conflict": "in conflict", "unmappable": "unmappable", "reconcile": "to reconcile"}
+_PLAN_VERBS = {
+    "create": "to create",
+    "update": "to update",
+    "unchanged": "unchanged",
+    "adopt": "to adopt",
+    "conflict": "in conflict",
+    "unmappable": "unmappable",
+    "reconcile": "to reconcile",
+}
 
 
 def _plan_counts(summary: PlanSummary) -> dict[str, dict[str, int]]:
@@ -34,8 +52,15 @@ def _plan_headline(counts: dict[str, dict[str, int]]) -> str:
 
 
 def _transformation(tally: NoteTally) -> dict[str, Any]:
-    return {"entity_kind": tally.kind.value, "note": tally.note, "source": tally.source, "target": tally.target,
-            "reason": tally.reason, "count": tally.count, "examples": tally.examples}
+    return {
+        "entity_kind": tally.kind.value,
+        "note": tally.note,
+        "source": tally.source,
+        "target": tally.target,
+        "reason": tally.reason,
+        "count": tally.count,
+        "examples": tally.examples,
+    }
 
 
 def _note_rank(tally: NoteTally) -> tuple[int, int, str]:
@@ -45,25 +70,35 @@ def _note_rank(tally: NoteTally) -> tuple[int, int, str]:
 
 def _relocation(summary: PlanSummary) -> list[dict[str, Any]]:
     entries = [
-        {"v2_preset": entry.v2_preset, "preset": entry.preset, "role": entry.role, "waiting_room": entry.waiting_room,
-         "participants": entry.participants, "by_source": dict(entry.by_source),
-         "reasons": [{"reason": r, "count": n} for r, n in entry.reasons.most_common()]}
+        {
+            "v2_preset": entry.v2_preset,
+            "preset": entry.preset,
+            "role": entry.role,
+            "waiting_room": entry.waiting_room,
+            "participants": entry.participants,
+            "by_source": dict(entry.by_source),
+            "reasons": [{"reason": r, "count": n} for r, n in entry.reasons.most_common()],
+        }
         for entry in summary.relocation.values()
     ]
     return sorted(entries, key=lambda e: (-e["participants"], e["v2_preset"]))
 
 
 def _endpoints(mappings: MappingSet) -> list[dict[str, Any]]:
-    return [{**rule.model_dump(), "corrects_guide": rule.guide is not None and rule.differs_from_guide}
-            for rule in mappings.endpoints]
+    return [
+        {**rule.model_dump(), "corrects_guide": rule.guide is not None and rule.differs_from_guide} for rule in mappings.endpoints
+    ]
 
 
-def plan_report(summary: PlanSummary, extracted: ExtractSummary, mappings: MappingSet, ledger: Ledger,
-                unresolved: RowStream | None = None) -> dict[str, Any]:
+def plan_report(
+    summary: PlanSummary, extracted: ExtractSummary, mappings: MappingSet, ledger: Ledger, unresolved: RowStream | None = None
+) -> dict[str, Any]:
     """What `migrate` would do, per entity and in total, and everything v2 cannot hold."""
     counts = _plan_counts(summary)
     return document(
-        "plan", "complete", _plan_headline(counts),
+        "plan",
+        "complete",
+        _plan_headline(counts),
         counts=counts,
         extracted=dataclasses.asdict(extracted),
         transformations=[_transformation(t) for t in sorted(summary.notes, key=_note_rank)],
@@ -82,17 +117,28 @@ def plan_report(summary: PlanSummary, extracted: ExtractSummary, mappings: Mappi
 
 
 def _count_line(counts: dict[str, dict[str, int]]) -> str:
-    parts = [f"{kind}s " + ", ".join(f"{n} {what}" for what, n in tally.items() if n)
-             for kind, tally in counts.items() if any(tally.values())]
+    parts = [
+        f"{kind}s " + ", ".join(f"{n} {what}" for what, n in tally.items() if n)
+        for kind, tally in counts.items()
+        if any(tally.values())
+    ]
     return "; ".join(parts) or "nothing written"
 
 
-def migrate_report(status: str, counts: dict[str, dict[str, int]], loaded: LoadSummary, ledger: Ledger,
-                   run_id: int, unresolved: RowStream | None = None) -> dict[str, Any]:
+def migrate_report(
+    status: str,
+    counts: dict[str, dict[str, int]],
+    loaded: LoadSummary,
+    ledger: Ledger,
+    run_id: int,
+    unresolved: RowStream | None = None,
+) -> dict[str, Any]:
     """What this migrate run did (the journal of `run_id`), with its errors."""
     stopped = f"; stopped early ({loaded.stopped})" if loaded.stopped else ""
     return document(
-        "migrate", status, f"migrate {status}: {loaded.writes} v2 writes; {_count_line(counts)}{stopped}",
+        "migrate",
+        status,
+        f"migrate {status}: {loaded.writes} v2 writes; {_count_line(counts)}{stopped}",
         counts=counts,
         writes=loaded.writes,
         stopped=loaded.stopped,
@@ -106,20 +152,42 @@ def migrate_report(status: str, counts: dict[str, dict[str, int]], loaded: LoadS
 def verify_report(status: str, summary: VerifySummary, unresolved: RowStream | None = None) -> dict[str, Any]:
     """Every mismatch with its diff; a clean verify is one line."""
     checked = sum(summary.checked.values())
-    headline = (f"clean: v2 holds exactly what the mappings say for all {checked} entities checked"
-                if not summary.mismatches else f"{len(summary.mismatches)} mismatches among {checked} entities checked")
-    mismatches = RowStream(lambda: ({"kind": m.kind.value, "key": m.key, "v2_id": m.v2_id, "problem": m.problem,
-                                     "changes": [c.as_row() for c in m.changes]} for m in summary.mismatches),
-                           len(summary.mismatches))
-    return document("verify", status, headline, checked={k.value: n for k, n in summary.checked.items()},
-                    mismatches=mismatches, unresolved=unresolved if unresolved is not None else RowStream.of([]))
+    headline = (
+        f"clean: v2 holds exactly what the mappings say for all {checked} entities checked"
+        if not summary.mismatches
+        else f"{len(summary.mismatches)} mismatches among {checked} entities checked"
+    )
+    mismatches = RowStream(
+        lambda: (
+            {
+                "kind": m.kind.value,
+                "key": m.key,
+                "v2_id": m.v2_id,
+                "problem": m.problem,
+                "changes": [c.as_row() for c in m.changes],
+            }
+            for m in summary.mismatches
+        ),
+        len(summary.mismatches),
+    )
+    return document(
+        "verify",
+        status,
+        headline,
+        checked={k.value: n for k, n in summary.checked.items()},
+        mismatches=mismatches,
+        unresolved=unresolved if unresolved is not None else RowStream.of([]),
+    )
 
 
 def rollback_report(status: str, summary: RollbackSummary) -> dict[str, Any]:
     """What rollback undid per kind, what was already undone, and what it could not undo."""
     counts = {kind.value: dict(tally) for kind, tally in summary.counts.items() if tally}
-    headline = (f"rollback {status}: {_count_line(counts)}" if not summary.errors
-                else f"rollback {status}: {len(summary.errors)} objects could not be rolled back")
+    headline = (
+        f"rollback {status}: {_count_line(counts)}"
+        if not summary.errors
+        else f"rollback {status}: {len(summary.errors)} objects could not be rolled back"
+    )
     return document("rollback", status, headline, counts=counts, errors=[_error(e) for e in summary.errors])
 
 
@@ -132,8 +200,13 @@ def import_report(status: str, counts: dict[str, dict[str, int]], ambiguous: lis
 
 def _finding(ledger: Ledger, finding: Finding) -> dict[str, Any]:
     entity = ledger.entity(finding.kind, finding.key)
-    return {"kind": finding.kind.value, "key": finding.key, "label": kinds.label(entity) if entity else None,
-            "v2_id": finding.v2_id, "finding": finding.reason}
+    return {
+        "kind": finding.kind.value,
+        "key": finding.key,
+        "label": kinds.label(entity) if entity else None,
+        "v2_id": finding.v2_id,
+        "finding": finding.reason,
+    }
 
 
 def _error(error: EntityError) -> dict[str, Any]:

@@ -13,9 +13,10 @@ import base64
 import hashlib
 import itertools
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -76,9 +77,16 @@ def plan_row(row: Row, names: Dictionary) -> list[Any]:
         summary = f"preset {row['v2_preset']}" if row["v2_preset"] else ""
     else:
         summary = ""
-    details = _details(v1=row["v1_id"], v2=row["v2_id"], parent=row["parent_key"], state=row["state"],
-                       reason=row["reason"], changes=_changes(row), notes=[names.note(n) for n in row["notes"]],
-                       desired=row["desired"] if row["kind"] != "participant" else None)
+    details = _details(
+        v1=row["v1_id"],
+        v2=row["v2_id"],
+        parent=row["parent_key"],
+        state=row["state"],
+        reason=row["reason"],
+        changes=_changes(row),
+        notes=[names.note(n) for n in row["notes"]],
+        desired=row["desired"] if row["kind"] != "participant" else None,
+    )
     return [names.kind(row["kind"]), names.action(action), row["key"], row["label"], summary, details]
 
 
@@ -89,8 +97,14 @@ def mismatch_row(row: Row, names: Dictionary) -> list[Any]:
 
 def event_row(row: Row, names: Dictionary) -> list[Any]:
     details = _details(v2=row["v2_id"], error=row["error"], at=row["at"], detail=row["detail"])
-    return [names.kind(row["kind"]), names.action(row["event"]), row["key"], row["label"],
-            row["error"] or (f"v2 id {row['v2_id']}" if row["v2_id"] else ""), details]
+    return [
+        names.kind(row["kind"]),
+        names.action(row["event"]),
+        row["key"],
+        row["label"],
+        row["error"] or (f"v2 id {row['v2_id']}" if row["v2_id"] else ""),
+        details,
+    ]
 
 
 @dataclass
@@ -118,9 +132,16 @@ class Explorer:
 
     def dictionary(self) -> Markup:
         """Names the rows refer to, and how many rows were embedded; rendered after `chunks`."""
-        return script_json({"kinds": list(self.names.kinds), "actions": list(self.names.actions),
-                            "notes": [list(t) for t in self.names.notes], "total": self.rows.total,
-                            "shown": self.shown, "source": self.source})
+        return script_json(
+            {
+                "kinds": list(self.names.kinds),
+                "actions": list(self.names.actions),
+                "notes": [list(t) for t in self.names.notes],
+                "total": self.rows.total,
+                "shown": self.shown,
+                "source": self.source,
+            }
+        )
 
 
 def _explorer(doc: dict[str, Any]) -> Explorer | None:
@@ -130,8 +151,9 @@ def _explorer(doc: dict[str, Any]) -> Explorer | None:
     if name == "verify" and doc["mismatches"].total:
         return Explorer("Every mismatch", doc["mismatches"], mismatch_row, "verify.json, key mismatches", ROW_BYTES_BUDGET)
     if name == "migrate":
-        return Explorer("What this run did, entity by entity", doc["events"], event_row, "migrate.json, key events",
-                        ROW_BYTES_BUDGET)
+        return Explorer(
+            "What this run did, entity by entity", doc["events"], event_row, "migrate.json, key events", ROW_BYTES_BUDGET
+        )
     return None
 
 
@@ -144,8 +166,13 @@ def _csp_hash(text: str) -> str:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("migrator.reports", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("migrator.reports", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["show"] = lambda v: "—" if v is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
     env.filters["take"] = lambda rows, n: itertools.islice(rows, n)
     env.filters["web_url"] = lambda v: v if isinstance(v, str) and v.lower().startswith(("https://", "http://")) else None
@@ -159,6 +186,12 @@ _SCRIPT, _STYLE = _asset("report.js"), _asset("report.css")
 def html_chunks(doc: dict[str, Any]) -> Iterator[str]:
     """The page, in chunks (rows are produced while the page is written)."""
     template = _ENV.get_template(f"{doc['report']}.html.j2")
-    return template.generate(doc=doc, explorer=_explorer(doc), server_rows=SERVER_ROWS,
-                             script=Markup(_SCRIPT), style=Markup(_STYLE),
-                             script_hash=_csp_hash(_SCRIPT), style_hash=_csp_hash(_STYLE))
+    return template.generate(
+        doc=doc,
+        explorer=_explorer(doc),
+        server_rows=SERVER_ROWS,
+        script=Markup(_SCRIPT),
+        style=Markup(_STYLE),
+        script_hash=_csp_hash(_SCRIPT),
+        style_hash=_csp_hash(_STYLE),
+    )

@@ -7,7 +7,8 @@ Small sections are indented for reading; each per-entity row is one line, so a
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from migrator.reports.model import RowStream
 

@@ -6,7 +6,7 @@ asks the ledger again, one entity at a time.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from migrator import kinds
 from migrator.ledger import Ledger
@@ -37,12 +37,19 @@ def plan_rows(ledger: Ledger, summary: PlanSummary) -> RowStream:
     def row(entity: Entity) -> Row:
         finding = findings.get((entity.kind, entity.key))
         return {
-            "kind": entity.kind.value, "key": entity.key, "label": kinds.label(entity),
-            "action": (entity.action or Action.CREATE).value, "state": entity.state.value, "v1_id": entity.v1_id,
-            "parent_key": entity.parent_key, "v2_id": entity.v2_id,
+            "kind": entity.kind.value,
+            "key": entity.key,
+            "label": kinds.label(entity),
+            "action": (entity.action or Action.CREATE).value,
+            "state": entity.state.value,
+            "v1_id": entity.v1_id,
+            "parent_key": entity.parent_key,
+            "v2_id": entity.v2_id,
             "v2_preset": kinds.required_name(entity, Kind.PRESET),
-            "reason": entity.reason, "changes": [c.as_row() for c in finding.changes] if finding else [],
-            "notes": summary.entity_notes.get((entity.kind, entity.key), []), "desired": entity.desired,
+            "reason": entity.reason,
+            "changes": [c.as_row() for c in finding.changes] if finding else [],
+            "notes": summary.entity_notes.get((entity.kind, entity.key), []),
+            "desired": entity.desired,
         }
 
     return _stream(ledger, None, row)
@@ -54,17 +61,26 @@ def changed_rows(ledger: Ledger, summary: PlanSummary) -> RowStream:
 
     def row(entity: Entity) -> Row:
         finding = findings.get((entity.kind, entity.key))
-        return {"kind": entity.kind.value, "key": entity.key, "label": kinds.label(entity),
-                "action": (entity.action or Action.CREATE).value, "v2_id": entity.v2_id, "reason": entity.reason,
-                "paths": [c.path for c in finding.changes] if finding else []}
+        return {
+            "kind": entity.kind.value,
+            "key": entity.key,
+            "label": kinds.label(entity),
+            "action": (entity.action or Action.CREATE).value,
+            "v2_id": entity.v2_id,
+            "reason": entity.reason,
+            "paths": [c.path for c in finding.changes] if finding else [],
+        }
 
     return _stream(ledger, [Action.UPDATE, Action.CONFLICT], row)
 
 
 def unmappable_rows(ledger: Ledger) -> RowStream:
     """The unmappable entities with their reasons, in plan order."""
-    return _stream(ledger, [Action.UNMAPPABLE], lambda e: {
-        "kind": e.kind.value, "key": e.key, "label": kinds.label(e), "reason": e.reason or "no reason recorded"})
+    return _stream(
+        ledger,
+        [Action.UNMAPPABLE],
+        lambda e: {"kind": e.kind.value, "key": e.key, "label": kinds.label(e), "reason": e.reason or "no reason recorded"},
+    )
 
 
 def journal_rows(ledger: Ledger, run_id: int) -> RowStream:
@@ -74,9 +90,15 @@ def journal_rows(ledger: Ledger, run_id: int) -> RowStream:
     def rows() -> Iterator[Row]:
         for entry in ledger.journal(run_id)[1]:
             entity = entry.entity
-            yield {"at": entry.at, "kind": entry.kind.value, "key": entry.key,
-                   "label": kinds.label(entity) if entity else None, "event": entry.event,
-                   "v2_id": entity.v2_id if entity else None,
-                   "error": entity.last_error if entity and entry.event == "failed" else None, "detail": entry.detail}
+            yield {
+                "at": entry.at,
+                "kind": entry.kind.value,
+                "key": entry.key,
+                "label": kinds.label(entity) if entity else None,
+                "event": entry.event,
+                "v2_id": entity.v2_id if entity else None,
+                "error": entity.last_error if entity and entry.event == "failed" else None,
+                "detail": entry.detail,
+            }
 
     return RowStream(rows, total)

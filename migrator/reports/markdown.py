@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from migrator.model import PLAN_ACTIONS
 from migrator.reports.model import RowStream
@@ -56,9 +57,13 @@ def _first(rows: Iterable[dict[str, Any]], total: int, what: str, where: str) ->
 
 def _header(doc: dict[str, Any]) -> list[str]:
     name = doc["report"]
-    return [f"## dyte-migrate {name}: {_text(doc['headline'])}", "",
-            f"<sub>{_text(doc['generated_at'])} · dyte-migrate {_text(doc['tool']['version'])} · "
-            f"report schema {doc['schema_version']} · details in `{name}.html`, data in `{name}.json`</sub>", ""]
+    return [
+        f"## dyte-migrate {name}: {_text(doc['headline'])}",
+        "",
+        f"<sub>{_text(doc['generated_at'])} · dyte-migrate {_text(doc['tool']['version'])} · "
+        f"report schema {doc['schema_version']} · details in `{name}.html`, data in `{name}.json`</sub>",
+        "",
+    ]
 
 
 def _counts_table(counts: dict[str, dict[str, int]], columns: Sequence[str]) -> list[str]:
@@ -75,14 +80,26 @@ def _transformations(notes: list[dict[str, Any]]) -> list[str]:
     dropped = [n for n in notes if n["note"] == "dropped"]
     if lossy:
         lines += [f"**Converted with loss** ({len(lossy)} rules): the v2 value differs from the v1 value.", ""]
-        lines += _table(["kind", "v1 field", "v2 field", "entities", "example (v1 → v2)", "why"], (
-            [n["entity_kind"], _code(n["source"]), _code(n["target"]), str(n["count"]),
-             "; ".join(f"{_text(e['before'])} → {_text(e['after'])}" for e in n["examples"][:2]) or "—", _text(n["reason"])]
-            for n in lossy[:LIST_ROWS]))
+        lines += _table(
+            ["kind", "v1 field", "v2 field", "entities", "example (v1 → v2)", "why"],
+            (
+                [
+                    n["entity_kind"],
+                    _code(n["source"]),
+                    _code(n["target"]),
+                    str(n["count"]),
+                    "; ".join(f"{_text(e['before'])} → {_text(e['after'])}" for e in n["examples"][:2]) or "—",
+                    _text(n["reason"]),
+                ]
+                for n in lossy[:LIST_ROWS]
+            ),
+        )
     if dropped:
         lines += [f"**Dropped** ({len(dropped)} fields): v2 has no place for them.", ""]
-        lines += _table(["kind", "v1 field", "entities", "why"], (
-            [n["entity_kind"], _code(n["source"]), str(n["count"]), _text(n["reason"])] for n in dropped[:LIST_ROWS]))
+        lines += _table(
+            ["kind", "v1 field", "entities", "why"],
+            ([n["entity_kind"], _code(n["source"]), str(n["count"]), _text(n["reason"])] for n in dropped[:LIST_ROWS]),
+        )
         if len(dropped) > LIST_ROWS:
             lines += [f"…and {len(dropped) - LIST_ROWS} more dropped fields in plan.html.", ""]
     if not lossy and not dropped:
@@ -92,8 +109,12 @@ def _transformations(notes: list[dict[str, Any]]) -> list[str]:
         if n["note"] not in ("lossy", "dropped"):
             others[n["note"]] = others.get(n["note"], 0) + 1
     if others:
-        lines += ["Other translation rules applied: " + ", ".join(f"{k} {v}" for k, v in others.items())
-                  + " (listed with their reasons in plan.html).", ""]
+        lines += [
+            "Other translation rules applied: "
+            + ", ".join(f"{k} {v}" for k, v in others.items())
+            + " (listed with their reasons in plan.html).",
+            "",
+        ]
     return lines
 
 
@@ -102,11 +123,30 @@ def _relocation(entries: list[dict[str, Any]]) -> list[str]:
     if not entries:
         return lines + ["No participant to place.", ""]
     sources = ("participant", "meeting", "org-default", "role-only")
-    return lines + _table(["v2 preset", "v1 preset", "role", "waiting room", "participants",
-                           "own preset", "meeting's preset", "org default", "role-only"], (
-        [_code(e["v2_preset"]), _code(e["preset"]) if e["preset"] else "none (role-only)", _text(e["role"] or "—"), "yes" if e["waiting_room"] else "no",
-         str(e["participants"]), *(str(e["by_source"].get(s, 0)) for s in sources)]
-        for e in entries[:LIST_ROWS]))
+    return lines + _table(
+        [
+            "v2 preset",
+            "v1 preset",
+            "role",
+            "waiting room",
+            "participants",
+            "own preset",
+            "meeting's preset",
+            "org default",
+            "role-only",
+        ],
+        (
+            [
+                _code(e["v2_preset"]),
+                _code(e["preset"]) if e["preset"] else "none (role-only)",
+                _text(e["role"] or "—"),
+                "yes" if e["waiting_room"] else "no",
+                str(e["participants"]),
+                *(str(e["by_source"].get(s, 0)) for s in sources),
+            ]
+            for e in entries[:LIST_ROWS]
+        ),
+    )
 
 
 def _unmappable(rows: RowStream) -> list[str]:
@@ -114,8 +154,14 @@ def _unmappable(rows: RowStream) -> list[str]:
     if not rows.total:
         return lines + ["None: every v1 entity can be mapped.", ""]
     shown, rest = _first(rows, rows.total, "unmappable entities", "plan.json")
-    return lines + _table(["kind", "v1 id", "name", "reason"], (
-        [r["kind"], _code(r["key"]), _text(r["label"] or "—"), _text(r["reason"])] for r in shown)) + rest
+    return (
+        lines
+        + _table(
+            ["kind", "v1 id", "name", "reason"],
+            ([r["kind"], _code(r["key"]), _text(r["label"] or "—"), _text(r["reason"])] for r in shown),
+        )
+        + rest
+    )
 
 
 def _unresolved(rows: RowStream, where: str) -> list[str]:
@@ -123,28 +169,65 @@ def _unresolved(rows: RowStream, where: str) -> list[str]:
     if not rows.total:
         return []
     shown, rest = _first(rows, rows.total, "entities", where)
-    return [f"### Not migrated, and what resolves each ({rows.total})", ""] + _table(
-        ["kind", "v1 id", "name", "state", "reason", "resolve with"],
-        ([r["kind"], _code(r["v1_id"]), _text(r["label"] or "—"), _text(r["state"]), _text(r["reason"]),
-          _text(r["resolve"])] for r in shown)) + rest
+    return (
+        [f"### Not migrated, and what resolves each ({rows.total})", ""]
+        + _table(
+            ["kind", "v1 id", "name", "state", "reason", "resolve with"],
+            (
+                [
+                    r["kind"],
+                    _code(r["v1_id"]),
+                    _text(r["label"] or "—"),
+                    _text(r["state"]),
+                    _text(r["reason"]),
+                    _text(r["resolve"]),
+                ]
+                for r in shown
+            ),
+        )
+        + rest
+    )
 
 
 def _changed(rows: RowStream) -> list[str]:
     if not rows.total:
         return []
     shown, rest = _first(rows, rows.total, "updates and conflicts", "plan.html")
-    return [f"### Updates and conflicts ({rows.total})", ""] + _table(["kind", "v1 id", "name", "action", "fields", "why"], (
-        [r["kind"], _code(r["key"]), _text(r["label"] or "—"), r["action"], _text(", ".join(r["paths"]) or "—"),
-         _text(r["reason"] or "—")] for r in shown)) + rest
+    return (
+        [f"### Updates and conflicts ({rows.total})", ""]
+        + _table(
+            ["kind", "v1 id", "name", "action", "fields", "why"],
+            (
+                [
+                    r["kind"],
+                    _code(r["key"]),
+                    _text(r["label"] or "—"),
+                    r["action"],
+                    _text(", ".join(r["paths"]) or "—"),
+                    _text(r["reason"] or "—"),
+                ]
+                for r in shown
+            ),
+        )
+        + rest
+    )
 
 
 def _outside(findings: list[dict[str, Any]], title: str) -> list[str]:
     if not findings:
         return []
     shown, rest = _first(iter(findings), len(findings), "objects", "the JSON report")
-    return [f"### {title} ({len(findings)})", ""] + _table(["kind", "key", "name", "v2 id", "finding"], (
-        [f["kind"], _code(f["key"]), _text(f["label"]), _code(f["v2_id"]) if f["v2_id"] else "—", _text(f["finding"])]
-        for f in shown)) + rest
+    return (
+        [f"### {title} ({len(findings)})", ""]
+        + _table(
+            ["kind", "key", "name", "v2 id", "finding"],
+            (
+                [f["kind"], _code(f["key"]), _text(f["label"]), _code(f["v2_id"]) if f["v2_id"] else "—", _text(f["finding"])]
+                for f in shown
+            ),
+        )
+        + rest
+    )
 
 
 def _recordings(recordings: list[dict[str, Any]]) -> list[str]:
@@ -153,24 +236,49 @@ def _recordings(recordings: list[dict[str, Any]]) -> list[str]:
         return lines + ["No recordings.", ""]
     lines += ["v2 cannot import media: download these before the links expire.", ""]
     shown, rest = _first(iter(recordings), len(recordings), "recordings", "plan.json")
-    return lines + _table(["v1 meeting", "title", "v2 meeting", "status", "download URL", "expires"], (
-        [_code(r["v1_meeting"]), _text(r["title"] or "—"), _code(r["v2_meeting"]), _text(r["status"] or "—"),
-         _code(r["download_url"]), _text(r["download_url_expiry"] or "—")] for r in shown)) + rest
+    return (
+        lines
+        + _table(
+            ["v1 meeting", "title", "v2 meeting", "status", "download URL", "expires"],
+            (
+                [
+                    _code(r["v1_meeting"]),
+                    _text(r["title"] or "—"),
+                    _code(r["v2_meeting"]),
+                    _text(r["status"] or "—"),
+                    _code(r["download_url"]),
+                    _text(r["download_url_expiry"] or "—"),
+                ]
+                for r in shown
+            ),
+        )
+        + rest
+    )
 
 
 def _payload_changes(changes: list[dict[str, Any]]) -> list[str]:
     if not changes:
         return []
-    return ["### Webhook payload changes your receiver must handle", ""] + _table(["events", "field", "change"], (
-        [_text(", ".join(c["events"])), _code(c["field"]), _text(c["change"])] for c in changes))
+    return ["### Webhook payload changes your receiver must handle", ""] + _table(
+        ["events", "field", "change"], ([_text(", ".join(c["events"])), _code(c["field"]), _text(c["change"])] for c in changes)
+    )
 
 
 def _errata(endpoints: list[dict[str, Any]]) -> list[str]:
     fixed = [e for e in endpoints if e["corrects_guide"]]
     lines = [f"### Endpoint map ({len(endpoints)} operations; {len(fixed)} rows of Dyte's migration guide corrected)", ""]
-    return lines + _table(["operation", "the guide says", "correct v1 → v2", "why"], (
-        [_text(e["action"]), _text(f"{e['guide']['v1']} → {e['guide']['v2']}"),
-         _text(f"{e['v1'] or '(none)'} → {e['v2'] or '(none)'}"), _text(e["erratum"])] for e in fixed))
+    return lines + _table(
+        ["operation", "the guide says", "correct v1 → v2", "why"],
+        (
+            [
+                _text(e["action"]),
+                _text(f"{e['guide']['v1']} → {e['guide']['v2']}"),
+                _text(f"{e['v1'] or '(none)'} → {e['v2'] or '(none)'}"),
+                _text(e["erratum"]),
+            ]
+            for e in fixed
+        ),
+    )
 
 
 def _notes(doc: dict[str, Any]) -> list[str]:
@@ -187,7 +295,8 @@ def _plan(doc: dict[str, Any]) -> list[str]:
     read = ", ".join(f"{n} {kind}s" for kind, n in extracted.items())
     return [
         *_counts_table(doc["counts"], tuple(a.value for a in PLAN_ACTIONS)),
-        f"Read from v1: {read or 'nothing'}.", "",
+        f"Read from v1: {read or 'nothing'}.",
+        "",
         *_transformations(doc["transformations"]),
         *_relocation(doc["relocation"]),
         *_unmappable(doc["unmappable"]),
@@ -198,7 +307,8 @@ def _plan(doc: dict[str, Any]) -> list[str]:
         *_payload_changes(doc["webhook_payload_changes"]),
         *_errata(doc["endpoints"]),
         *_notes(doc),
-        NEXT_STEP, "",
+        NEXT_STEP,
+        "",
     ]
 
 
@@ -210,25 +320,47 @@ def _verify(doc: dict[str, Any]) -> list[str]:
         return unresolved
     lines = unresolved + _table(["kind", "checked"], ([kind, str(n)] for kind, n in doc["checked"].items()))
     shown, rest = _first(mismatches, mismatches.total, "mismatches", "verify.json")
-    return lines + [f"### Mismatches ({mismatches.total})", ""] + _table(["kind", "key", "problem", "v2 → expected"], (
-        [m["kind"], _code(m["key"]), _text(m["problem"]),
-         "; ".join(f"{_code(c['path'])}: {_text(c['v2'])} → {_text(c['wanted'])}" for c in m["changes"][:5]) or "—"]
-        for m in shown)) + rest
+    return (
+        lines
+        + [f"### Mismatches ({mismatches.total})", ""]
+        + _table(
+            ["kind", "key", "problem", "v2 → expected"],
+            (
+                [
+                    m["kind"],
+                    _code(m["key"]),
+                    _text(m["problem"]),
+                    "; ".join(f"{_code(c['path'])}: {_text(c['v2'])} → {_text(c['wanted'])}" for c in m["changes"][:5]) or "—",
+                ]
+                for m in shown
+            ),
+        )
+        + rest
+    )
 
 
 def _errors(errors: list[dict[str, Any]]) -> list[str]:
     if not errors:
         return []
     shown, rest = _first(iter(errors), len(errors), "errors", "the JSON report")
-    return [f"### Errors ({len(errors)})", ""] + _table(["kind", "key", "error"], (
-        [_text(e.get("kind")), _code(e.get("key")), _text(e.get("error"))] for e in shown)) + rest
+    return (
+        [f"### Errors ({len(errors)})", ""]
+        + _table(["kind", "key", "error"], ([_text(e.get("kind")), _code(e.get("key")), _text(e.get("error"))] for e in shown))
+        + rest
+    )
 
 
 def _migrate(doc: dict[str, Any]) -> list[str]:
     columns = ("created", "adopted", "updated", "unchanged", "failed", "unmappable")
     stopped = [f"Stopped early ({_text(doc['stopped'])}); run `migrate` again to resume.", ""] if doc["stopped"] else []
-    return [*_counts_table(doc["counts"], columns), f"v2 writes in this run: {doc['writes']}.", "", *stopped,
-            *_unresolved(doc["unresolved"], "migrate.json"), *_errors(doc["errors"])]
+    return [
+        *_counts_table(doc["counts"], columns),
+        f"v2 writes in this run: {doc['writes']}.",
+        "",
+        *stopped,
+        *_unresolved(doc["unresolved"], "migrate.json"),
+        *_errors(doc["errors"]),
+    ]
 
 
 def _rollback(doc: dict[str, Any]) -> list[str]:
@@ -237,8 +369,10 @@ def _rollback(doc: dict[str, Any]) -> list[str]:
 
 
 def _import(doc: dict[str, Any]) -> list[str]:
-    return [*_counts_table(doc["counts"], ("imported", "ambiguous", "not_in_v2")),
-            *_outside(doc["ambiguous"], "Ambiguous, left out")]
+    return [
+        *_counts_table(doc["counts"], ("imported", "ambiguous", "not_in_v2")),
+        *_outside(doc["ambiguous"], "Ambiguous, left out"),
+    ]
 
 
 _BODIES = {"plan": _plan, "verify": _verify, "migrate": _migrate, "rollback": _rollback, "import": _import}

@@ -8,8 +8,9 @@ renderer from the ledger, so 100,000 rows never sit in memory at once.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 SCHEMA_VERSION = 2  # 2: field diffs only as `changes` (the raw deepdiff `diff` is gone)
 Row = dict[str, Any]

@@ -51,8 +51,9 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {self.text(str(k)): (MASK if v is not None and is_secret_key(str(k)) else self.value(v))
-                    for k, v in value.items()}
+            return {
+                self.text(str(k)): (MASK if v is not None and is_secret_key(str(k)) else self.value(v)) for k, v in value.items()
+            }
         if isinstance(value, (list, tuple)):
             return [self.value(v) for v in value]
         return value
@@ -79,5 +80,4 @@ def redacted(value: Any) -> Any:
 def redacted_document(doc: dict[str, Any]) -> dict[str, Any]:
     """A report document whose every value, streamed rows included, has been redacted."""
     redactor = Redactor()
-    return {key: value.map(redactor.row) if isinstance(value, RowStream) else redactor.value(value)
-            for key, value in doc.items()}
+    return {key: value.map(redactor.row) if isinstance(value, RowStream) else redactor.value(value) for key, value in doc.items()}

@@ -21,12 +21,17 @@ MAPPINGS_META = "mappings_fingerprint"
 SETTINGS_META = "mappings_default_preset"  # {"name", "source"} of the org default the ledger was migrated with
 
 _RESOLVE = {
-    "failed": ("run `dyte-migrate migrate` again (it retries and resumes); if it fails again, the reason says what "
-               "the target refused"),
-    "unmappable": ("fix the v1 object, or the mapping rule the reason names (`dyte-migrate init --with-mappings DIR`, "
-                   "edit, then pass --mappings DIR or set mappings in dyte-migrate.toml); then run migrate again"),
-    "conflict": ("the target holds an object this tool did not write (or one changed since): remove or rename it in "
-                 "the target, or make v1 match it; then run plan again"),
+    "failed": (
+        "run `dyte-migrate migrate` again (it retries and resumes); if it fails again, the reason says what the target refused"
+    ),
+    "unmappable": (
+        "fix the v1 object, or the mapping rule the reason names (`dyte-migrate init --with-mappings DIR`, "
+        "edit, then pass --mappings DIR or set mappings in dyte-migrate.toml); then run migrate again"
+    ),
+    "conflict": (
+        "the target holds an object this tool did not write (or one changed since): remove or rename it in "
+        "the target, or make v1 match it; then run plan again"
+    ),
 }
 
 
@@ -39,14 +44,22 @@ def migrated_default(ledger: Ledger) -> dict[str, str | None] | None:
 def _kept_resolve(ledger: Ledger) -> str:
     then = migrated_default(ledger)
     if then and then.get("name"):
-        return (f"it was migrated with --default-preset {then['name']} (from {then['source']}): run with that setting "
-                "again, or keep it as it is")
+        return (
+            f"it was migrated with --default-preset {then['name']} (from {then['source']}): run with that setting "
+            "again, or keep it as it is"
+        )
     return "run with the mappings it was migrated with (the --mappings folder or config file of that run)"
 
 
 def _row(entity: Entity, state: str, reason: str | None, resolve: str) -> Row:
-    return {"kind": entity.kind.value, "v1_id": entity.v1_id or entity.key, "label": kinds.label(entity),
-            "state": state, "reason": reason or "no reason recorded", "resolve": resolve}
+    return {
+        "kind": entity.kind.value,
+        "v1_id": entity.v1_id or entity.key,
+        "label": kinds.label(entity),
+        "state": state,
+        "reason": reason or "no reason recorded",
+        "resolve": resolve,
+    }
 
 
 def unresolved_rows(ledger: Ledger, kept: list[Finding] | None = None) -> RowStream:
@@ -64,14 +77,22 @@ def unresolved_rows(ledger: Ledger, kept: list[Finding] | None = None) -> RowStr
         for spec in kinds.KINDS:
             if spec.parent is not None:
                 for entity in ledger.held_back_by(spec.kind, spec.parent):
-                    yield _row(entity, "held back", f"its {spec.parent.value} {entity.parent_key} failed or is unmappable",
-                               f"resolve its {spec.parent.value} {entity.parent_key} (listed here) first, then run migrate again")
+                    yield _row(
+                        entity,
+                        "held back",
+                        f"its {spec.parent.value} {entity.parent_key} failed or is unmappable",
+                        f"resolve its {spec.parent.value} {entity.parent_key} (listed here) first, then run migrate again",
+                    )
         if kept:
             resolve = _kept_resolve(ledger)
             for finding in kept:
                 entity = ledger.entity(finding.kind, finding.key) or Entity(finding.kind, finding.key)
-                yield _row(entity, "kept", f"already migrated, left as it is: the current mappings cannot map it "
-                                           f"({finding.reason})", resolve)
+                yield _row(
+                    entity,
+                    "kept",
+                    f"already migrated, left as it is: the current mappings cannot map it ({finding.reason})",
+                    resolve,
+                )
 
     return RowStream(rows, sum(1 for _ in rows()))
 
@@ -83,8 +104,7 @@ def console_lines(rows: RowStream) -> list[str]:
     tally: dict[str, Counter[str]] = {}
     for row in rows:
         tally.setdefault(row["kind"], Counter())[row["state"]] += 1
-    lines = [f"{kind}: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
-             for kind, states in tally.items()]
+    lines = [f"{kind}: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())) for kind, states in tally.items()]
     for i, row in enumerate(rows):
         if i == CONSOLE_ROWS:
             lines.append(f"  ...and {rows.total - CONSOLE_ROWS} more in the report")

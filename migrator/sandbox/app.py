@@ -14,7 +14,8 @@ import binascii
 import hmac
 import json
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from migrator.sandbox import routes_rtk, routes_v1, routes_v2
@@ -231,8 +232,7 @@ class SandboxApp:
         return self.limiter.acquire((scope.get("client") or ("?",))[0])
 
     def _throttled(self, area: Area, wait: int) -> Reply:
-        return Reply(429, error_body(area, 429, "Too many requests"),
-                     ((b"retry-after", str(wait).encode()), *THROTTLE_HEADERS))
+        return Reply(429, error_body(area, 429, "Too many requests"), ((b"retry-after", str(wait).encode()), *THROTTLE_HEADERS))
 
     async def _inject(self, send: Send, method: str, route_name: str, area: Area, fault: str) -> None:
         if fault in ("503", "500"):

@@ -29,14 +29,37 @@ def sandbox() -> None:
 @click.option("--dataset", default="sample", show_default=True, help="sample, empty, or a dataset JSON file (docs/sandbox.md).")
 @click.option("--meetings", default=20, show_default=True, type=click.IntRange(0), help="Sample: number of v1 meetings.")
 @click.option("--participants", default=5, show_default=True, type=click.IntRange(0), help="Sample: participants per meeting.")
-@click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(0), help="Added to every API and document answer.")
-@click.option("--rate-limit", default=2000.0, show_default=True, type=click.FloatRange(0), help="Requests per minute per client IP; 0 turns it off.")
+@click.option(
+    "--latency-ms", default=0.0, show_default=True, type=click.FloatRange(0), help="Added to every API and document answer."
+)
+@click.option(
+    "--rate-limit",
+    default=2000.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Requests per minute per client IP; 0 turns it off.",
+)
 @click.option("--faults", default="", help="e.g. 503:0.05,reset:0.02,timeout:0.01,commit-then-drop:0.01,429:0.01,500:0.01")
-@click.option("--fault-hang-seconds", default=5.0, show_default=True, type=click.FloatRange(0), help="How long a `timeout` fault hangs.")
+@click.option(
+    "--fault-hang-seconds", default=5.0, show_default=True, type=click.FloatRange(0), help="How long a `timeout` fault hangs."
+)
 @click.option("--random-seed", default=DEFAULT_SEED, show_default=True, type=int, help="Seeds data, ids and faults.")
-@click.option("--credentials-out", type=click.Path(dir_okay=False, path_type=Path), help="Write both sides' credentials here (JSON).")
-def serve(host: str, port: int, dataset: str, meetings: int, participants: int, latency_ms: float, rate_limit: float,
-          faults: str, fault_hang_seconds: float, random_seed: int, credentials_out: Path | None) -> None:
+@click.option(
+    "--credentials-out", type=click.Path(dir_okay=False, path_type=Path), help="Write both sides' credentials here (JSON)."
+)
+def serve(
+    host: str,
+    port: int,
+    dataset: str,
+    meetings: int,
+    participants: int,
+    latency_ms: float,
+    rate_limit: float,
+    faults: str,
+    fault_hang_seconds: float,
+    random_seed: int,
+    credentials_out: Path | None,
+) -> None:
     """Serve /v1 and /v2 on one loopback port until SIGINT or SIGTERM."""
     # Imported here so that `--help` and option errors never load uvicorn.
     from migrator.sandbox.server import SandboxServer
@@ -47,10 +70,19 @@ def serve(host: str, port: int, dataset: str, meetings: int, participants: int, 
         FaultPlan.parse(faults)
     except FaultSpecError as exc:
         raise ServeError(f"--faults: {exc}") from None
-    options = ServeOptions(host=host, port=port, dataset=dataset, meetings=meetings, participants=participants,
-                           latency_ms=latency_ms, rate_limit=rate_limit, faults=faults,
-                           fault_hang_seconds=fault_hang_seconds, random_seed=random_seed,
-                           credentials_out=credentials_out)
+    options = ServeOptions(
+        host=host,
+        port=port,
+        dataset=dataset,
+        meetings=meetings,
+        participants=participants,
+        latency_ms=latency_ms,
+        rate_limit=rate_limit,
+        faults=faults,
+        fault_hang_seconds=fault_hang_seconds,
+        random_seed=random_seed,
+        credentials_out=credentials_out,
+    )
     try:
         server = SandboxServer(options)
         server.bind()

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Literal, get_args
+from typing import Any, Literal, get_args
 
 FaultKind = Literal["503", "500", "429", "reset", "timeout", "commit-then-drop"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
@@ -27,7 +28,7 @@ class FaultPlan:
     probabilities: tuple[tuple[str, float], ...] = ()
 
     @classmethod
-    def parse(cls, spec: str | None) -> "FaultPlan":
+    def parse(cls, spec: str | None) -> FaultPlan:
         """`kind:probability,...`; probabilities in [0, 1] summing to at most 1."""
         if not spec or not spec.strip():
             return cls()

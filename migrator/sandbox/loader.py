@@ -8,7 +8,8 @@ file datasets to feed the migrator malformed or unresolvable v1 objects on purpo
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from migrator.sandbox.idgen import IdSource, now_iso
 from migrator.sandbox.store import Obj, Orgs, RtkAccount, V1Org, V2Org
@@ -58,8 +59,9 @@ def _build_rtk(credentials: Mapping[str, Any], seed_text: str) -> RtkAccount:
     only (not on the dataset's size) and the v1/v2 ids stay what they were.
     """
     ids = IdSource(int(hashlib.sha256(seed_text.encode()).hexdigest()[:12], 16))
-    account = RtkAccount(credentials.get("account_id") or ids.uuid().replace("-", ""),
-                         credentials.get("api_token") or ids.secret())
+    account = RtkAccount(
+        credentials.get("account_id") or ids.uuid().replace("-", ""), credentials.get("api_token") or ids.secret()
+    )
     app_id = credentials.get("app_id") or ids.uuid().replace("-", "")
     account.add_app({"id": app_id, "name": "sandbox", "created_at": SANDBOX_EPOCH})
     return account
@@ -79,23 +81,29 @@ def _build_v1(data: Mapping[str, Any], org: V1Org, ids: IdSource) -> V1Org:
     for index, role in enumerate(_list(data, "roles", "v1")):
         where = f"v1.roles[{index}]"
         name = _required(role, "name", where)
-        org.roles.put(name, {
-            "id": role.get("id") or ids.uuid(),
-            "name": name,
-            "description": role.get("description", ""),
-            "role": _required(role, "role", where),
-            "createdAt": role.get("createdAt", SANDBOX_EPOCH),
-        })
+        org.roles.put(
+            name,
+            {
+                "id": role.get("id") or ids.uuid(),
+                "name": name,
+                "description": role.get("description", ""),
+                "role": _required(role, "role", where),
+                "createdAt": role.get("createdAt", SANDBOX_EPOCH),
+            },
+        )
     for index, preset in enumerate(_list(data, "presets", "v1")):
         where = f"v1.presets[{index}]"
         name = _required(preset, "name", where)
-        org.presets.put(name, {
-            "id": preset.get("id") or ids.uuid(),
-            "name": name,
-            "description": preset.get("description", ""),
-            "preset": _required(preset, "preset", where),
-            "createdAt": preset.get("createdAt", SANDBOX_EPOCH),
-        })
+        org.presets.put(
+            name,
+            {
+                "id": preset.get("id") or ids.uuid(),
+                "name": name,
+                "description": preset.get("description", ""),
+                "preset": _required(preset, "preset", where),
+                "createdAt": preset.get("createdAt", SANDBOX_EPOCH),
+            },
+        )
     for index, meeting in enumerate(_list(data, "meetings", "v1")):
         where = f"v1.meetings[{index}]"
         wire = v1_meeting(meeting, ids)
@@ -130,18 +138,20 @@ def v1_meeting(given: Mapping[str, Any], ids: IdSource) -> Obj:
     meeting: Obj = {"id": given.get("id") or ids.uuid()}
     if given.get("title") is not None:
         meeting["title"] = given["title"]
-    meeting.update({
-        "roomName": given.get("roomName") or ids.room_name(),
-        "status": given.get("status", "CREATED"),
-        "createdAt": given.get("createdAt") or now_iso(),
-        "presetName": given.get("presetName"),
-        "authorization": {
-            "waitingRoom": bool(authorization.get("waitingRoom", False)),
-            "closed": bool(authorization.get("closed", False)),
-        },
-        "recordOnStart": bool(given.get("recordOnStart", False)),
-        "liveStreamOnStart": bool(given.get("liveStreamOnStart", False)),
-    })
+    meeting.update(
+        {
+            "roomName": given.get("roomName") or ids.room_name(),
+            "status": given.get("status", "CREATED"),
+            "createdAt": given.get("createdAt") or now_iso(),
+            "presetName": given.get("presetName"),
+            "authorization": {
+                "waitingRoom": bool(authorization.get("waitingRoom", False)),
+                "closed": bool(authorization.get("closed", False)),
+            },
+            "recordOnStart": bool(given.get("recordOnStart", False)),
+            "liveStreamOnStart": bool(given.get("liveStreamOnStart", False)),
+        }
+    )
     return meeting
 
 

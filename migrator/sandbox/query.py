@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import jsonschema
 
@@ -34,7 +35,7 @@ class QueryRules:
     schemas: Mapping[str, tuple[Mapping[str, Any], jsonschema.Draft4Validator, bool]]  # name -> (schema, validator, empty ok)
 
     @classmethod
-    def from_spec(cls, spec: SpecDocument, path: str, method: str) -> "QueryRules":
+    def from_spec(cls, spec: SpecDocument, path: str, method: str) -> QueryRules:
         schemas = {}
         for name, parameter in spec.query_parameters(path, method).items():
             schema = spec.resolve(parameter.get("schema", {}))

@@ -41,7 +41,13 @@ def routes() -> list[Route]:
     template = REALTIMEKIT.route_prefix + APPS
     return [
         Route("GET", template, list_apps, "rtk", None, QueryRules.from_spec(spec, APPS, "GET")),
-        Route("POST", template, create_app, "rtk", BodySchema(*spec.request_body_validator(APPS, "POST")),
-              QueryRules.from_spec(spec, APPS, "POST")),
+        Route(
+            "POST",
+            template,
+            create_app,
+            "rtk",
+            BodySchema(*spec.request_body_validator(APPS, "POST")),
+            QueryRules.from_spec(spec, APPS, "POST"),
+        ),
         *resource_routes(REALTIMEKIT),
     ]

@@ -6,7 +6,7 @@ validated against the spec's request schema.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -64,9 +64,12 @@ def _listing_item(org: V1Org, stored: Obj, kind: str, base_url: str) -> Obj:
 
 # --- presets and roles ---------------------------------------------------------------
 
+
 def list_presets(store: Store, call: Call) -> Reply:
     org, window = store.orgs.v1, v1_window(call.query)
-    return _ok({"presets": [_listing_item(org, p, "presets", call.base_url) for p in org.presets.page(window.offset, window.limit)]})
+    return _ok(
+        {"presets": [_listing_item(org, p, "presets", call.base_url) for p in org.presets.page(window.offset, window.limit)]}
+    )
 
 
 def add_preset(store: Store, call: Call) -> Reply:
@@ -135,12 +138,15 @@ def preset_document(store: Store, call: Call) -> Reply:
     if preset is None:
         raise ApiError(404, "No such preset document")
     role = org.roles.get(preset["preset"].get("role", ""))
-    return Reply(200, {
-        "name": preset["name"],
-        "description": preset["description"],
-        "preset": preset["preset"],
-        "role": _role_document(role) if role else None,
-    })
+    return Reply(
+        200,
+        {
+            "name": preset["name"],
+            "description": preset["description"],
+            "preset": preset["preset"],
+            "role": _role_document(role) if role else None,
+        },
+    )
 
 
 def role_document(store: Store, call: Call) -> Reply:
@@ -152,6 +158,7 @@ def role_document(store: Store, call: Call) -> Reply:
 
 
 # --- meetings and participants ----------------------------------------------------------
+
 
 def _created_after(query_value: str) -> datetime:
     try:
@@ -166,9 +173,10 @@ def list_meetings(store: Store, call: Call) -> Reply:
     start = call.query.get("startTime", "")
     if not search and not start:
         return _ok({"meetings": org.meetings.page(window.offset, window.limit)})
-    after = _created_after(start) if start else datetime.min.replace(tzinfo=timezone.utc)
+    after = _created_after(start) if start else datetime.min.replace(tzinfo=UTC)
     matching = [
-        meeting for meeting in org.meetings
+        meeting
+        for meeting in org.meetings
         if (search in meeting.get("title", "").casefold() or search in meeting["roomName"].casefold())
         and parse_iso(meeting["createdAt"]) > after
     ]
@@ -178,8 +186,14 @@ def list_meetings(store: Store, call: Call) -> Reply:
 def create_meeting(store: Store, call: Call) -> Reply:
     org, body = store.orgs.v1, call.body
     _require_preset(org, body.get("presetName"))
-    meeting = v1_meeting({key: value for key, value in body.items() if key in (
-        "title", "presetName", "authorization", "recordOnStart", "liveStreamOnStart")}, store.ids)
+    meeting = v1_meeting(
+        {
+            key: value
+            for key, value in body.items()
+            if key in ("title", "presetName", "authorization", "recordOnStart", "liveStreamOnStart")
+        },
+        store.ids,
+    )
     org.meetings.put(meeting["id"], meeting)
     return _ok({"meeting": {**meeting, "participants": []}})
 
@@ -207,13 +221,16 @@ def add_participant(store: Store, call: Call) -> Reply:
     if any(p["clientSpecificId"] == body["clientSpecificId"] for p in participants):
         return _ok({"authResponse": {"userAdded": False, "authToken": store.ids.token()}})
     details = body.get("userDetails") or {}
-    participant = v1_participant({
-        "name": details.get("name"),
-        "picture": details.get("picture"),
-        "clientSpecificId": body["clientSpecificId"],
-        "presetName": body.get("presetName"),
-        "roleName": body.get("roleName"),
-    }, store.ids)
+    participant = v1_participant(
+        {
+            "name": details.get("name"),
+            "picture": details.get("picture"),
+            "clientSpecificId": body["clientSpecificId"],
+            "presetName": body.get("presetName"),
+            "roleName": body.get("roleName"),
+        },
+        store.ids,
+    )
     participants.put(participant["id"], participant)
     return _ok({"authResponse": {"userAdded": True, "authToken": store.ids.token()}})
 
@@ -234,6 +251,7 @@ def delete_participant(store: Store, call: Call) -> Reply:
 
 # --- webhooks --------------------------------------------------------------------------
 
+
 def _webhook(org: V1Org, call: Call) -> Obj:
     webhook = org.webhooks.get(call.params["webhookId"])
     if webhook is None:
@@ -244,8 +262,14 @@ def _webhook(org: V1Org, call: Call) -> Obj:
 def create_webhook(store: Store, call: Call) -> Reply:
     org, body, now = store.orgs.v1, call.body, now_iso()
     webhook = {
-        "id": store.ids.uuid(), "name": body["name"], "url": body["url"], "events": body["events"],
-        "enabled": body.get("enabled", True), "organizationId": org.id, "createdAt": now, "updatedAt": now,
+        "id": store.ids.uuid(),
+        "name": body["name"],
+        "url": body["url"],
+        "events": body["events"],
+        "enabled": body.get("enabled", True),
+        "organizationId": org.id,
+        "createdAt": now,
+        "updatedAt": now,
     }
     org.webhooks.put(webhook["id"], webhook)
     return _ok({"webhook": webhook})
@@ -264,8 +288,14 @@ def get_webhook(store: Store, call: Call) -> Reply:
 def update_webhook(store: Store, call: Call) -> Reply:
     org, body = store.orgs.v1, call.body
     webhook = _webhook(org, call)
-    updated = {**webhook, "name": body["name"], "url": body["url"], "events": body["events"],
-               "enabled": body.get("enabled", webhook["enabled"]), "updatedAt": now_iso()}
+    updated = {
+        **webhook,
+        "name": body["name"],
+        "url": body["url"],
+        "events": body["events"],
+        "enabled": body.get("enabled", webhook["enabled"]),
+        "updatedAt": now_iso(),
+    }
     org.webhooks.put(updated["id"], updated)
     return _ok({"webhook": updated})
 
@@ -277,6 +307,7 @@ def delete_webhook(store: Store, call: Call) -> Reply:
 
 
 # --- recordings ------------------------------------------------------------------------
+
 
 def _unix_bound(call: Call, name: str) -> float | None:
     raw = call.query.get(name, "").strip()
@@ -296,8 +327,14 @@ def recording_stats(store: Store, call: Call) -> Reply:
         for recording in org.recordings.get(meeting["id"], ()):
             started = parse_iso(recording["startedTime"]).timestamp()
             if (start is None or started >= start) and (end is None or started <= end):
-                stats.append({"startedTime": recording["startedTime"], "stoppedTime": recording["stoppedTime"],
-                              "roomName": meeting["roomName"], "status": recording["status"]})
+                stats.append(
+                    {
+                        "startedTime": recording["startedTime"],
+                        "stoppedTime": recording["stoppedTime"],
+                        "roomName": meeting["roomName"],
+                        "status": recording["status"],
+                    }
+                )
     return _ok({"total": len(stats), "recordingStats": stats[window.offset : window.offset + window.limit]})
 
 
@@ -316,6 +353,7 @@ def get_recording(store: Store, call: Call) -> Reply:
 
 
 # --- the table -------------------------------------------------------------------------
+
 
 def _body(path: str, method: str) -> BodySchema:
     return BodySchema(*SpecDocument.load(V1_SPEC).request_body_validator(path, method))

@@ -11,10 +11,11 @@ bodies arrive already validated against the surface's request schema.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, Callable
+from typing import Any
 
 import jsonschema
 
@@ -60,6 +61,7 @@ def deep_merge(base: Obj, patch: Obj) -> Obj:
 
 
 # --- presets ---------------------------------------------------------------------------
+
 
 def _preset(org: V2Org, call: Call) -> Obj:
     preset = org.presets.get(call.params["preset_id"])
@@ -172,8 +174,12 @@ def list_meetings(store: Store, call: Call) -> Reply:
     matching = []
     for meeting in org.meetings:
         created = parse_iso(meeting["created_at"])
-        if (search in meeting.get("title", "").casefold() and status in (None, meeting["status"])
-                and (start is None or created >= start) and (end is None or created <= end)):
+        if (
+            search in meeting.get("title", "").casefold()
+            and status in (None, meeting["status"])
+            and (start is None or created >= start)
+            and (end is None or created <= end)
+        ):
             matching.append(meeting)
     return _paged(matching, len(matching), call)
 
@@ -204,14 +210,19 @@ def replace_meeting(store: Store, call: Call) -> Reply:
     org = call.org
     meeting = _meeting(org, call.params["meeting_id"])
     fields = {key: value for key, value in call.body.items() if key in MEETING_FIELDS}
-    replaced = v2_meeting({**fields, "id": meeting["id"], "status": meeting["status"], "created_at": meeting["created_at"]},
-                          store.ids, now=now_iso(), defaults=_meeting_defaults(call))
+    replaced = v2_meeting(
+        {**fields, "id": meeting["id"], "status": meeting["status"], "created_at": meeting["created_at"]},
+        store.ids,
+        now=now_iso(),
+        defaults=_meeting_defaults(call),
+    )
     replaced["updated_at"] = now_iso()
     org.meetings.put(replaced["id"], replaced)
     return _ok(replaced)
 
 
 # --- participants ----------------------------------------------------------------------
+
 
 def _participant(org: V2Org, call: Call) -> tuple[Table, Obj]:
     participants = org.participants_of(_meeting(org, call.params["meeting_id"])["id"])
@@ -274,11 +285,16 @@ def delete_participant(store: Store, call: Call) -> Reply:
     participants, participant = _participant(org, call)
     participants.remove(participant["id"])
     org.tokens.pop(participant["id"], None)
-    preset_id = org.preset_ids_by_name.get(participant["preset_name"]) or str(uuid.uuid5(uuid.NAMESPACE_URL, participant["preset_name"]))
-    return _ok({key: participant[key] for key in ("custom_participant_id", "created_at", "updated_at")} | {"preset_id": preset_id})
+    preset_id = org.preset_ids_by_name.get(participant["preset_name"]) or str(
+        uuid.uuid5(uuid.NAMESPACE_URL, participant["preset_name"])
+    )
+    return _ok(
+        {key: participant[key] for key in ("custom_participant_id", "created_at", "updated_at")} | {"preset_id": preset_id}
+    )
 
 
 # --- webhooks --------------------------------------------------------------------------
+
 
 def _webhook(org: V2Org, call: Call) -> Obj:
     webhook = org.webhooks.get(call.params["webhook_id"])
@@ -293,8 +309,15 @@ def list_webhooks(store: Store, call: Call) -> Reply:
 
 def create_webhook(store: Store, call: Call) -> Reply:
     org, body, now = call.org, call.body, now_iso()
-    webhook = {"id": store.ids.uuid(), "name": body["name"], "url": body["url"], "events": body["events"],
-               "enabled": body.get("enabled", True), "created_at": now, "updated_at": now}
+    webhook = {
+        "id": store.ids.uuid(),
+        "name": body["name"],
+        "url": body["url"],
+        "events": body["events"],
+        "enabled": body.get("enabled", True),
+        "created_at": now,
+        "updated_at": now,
+    }
     org.webhooks.put(webhook["id"], webhook)
     return _ok(webhook, 201)
 
@@ -329,6 +352,7 @@ def delete_webhook(store: Store, call: Call) -> Reply:
 
 # --- recordings ------------------------------------------------------------------------
 
+
 def _public(recording: Obj) -> Obj:
     return {key: value for key, value in recording.items() if not key.startswith("_")}
 
@@ -337,8 +361,11 @@ def list_recordings(store: Store, call: Call) -> Reply:
     org = call.org
     meeting_id = call.query.get("meeting_id")
     statuses = set(call.query["status"].split(",")) if call.query.get("status") else None
-    matching = [r for r in org.recordings
-                if (meeting_id is None or r["_meeting_id"] == meeting_id) and (statuses is None or r["status"] in statuses)]
+    matching = [
+        r
+        for r in org.recordings
+        if (meeting_id is None or r["_meeting_id"] == meeting_id) and (statuses is None or r["status"] in statuses)
+    ]
 
     def shape(recording: Obj) -> Obj:
         item = {**_public(recording), "storage_config": None}
@@ -366,6 +393,7 @@ def active_recording(store: Store, call: Call) -> Reply:
 
 
 # --- the table -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Surface:
@@ -437,6 +465,16 @@ def routes(surface: Surface = DYTE_V2) -> list[Route]:
         if operation is None:
             continue  # e.g. PUT /presets/{id} and the token refresh exist only in RealtimeKit
         body = BodySchema(*spec.request_body_validator(spec_path, method)) if "requestBody" in operation else None
-        table.append(Route(method, surface.route_prefix + spec_path, handler, surface.area, body,
-                           QueryRules.from_spec(spec, spec_path, method), surface.scope, surface.spec))
+        table.append(
+            Route(
+                method,
+                surface.route_prefix + spec_path,
+                handler,
+                surface.area,
+                body,
+                QueryRules.from_spec(spec, spec_path, method),
+                surface.scope,
+                surface.spec,
+            )
+        )
     return table

@@ -9,8 +9,9 @@ percent-encoded) path, so a preset name containing `/` still finds its document.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import jsonschema

@@ -1,7 +1,7 @@
 """Runs the sandbox app on uvicorn: in the foreground for the CLI, or on a thread for tests.
 
-    with SandboxServer(ServeOptions(dataset="empty")).running() as sandbox:
-        sandbox.base_url, sandbox.credentials, sandbox.stats(), sandbox.reset()
+with SandboxServer(ServeOptions(dataset="empty")).running() as sandbox:
+    sandbox.base_url, sandbox.credentials, sandbox.stats(), sandbox.reset()
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import uvicorn
 
@@ -172,13 +173,14 @@ class SandboxServer:
         finally:
             self._socket.close()
 
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         """On a daemon thread; returns once the port listens."""
         self.bind()
         assert self._socket is not None
         self._uvicorn = _Uvicorn(self._config(), lambda: self._on_ready(None))
-        self._thread = threading.Thread(target=self._uvicorn.run, kwargs={"sockets": [self._socket]},
-                                        name=f"sandbox:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._uvicorn.run, kwargs={"sockets": [self._socket]}, name=f"sandbox:{self.port}", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         while not self._ready.wait(0.05):
@@ -197,7 +199,7 @@ class SandboxServer:
             self._socket.close()
 
     @contextlib.contextmanager
-    def running(self) -> Iterator["SandboxServer"]:
+    def running(self) -> Iterator[SandboxServer]:
         self.start()
         try:
             yield self

@@ -91,7 +91,7 @@ class SpecDocument:
 
     @classmethod
     @cache
-    def load(cls, name: str) -> "SpecDocument":
+    def load(cls, name: str) -> SpecDocument:
         """The shipped spec file, converted once per process."""
         return cls(openapi_to_json_schema(load_spec(name)))
 

@@ -7,8 +7,9 @@ handler can hand a stored dict straight to the JSON encoder.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from migrator.sandbox.idgen import IdSource
 

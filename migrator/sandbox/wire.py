@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 Area = Literal["v1", "v2", "rtk", "s3", "sandbox"]  # which part of the server a path belongs to (rtk: RealtimeKit)
 

@@ -21,9 +21,7 @@ _METHOD = re.compile(
     r"(?<![A-Za-z])(get|post|put|patch|delete|GET|POST|PUT|PATCH|DELETE|Get|Post|Put|Patch|Delete)(?![A-Za-z])"
     r"|(?<=[a-z])(Get|Post|Put|Patch|Delete)(?![a-z])"
 )
-_AUTH_SET = re.compile(
-    r"(?<![\w-])[Aa]uthorization[\"'`]?\]?\s*(?:=>|:(?!:)|,|=(?!=))|forHTTPHeaderField:\s*\"Authorization\""
-)
+_AUTH_SET = re.compile(r"(?<![\w-])[Aa]uthorization[\"'`]?\]?\s*(?:=>|:(?!:)|,|=(?!=))|forHTTPHeaderField:\s*\"Authorization\"")
 _SCHEME = re.compile(r"(?i)(?<![a-z])(basic|bearer)(?![a-z])")
 _SECRET_NAME = r"[\w$.-]*(?:api[_-]?key|apikey|secret|password|passwd|auth[_-]?token|access[_-]?token|authorization)\w*"
 _VALUE = r"(?P<quote>[\"'`])(?P<value>(?:(?:basic|bearer)\s+)?[^\"'`\s]{8,})(?P=quote)"
@@ -87,25 +85,33 @@ def _route_hit(kb: Knowledge, source: Source, offset: int, route: str) -> Hit:
     if not matches and route.endswith("{}"):
         matches = [op for op in kb.operations if op.pattern.fullmatch(route[:-2].rstrip("/"))]
     if not matches:
-        return Hit(offset, "dyte-v1-route", f"v1 route {route}",
-                   f"{kb.base_url}/... (no operation in mappings/endpoints.yaml matches this route)",
-                   "Every v1 route starts with /organizations/{orgId}/; v2 routes drop that prefix.",
-                   "mappings/endpoints.yaml")
+        return Hit(
+            offset,
+            "dyte-v1-route",
+            f"v1 route {route}",
+            f"{kb.base_url}/... (no operation in mappings/endpoints.yaml matches this route)",
+            "Every v1 route starts with /organizations/{orgId}/; v2 routes drop that prefix.",
+            "mappings/endpoints.yaml",
+        )
     method = _method(source, offset, {op.method for op in matches})
     chosen = [op for op in matches if op.method == method] or matches
     if len(chosen) == 1:
         op = chosen[0]
         return Hit(offset, "dyte-v1-route", f"{op.method} {op.v1_path}", _v2(kb, op), op.why, op.link)
-    return Hit(offset, "dyte-v1-route", f"{chosen[0].v1_path} (the call does not say which method)",
-               "; ".join(f"{op.method} -> {_v2(kb, op)}" for op in chosen),
-               "This v1 route serves several operations; pick the one the call makes.", chosen[0].link)
+    return Hit(
+        offset,
+        "dyte-v1-route",
+        f"{chosen[0].v1_path} (the call does not say which method)",
+        "; ".join(f"{op.method} -> {_v2(kb, op)}" for op in chosen),
+        "This v1 route serves several operations; pick the one the call makes.",
+        chosen[0].link,
+    )
 
 
 def routes(kb: Knowledge, source: Source) -> Iterator[Hit]:
     """v1 base URLs and routes, one finding per string expression (the route wins over the host)."""
     base = _base_url_pattern(kb.v1_base_urls)
-    triggers = sorted([*base.finditer(source.text), *re.finditer("/organizations/", source.text)],
-                      key=lambda m: m.start())
+    triggers = sorted([*base.finditer(source.text), *re.finditer("/organizations/", source.text)], key=lambda m: m.start())
     seen: set[tuple[int, int]] = set()
     for trigger in triggers:
         if source.in_comment(trigger.start()):
@@ -119,8 +125,14 @@ def routes(kb: Knowledge, source: Source) -> Iterator[Hit]:
         if route:
             yield _route_hit(kb, source, trigger.start(), route.group())
         elif (host := base.search(text)) is not None:
-            yield Hit(trigger.start(), "dyte-v1-base-url", host.group(), kb.base_url,
-                      "The v1 API is being retired; v2 routes have no /organizations/{orgId} prefix.", kb.docs)
+            yield Hit(
+                trigger.start(),
+                "dyte-v1-base-url",
+                host.group(),
+                kb.base_url,
+                "The v1 API is being retired; v2 routes have no /organizations/{orgId} prefix.",
+                kb.docs,
+            )
 
 
 def auth(kb: Knowledge, source: Source) -> Iterator[Hit]:
@@ -146,10 +158,14 @@ def credentials(kb: Knowledge, source: Source) -> Iterator[Hit]:
         value = match.group("value")
         if _PLACEHOLDER_VALUE.search(value) or source.in_comment(match.start("value")):
             continue
-        yield Hit(match.start("value"), "dyte-hardcoded-credential",
-                  f"a {len(value)}-character literal given to {match.group('name')}",
-                  "read it from the environment or a secret store (e.g. DYTE_API_KEY), and rotate the key",
-                  "A key in the source reaches every clone, build and log of it.", CREDENTIAL_LINK)
+        yield Hit(
+            match.start("value"),
+            "dyte-hardcoded-credential",
+            f"a {len(value)}-character literal given to {match.group('name')}",
+            "read it from the environment or a secret store (e.g. DYTE_API_KEY), and rotate the key",
+            "A key in the source reaches every clone, build and log of it.",
+            CREDENTIAL_LINK,
+        )
 
 
 DETECTORS: tuple[Callable[[Knowledge, Source], Iterator[Hit]], ...] = (routes, auth, fields, credentials)

@@ -22,21 +22,46 @@ class Rule:
 RULES: dict[str, Rule] = {
     rule.id: rule
     for rule in (
-        Rule("dyte-v1-base-url", "V1BaseUrl", "Dyte v1 base URL", "error",
-             "The v1 REST API is being retired. Use the target's base URL; v2 routes have no "
-             "/organizations/{orgId} prefix (the organization comes from the credentials)."),
-        Rule("dyte-v1-route", "V1Route", "Dyte v1 REST route", "error",
-             "Every v1 route starts with /organizations/{orgId}/ and no v2 route does. The suggestion "
-             "is the v2 operation from mappings/endpoints.yaml, with Dyte's guide errata corrected."),
-        Rule("dyte-v1-auth", "V1AuthHeader", "v1 auth scheme: the raw API key as Authorization", "error",
-             "v1 took the API key itself as the Authorization header. v2 wants HTTP Basic orgId:apiKey; "
-             "RealtimeKit wants a Bearer Cloudflare API token."),
-        Rule("dyte-v1-field", "V1FieldName", "Dyte v1 field name", "warning",
-             "v2 bodies and answers use other names. The v2 name comes from the mapping rule that "
-             "migrates the field (mappings/*.yaml), so code and data move the same way."),
-        Rule("dyte-hardcoded-credential", "HardcodedCredential", "Credential written in the source", "error",
-             "A key in the source reaches every clone, build and log of it. Read it from the environment "
-             "or a secret store, and rotate it. The value is never printed, only where it is."),
+        Rule(
+            "dyte-v1-base-url",
+            "V1BaseUrl",
+            "Dyte v1 base URL",
+            "error",
+            "The v1 REST API is being retired. Use the target's base URL; v2 routes have no "
+            "/organizations/{orgId} prefix (the organization comes from the credentials).",
+        ),
+        Rule(
+            "dyte-v1-route",
+            "V1Route",
+            "Dyte v1 REST route",
+            "error",
+            "Every v1 route starts with /organizations/{orgId}/ and no v2 route does. The suggestion "
+            "is the v2 operation from mappings/endpoints.yaml, with Dyte's guide errata corrected.",
+        ),
+        Rule(
+            "dyte-v1-auth",
+            "V1AuthHeader",
+            "v1 auth scheme: the raw API key as Authorization",
+            "error",
+            "v1 took the API key itself as the Authorization header. v2 wants HTTP Basic orgId:apiKey; "
+            "RealtimeKit wants a Bearer Cloudflare API token.",
+        ),
+        Rule(
+            "dyte-v1-field",
+            "V1FieldName",
+            "Dyte v1 field name",
+            "warning",
+            "v2 bodies and answers use other names. The v2 name comes from the mapping rule that "
+            "migrates the field (mappings/*.yaml), so code and data move the same way.",
+        ),
+        Rule(
+            "dyte-hardcoded-credential",
+            "HardcodedCredential",
+            "Credential written in the source",
+            "error",
+            "A key in the source reaches every clone, build and log of it. Read it from the environment "
+            "or a secret store, and rotate it. The value is never printed, only where it is.",
+        ),
     )
 }
 

@@ -30,14 +30,19 @@ def _text(result: ScanResult) -> str:
             lines.append(f"      see: {f.link}")
         lines.append("")
     files = len({f.path for f in result.findings})
-    lines.append(f"{len(result.findings)} finding(s) in {files} file(s); {result.files_scanned} file(s) scanned;"
-                 f" target {result.target}")
+    lines.append(
+        f"{len(result.findings)} finding(s) in {files} file(s); {result.files_scanned} file(s) scanned; target {result.target}"
+    )
     return "\n".join(lines) + "\n"
 
 
 def _json(result: ScanResult) -> str:
-    document = {"version": 1, "target": result.target, "files_scanned": result.files_scanned,
-                "findings": [asdict(f) for f in result.findings]}
+    document = {
+        "version": 1,
+        "target": result.target,
+        "files_scanned": result.files_scanned,
+        "findings": [asdict(f) for f in result.findings],
+    }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -56,36 +61,48 @@ def _sarif(result: ScanResult) -> str:
     from migrator import __version__
 
     rule_ids = list(RULES)
-    rules = [{
-        "id": rule.id,
-        "name": rule.name,
-        "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": rule.help},
-        "help": {"text": rule.help},
-        "defaultConfiguration": {"level": rule.level},
-        "properties": {"tags": ["dyte", "migration", *(["security"] if "credential" in rule.id else [])]},
-    } for rule in RULES.values()]
-    results: list[dict[str, Any]] = [{
-        "ruleId": f.rule,
-        "ruleIndex": rule_ids.index(f.rule),
-        "level": RULES[f.rule].level,
-        "message": {"text": f"{f.found} -> {f.replacement}. {f.why} See {f.link}"},
-        "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
-            "region": {"startLine": f.line, "startColumn": f.column},
-        }}],
-        "partialFingerprints": {"dyteMigrateFinding/v1": fingerprint},
-        "properties": {"replacement": f.replacement, "link": f.link},
-    } for f, fingerprint in zip(result.findings, _fingerprints(result.findings), strict=True)]
+    rules = [
+        {
+            "id": rule.id,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.help},
+            "help": {"text": rule.help},
+            "defaultConfiguration": {"level": rule.level},
+            "properties": {"tags": ["dyte", "migration", *(["security"] if "credential" in rule.id else [])]},
+        }
+        for rule in RULES.values()
+    ]
+    results: list[dict[str, Any]] = [
+        {
+            "ruleId": f.rule,
+            "ruleIndex": rule_ids.index(f.rule),
+            "level": RULES[f.rule].level,
+            "message": {"text": f"{f.found} -> {f.replacement}. {f.why} See {f.link}"},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": f.line, "startColumn": f.column},
+                    }
+                }
+            ],
+            "partialFingerprints": {"dyteMigrateFinding/v1": fingerprint},
+            "properties": {"replacement": f.replacement, "link": f.link},
+        }
+        for f, fingerprint in zip(result.findings, _fingerprints(result.findings), strict=True)
+    ]
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "dyte-migrate scan", "version": __version__, "rules": rules}},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-            "properties": {"target": result.target, "filesScanned": result.files_scanned},
-        }],
+        "runs": [
+            {
+                "tool": {"driver": {"name": "dyte-migrate scan", "version": __version__, "rules": rules}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+                "properties": {"target": result.target, "filesScanned": result.files_scanned},
+            }
+        ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 

@@ -50,13 +50,20 @@ def scan_file(path: Path, kb: Knowledge, display: str) -> list[Finding]:
     for detector in DETECTORS:
         for hit in detector(kb, source):
             line, column = source.position(hit.offset)
-            found.setdefault((hit.offset, hit.rule), Finding(display, line, column, hit.rule, hit.found,
-                                                             hit.replacement, hit.why, hit.link))
+            found.setdefault(
+                (hit.offset, hit.rule), Finding(display, line, column, hit.rule, hit.found, hit.replacement, hit.why, hit.link)
+            )
     return sorted(found.values())
 
 
-def scan_paths(paths: Sequence[Path], target: str = "dyte-v2", *, exclude: Sequence[str] = (),
-               mappings_dir: Path | None = None, base: Path | None = None) -> ScanResult:
+def scan_paths(
+    paths: Sequence[Path],
+    target: str = "dyte-v2",
+    *,
+    exclude: Sequence[str] = (),
+    mappings_dir: Path | None = None,
+    base: Path | None = None,
+) -> ScanResult:
     """Scan files and folders; paths in findings are relative to `base` (default: the working directory)."""
     kb = load(mappings_dir or default_directory(), target)
     base = (base or Path.cwd()).resolve()

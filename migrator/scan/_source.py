@@ -119,7 +119,7 @@ class Source:
     def expression(self, offset: int) -> tuple[tuple[int, int], str]:
         """The span and text of the string expression at `offset`, literals joined, operands as `{}`."""
         span = self._line_span(offset)
-        return span, _PLAIN_JOIN.sub("{}", self.text[span[0]:span[1]])
+        return span, _PLAIN_JOIN.sub("{}", self.text[span[0] : span[1]])
 
     def call_context(self, offset: int) -> list[str]:
         """Texts that may name the HTTP method, nearest first."""
@@ -168,7 +168,7 @@ class ParsedSource(Source):
             start, end = literal.range().start.index, literal.range().end.index
             pieces += ["{}" if re.search(r"\w", self.text[cursor:start]) else "", _QUOTES.sub("", literal.text())]
             cursor = end
-        pieces.append("{}" if re.search(r"\w", self.text[cursor:span[1]]) else "")
+        pieces.append("{}" if re.search(r"\w", self.text[cursor : span[1]]) else "")
         return span, "".join(pieces)
 
     def call_context(self, offset: int) -> list[str]:

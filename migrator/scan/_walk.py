@@ -16,8 +16,25 @@ from pathspec import GitIgnoreSpec
 from migrator.scan._source import language_of
 
 MAX_BYTES = 1_000_000  # larger files are generated or data, not application code
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "bower_components", "__pycache__", ".tox", ".nox",
-                       ".venv", "venv", ".dart_tool", ".pub-cache", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "bower_components",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".venv",
+        "venv",
+        ".dart_tool",
+        ".pub-cache",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+    }
+)
 MINIFIED_SUFFIXES = (".min.js", ".min.mjs", ".bundle.js", ".min.css")
 
 
@@ -29,7 +46,7 @@ class _Ignore:
     spec: GitIgnoreSpec
 
     def matches(self, path: str, is_dir: bool) -> bool:
-        relative = path[len(self.base):].replace(os.sep, "/")  # string slicing: Path.relative_to is the hot spot
+        relative = path[len(self.base) :].replace(os.sep, "/")  # string slicing: Path.relative_to is the hot spot
         return self.spec.match_file(relative + "/" if is_dir else relative)
 
 
@@ -94,8 +111,12 @@ def _walk(root: Path, ignores: list[_Ignore]) -> Iterator[Path]:
                         continue
                     if not any(ignore.matches(path, True) for ignore in active):
                         subfolders.append(Path(path))
-                elif (entry.is_file() and _wanted_file(entry.name) and entry.stat().st_size <= MAX_BYTES
-                      and not any(ignore.matches(path, False) for ignore in active)):
+                elif (
+                    entry.is_file()
+                    and _wanted_file(entry.name)
+                    and entry.stat().st_size <= MAX_BYTES
+                    and not any(ignore.matches(path, False) for ignore in active)
+                ):
                     yield Path(path)
             except OSError:
                 continue

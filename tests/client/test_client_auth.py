@@ -35,8 +35,10 @@ async def test_v2_sends_basic_auth_without_org_prefix(api: respx.MockRouter, mak
 
 
 async def test_bearer_profile_sends_bearer_token(api: respx.MockRouter, make_client: ClientFactory, creds: Credentials) -> None:
-    bearer = Credentials(v1=creds.v1, v2=ApiCredentials(PROFILES["realtimekit"], "https://rtk.example.test/kit/app", "acct/app",
-                                                        "rtk-token-SECRET-77"))
+    bearer = Credentials(
+        v1=creds.v1,
+        v2=ApiCredentials(PROFILES["realtimekit"], "https://rtk.example.test/kit/app", "acct/app", "rtk-token-SECRET-77"),
+    )
     route = api.get("https://rtk.example.test/kit/app/presets").respond(200, json=OK)
     async with make_client(bearer) as client:
         await client.v2("GET", "/presets")
@@ -50,7 +52,9 @@ async def test_query_params_are_passed(api: respx.MockRouter, make_client: Clien
     assert route.called
 
 
-async def test_document_is_fetched_without_credentials_and_counted_apart(api: respx.MockRouter, make_client: ClientFactory) -> None:
+async def test_document_is_fetched_without_credentials_and_counted_apart(
+    api: respx.MockRouter, make_client: ClientFactory
+) -> None:
     url = "https://cdn.example.test/presets/p1.json?X-Amz-Signature=abc"
     route = api.get(url).respond(200, json={"name": "p1"})
     async with make_client(rate_per_minute=60) as client:

@@ -73,7 +73,9 @@ async def test_in_flight_requests_never_exceed_concurrency(api: respx.MockRouter
     api.get(f"{V2_BASE}/meetings").mock(side_effect=slow)
     api.get("https://cdn.example.test/doc.json").mock(side_effect=slow)
     async with make_client(concurrency=3) as client:
-        calls = [client.v2("GET", "/meetings") for _ in range(20)] + [client.document("https://cdn.example.test/doc.json") for _ in range(10)]
+        calls = [client.v2("GET", "/meetings") for _ in range(20)] + [
+            client.document("https://cdn.example.test/doc.json") for _ in range(10)
+        ]
         await asyncio.gather(*calls)
     assert peak == 3
 
@@ -128,7 +130,8 @@ async def test_server_limit_bucket_bursts_half_a_second_then_paces() -> None:
 
 
 @pytest.mark.parametrize(
-    ("header", "expected"), [("4", 4.0), (" 0.25 ", 0.25), ("0", 0.0), ("120", 60.0), (None, None), ("x", None), ("-1", None), ("inf", None)]
+    ("header", "expected"),
+    [("4", 4.0), (" 0.25 ", 0.25), ("0", 0.0), ("120", 60.0), (None, None), ("x", None), ("-1", None), ("inf", None)],
 )
 def test_parse_retry_after(header: str | None, expected: float | None) -> None:
     assert parse_retry_after(header, cap=60.0) == expected

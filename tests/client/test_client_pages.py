@@ -114,10 +114,14 @@ async def test_page_size_must_be_positive(make_client: ClientFactory) -> None:
 SOURCE_V2_BASE = "https://v2-source.example.test/v2"
 
 
-async def test_a_dyte_v2_source_is_read_with_basic_auth_and_page_numbers(api: respx.MockRouter, make_client: ClientFactory) -> None:
+async def test_a_dyte_v2_source_is_read_with_basic_auth_and_page_numbers(
+    api: respx.MockRouter, make_client: ClientFactory
+) -> None:
     """The source side follows its profile: a v2 org is paged by page_no/per_page, not v1's offset/limit."""
-    target = Credentials(v1=ApiCredentials(PROFILES["dyte-v2"], SOURCE_V2_BASE, "src-org", "src-key-SECRET-55"),
-                         v2=ApiCredentials(PROFILES["dyte-v2"], V2_BASE, "dst-org", "dst-key-SECRET-66"))
+    target = Credentials(
+        v1=ApiCredentials(PROFILES["dyte-v2"], SOURCE_V2_BASE, "src-org", "src-key-SECRET-55"),
+        v2=ApiCredentials(PROFILES["dyte-v2"], V2_BASE, "dst-org", "dst-key-SECRET-66"),
+    )
     items = [{"id": f"m{i}"} for i in range(25)]
     route = api.get(f"{SOURCE_V2_BASE}/meetings").mock(side_effect=v2_listing(items))
     async with make_client(target) as client:

@@ -89,7 +89,9 @@ async def test_endless_429_gives_up_with_the_api_error(api: respx.MockRouter, ma
 async def test_5xx_on_idempotent_method_is_retried_then_succeeds(
     api: respx.MockRouter, make_client: ClientFactory, method: str
 ) -> None:
-    route = api.route(method=method, url=f"{V2_BASE}/webhooks/w1").mock(side_effect=[UNAVAILABLE, UNAVAILABLE, httpx.Response(200, json=OK)])
+    route = api.route(method=method, url=f"{V2_BASE}/webhooks/w1").mock(
+        side_effect=[UNAVAILABLE, UNAVAILABLE, httpx.Response(200, json=OK)]
+    )
     async with make_client() as client:
         assert await client.v2(method, "/webhooks/w1", json={"name": "n"} if method in ("PUT", "PATCH") else None) == OK
         assert client.counters.retries == 2 and client.counters.v2 == 3
@@ -123,9 +125,12 @@ async def test_post_that_never_left_is_retried(api: respx.MockRouter, make_clien
 
 
 @pytest.mark.parametrize(
-    "maybe_sent", [httpx.ReadError("reset"), httpx.ReadTimeout("hang"), httpx.RemoteProtocolError("dropped"), httpx.WriteError("w")]
+    "maybe_sent",
+    [httpx.ReadError("reset"), httpx.ReadTimeout("hang"), httpx.RemoteProtocolError("dropped"), httpx.WriteError("w")],
 )
-async def test_post_that_may_have_landed_is_not_retried(api: respx.MockRouter, make_client: ClientFactory, maybe_sent: Exception) -> None:
+async def test_post_that_may_have_landed_is_not_retried(
+    api: respx.MockRouter, make_client: ClientFactory, maybe_sent: Exception
+) -> None:
     route = api.post(f"{V2_BASE}/meetings").mock(side_effect=[maybe_sent, httpx.Response(201, json=OK)])
     async with make_client() as client:
         with pytest.raises(WriteOutcomeUnknown):
@@ -169,7 +174,9 @@ async def test_4xx_is_not_retried_and_carries_the_api_message(
 
 
 @pytest.mark.parametrize("status", [401, 403])
-async def test_auth_failure_is_an_auth_error_with_exit_code_2(api: respx.MockRouter, make_client: ClientFactory, status: int) -> None:
+async def test_auth_failure_is_an_auth_error_with_exit_code_2(
+    api: respx.MockRouter, make_client: ClientFactory, status: int
+) -> None:
     route = api.get(f"{V1_ORG_URL}/meetings").respond(status, json={"success": False, "message": "Unauthorized"})
     async with make_client() as client:
         with pytest.raises(AuthError) as caught:
@@ -187,7 +194,9 @@ async def test_html_200_on_get_is_retried_then_malformed(api: respx.MockRouter, 
 
 
 @pytest.mark.parametrize("bad", [HTML_200, httpx.Response(200, text='{"success": true, "da'), httpx.Response(200, json=[1, 2])])
-async def test_bad_body_on_get_is_retried_then_succeeds(api: respx.MockRouter, make_client: ClientFactory, bad: httpx.Response) -> None:
+async def test_bad_body_on_get_is_retried_then_succeeds(
+    api: respx.MockRouter, make_client: ClientFactory, bad: httpx.Response
+) -> None:
     route = api.get(f"{V2_BASE}/meetings/m1").mock(side_effect=[bad, httpx.Response(200, json=OK)])
     async with make_client() as client:
         assert await client.v2("GET", "/meetings/m1") == OK

@@ -20,7 +20,10 @@ SECRETS = (V1_KEY, V2_KEY, BASIC_VALUE)
 
 
 async def test_v2_participant_token_is_removed(api: respx.MockRouter, make_client: ClientFactory) -> None:
-    created = {"success": True, "data": {"id": "p1", "name": "Ann", "token": "eyJ.participant.jwt", "custom_participant_id": "c1"}}
+    created = {
+        "success": True,
+        "data": {"id": "p1", "name": "Ann", "token": "eyJ.participant.jwt", "custom_participant_id": "c1"},
+    }
     api.post(f"{V2_BASE}/meetings/m1/participants").respond(201, json=created)
     async with make_client() as client:
         body = await client.v2("POST", "/meetings/m1/participants", json={"name": "Ann"})
@@ -49,7 +52,9 @@ def test_strip_secrets_leaves_other_keys_alone() -> None:
     assert strip_secrets(value) == {"tokens": 1, "token_count": 2, "x": [{"y": {"z": 3}}]}
 
 
-async def test_no_key_in_errors_logs_or_reprs(api: respx.MockRouter, make_client: ClientFactory, caplog: pytest.LogCaptureFixture) -> None:
+async def test_no_key_in_errors_logs_or_reprs(
+    api: respx.MockRouter, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     echo = {"success": False, "error": {"code": 401, "message": f"bad credentials Basic {BASIC_VALUE} / {V2_KEY}"}}
     api.get(f"{V2_BASE}/echo").respond(401, json=echo)
     api.get(f"{V1_ORG_URL}/echo").respond(400, json={"success": False, "message": f"key {V1_KEY} is not valid"})
@@ -85,7 +90,9 @@ async def test_no_key_in_errors_logs_or_reprs(api: respx.MockRouter, make_client
             assert secret not in text, text
 
 
-async def test_debug_log_names_method_path_and_status(api: respx.MockRouter, make_client: ClientFactory, caplog: pytest.LogCaptureFixture) -> None:
+async def test_debug_log_names_method_path_and_status(
+    api: respx.MockRouter, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     api.get(f"{V1_ORG_URL}/meetings").respond(200, json={"success": True})
     caplog.set_level(logging.DEBUG, logger="migrator.client")
     async with make_client() as client:
@@ -99,7 +106,8 @@ async def test_a_key_straddling_the_message_cut_is_scrubbed_whole(api: respx.Moc
     for start in (480, 490, 499):
         message = "x" * start + V2_KEY + " and more"
         api.post(f"{V2_BASE}/meetings/m{start}/participants").respond(
-            400, json={"success": False, "error": {"code": 400, "message": message}})
+            400, json={"success": False, "error": {"code": 400, "message": message}}
+        )
         async with make_client() as client:
             with pytest.raises(MigratorError) as caught:
                 await client.v2("POST", f"/meetings/m{start}/participants", json={})
@@ -110,13 +118,16 @@ async def test_a_key_straddling_the_message_cut_is_scrubbed_whole(api: respx.Moc
         assert len(error.api_message) <= 501
 
 
-async def test_a_reason_phrase_or_text_body_echoing_the_header_is_scrubbed(api: respx.MockRouter,
-                                                                           make_client: ClientFactory) -> None:
+async def test_a_reason_phrase_or_text_body_echoing_the_header_is_scrubbed(
+    api: respx.MockRouter, make_client: ClientFactory
+) -> None:
     """Issue 10, item 12: a non-JSON 400 whose reason phrase (or plain-text body) quotes Authorization."""
     phrase = f"Bad Request (Authorization: Basic {BASIC_VALUE})".encode()
-    api.post(f"{V2_BASE}/phrase").mock(return_value=httpx.Response(400, content=b"<html>no</html>",
-                                                                   headers={"content-type": "text/html"},
-                                                                   extensions={"reason_phrase": phrase}))
+    api.post(f"{V2_BASE}/phrase").mock(
+        return_value=httpx.Response(
+            400, content=b"<html>no</html>", headers={"content-type": "text/html"}, extensions={"reason_phrase": phrase}
+        )
+    )
     api.post(f"{V2_BASE}/text").respond(400, text=f"refused: Authorization: Basic {BASIC_VALUE}; key {V2_KEY}")
     for path in ("/phrase", "/text"):
         async with make_client() as client:

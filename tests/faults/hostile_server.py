@@ -26,8 +26,9 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
@@ -54,7 +55,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of_json(cls, status: int, value: Any) -> "Answer":
+    def of_json(cls, status: int, value: Any) -> Answer:
         return cls(status, json.dumps(value, ensure_ascii=False).encode("utf-8"))
 
     def json(self) -> Any:
@@ -123,10 +124,13 @@ class _App:
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
                 break
-        req = Request(scope["method"], scope["path"],
-                      dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)),
-                      {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
-                      b"".join(chunks))
+        req = Request(
+            scope["method"],
+            scope["path"],
+            dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)),
+            {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+            b"".join(chunks),
+        )
         rule = self._rule_for(req)
         try:
             answer = None
@@ -177,9 +181,10 @@ class HostileProxy:
         creds = self.sandbox.credentials
         return {side: {**creds[side], "base_url": f"{self.base_url}/{side}"} for side in ("v1", "v2")}
 
-    def start(self) -> "HostileProxy":
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
-                                        name=f"hostile:{self.port}", daemon=True)
+    def start(self) -> HostileProxy:
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, name=f"hostile:{self.port}", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 20
         while not self._server.started:
@@ -195,7 +200,7 @@ class HostileProxy:
         self._sock.close()
 
     @contextlib.contextmanager
-    def running(self) -> Iterator["HostileProxy"]:
+    def running(self) -> Iterator[HostileProxy]:
         self.start()
         try:
             yield self
@@ -206,8 +211,14 @@ class HostileProxy:
 # --------------------------------------------------------------------------- rewriters
 def v1_list_key(path: str) -> str | None:
     """The `data.<key>` of a v1 listing path, or None."""
-    for suffix, key in (("/meetings", "meetings"), ("/participants", "participants"), ("/presets", "presets"),
-                        ("/preset-roles", "roles"), ("/webhooks", "webhooks"), ("/recordings", "recordings")):
+    for suffix, key in (
+        ("/meetings", "meetings"),
+        ("/participants", "participants"),
+        ("/presets", "presets"),
+        ("/preset-roles", "roles"),
+        ("/webhooks", "webhooks"),
+        ("/recordings", "recordings"),
+    ):
         if path.endswith(suffix):
             return key
     return None
@@ -246,7 +257,8 @@ def shifted_pages(shift: int = 1) -> Before:
         offset = int(req.query.get("offset", "0") or 0)
         if offset == 0:
             return None
-        return await forward(Request(req.method, req.path, {**req.query, "offset": str(max(0, offset - shift))},
-                                     req.headers, req.body))
+        return await forward(
+            Request(req.method, req.path, {**req.query, "offset": str(max(0, offset - shift))}, req.headers, req.body)
+        )
 
     return before

@@ -25,9 +25,10 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from migrator.cli import read_outcome
 from migrator.sandbox import dataset
@@ -46,8 +47,7 @@ def canary(kind: str) -> str:
 
 
 def canary_credentials(ids: IdSource) -> dict[str, dict[str, str]]:
-    return {"v1": {"org_id": ids.uuid(), "api_key": canary("V1-KEY")},
-            "v2": {"org_id": ids.uuid(), "api_key": canary("V2-KEY")}}
+    return {"v1": {"org_id": ids.uuid(), "api_key": canary("V1-KEY")}, "v2": {"org_id": ids.uuid(), "api_key": canary("V2-KEY")}}
 
 
 def canary_document(seed: int, meetings: int, participants: int) -> dict[str, Any]:
@@ -98,8 +98,7 @@ class SecretRegistry:
         with self._lock:
             self.excluded.add(path.resolve())
 
-    def artefacts(self, folders: list[Path] | None = None,
-                  texts: list[str] | None = None) -> Iterable[tuple[str, bytes]]:
+    def artefacts(self, folders: list[Path] | None = None, texts: list[str] | None = None) -> Iterable[tuple[str, bytes]]:
         if texts is None:
             for label, text in list(self.texts):
                 yield label, text.encode("utf-8", "replace")
@@ -113,13 +112,17 @@ class SecretRegistry:
                 if path.is_file() and path.resolve() not in self.excluded:
                     yield str(path), path.read_bytes()
 
-    def scan(self, extra: Iterable[tuple[str, bytes]] = (), only: list[Path] | None = None,
-             texts: list[str] | None = None) -> tuple[int, list[str], list[str]]:
+    def scan(
+        self, extra: Iterable[tuple[str, bytes]] = (), only: list[Path] | None = None, texts: list[str] | None = None
+    ) -> tuple[int, list[str], list[str]]:
         """(artefacts scanned, leaks as 'what in where', kinds of places scanned); all of them by default."""
         known = {value.encode(): what for value, what in self.values.items()}
         ledger_ok = {value.encode() for value in self.ledger_ok}
-        specific = [(value, what) for value, what in known.items() if not CANARY_RE.fullmatch(value)
-                    and not SANDBOX_TOKEN_RE.fullmatch(value)]
+        specific = [
+            (value, what)
+            for value, what in known.items()
+            if not CANARY_RE.fullmatch(value) and not SANDBOX_TOKEN_RE.fullmatch(value)
+        ]
         leaks: list[str] = []
         places: set[str] = set()
         count = 0
@@ -216,8 +219,9 @@ class Org:
         return {"meetings": meetings, "participants": participants, "presets": presets, "webhooks": webhooks}
 
 
-def start_org(folder: Path, *, seed: int, meetings: int = 8, participants: int = 6,
-              document: dict[str, Any] | None = None, **options: Any) -> Org:
+def start_org(
+    folder: Path, *, seed: int, meetings: int = 8, participants: int = 6, document: dict[str, Any] | None = None, **options: Any
+) -> Org:
     """A sandbox serving a canary org (the seeded sample unless `document` is given)."""
     document = document if document is not None else canary_document(seed, meetings, participants)
     path = write_document(folder, document)
@@ -288,14 +292,19 @@ def exactness(org: Org, ledger: Path, *, expect_all: bool = True) -> Exactness:
     v1, v2 = org.v1_state(), org.v2_state()
     titles = {m["id"]: m.get("title") for m in v2["meetings"]}
     have_meetings = Counter(m.get("title") for m in v2["meetings"])
-    have_participants = Counter((titles[mid], p.get("custom_participant_id"))
-                                for mid, ps in v2["participants"].items() for p in ps)
+    have_participants = Counter(
+        (titles[mid], p.get("custom_participant_id")) for mid, ps in v2["participants"].items() for p in ps
+    )
     have_hooks = Counter((h.get("url"), h.get("name")) for h in v2["webhooks"])
     if expect_all:
         v1_titles = {m["id"]: m.get("title") for m in v1["meetings"]}
         _diff("meeting", Counter(v1_titles.values()), have_meetings, out)
-        _diff("participant", Counter((v1_titles[mid], p.get("clientSpecificId") or p["id"])
-                                     for mid, ps in v1["participants"].items() for p in ps), have_participants, out)
+        _diff(
+            "participant",
+            Counter((v1_titles[mid], p.get("clientSpecificId") or p["id"]) for mid, ps in v1["participants"].items() for p in ps),
+            have_participants,
+            out,
+        )
         _diff("webhook", Counter((h.get("url"), h.get("name")) for h in v1["webhooks"]), have_hooks, out)
         presets = {p.get("name") for p in v2["presets"]}
         missing = {p.get("preset_name") for ps in v2["participants"].values() for p in ps} - presets
@@ -334,8 +343,9 @@ class Run:
     def error_lines(self) -> list[str]:
         """stderr without the -v/-vv log lines (which start with a level name) and, for a run that
         finished or stopped, without its human summary (under --json it goes to stderr)."""
-        lines = [line for line in self.stderr.splitlines()
-                 if line.strip() and not line.startswith(("DEBUG ", "INFO ", "WARNING "))]
+        lines = [
+            line for line in self.stderr.splitlines() if line.strip() and not line.startswith(("DEBUG ", "INFO ", "WARNING "))
+        ]
         outcome = self.outcome
         if outcome is not None and "error" not in outcome:
             return [line for line in lines if line.startswith("error:")]
@@ -360,8 +370,9 @@ class Run:
 class Cli:
     """One user's folder: credentials file, ledger and reports; runs dyte-migrate."""
 
-    def __init__(self, root: Path, credentials: dict[str, Any] | None, *, timeout: float = 2.0,
-                 rate_limit: float = 0, verbose: int = 2) -> None:
+    def __init__(
+        self, root: Path, credentials: dict[str, Any] | None, *, timeout: float = 2.0, rate_limit: float = 0, verbose: int = 2
+    ) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.credentials = root / "credentials.json"
@@ -376,10 +387,23 @@ class Cli:
 
     def args(self, *command: str, extra: tuple[str, ...] = (), verbose: int | None = None) -> list[str]:
         verbose = self.verbose if verbose is None else verbose
-        return ["--credentials", str(self.credentials), "--ledger", str(self.ledger),
-                "--reports-dir", str(self.reports), "--rate-limit", str(self.rate_limit),
-                "--timeout", str(self.timeout), "--no-progress", "--json",
-                *(["-" + "v" * verbose] if verbose else []), *extra, *command]
+        return [
+            "--credentials",
+            str(self.credentials),
+            "--ledger",
+            str(self.ledger),
+            "--reports-dir",
+            str(self.reports),
+            "--rate-limit",
+            str(self.rate_limit),
+            "--timeout",
+            str(self.timeout),
+            "--no-progress",
+            "--json",
+            *(["-" + "v" * verbose] if verbose else []),
+            *extra,
+            *command,
+        ]
 
     def spawn(self, *command: str, extra: tuple[str, ...] = ()) -> subprocess.Popen[str]:
         """Start the CLI; its stdout and stderr go to files under `logs/` (a pipe nobody reads while
@@ -390,9 +414,15 @@ class Cli:
         self._spawned += 1
         name = f"{self._spawned:03d}-{command[0] if command else 'none'}"
         with open(logs / f"{name}.stdout", "w") as out, open(logs / f"{name}.stderr", "w") as err:
-            proc = subprocess.Popen([sys.executable, "-m", "migrator", *self.args(*command, extra=extra)],
-                                    stdout=out, stderr=err, text=True, cwd=self.root, env=env,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "migrator", *self.args(*command, extra=extra)],
+                stdout=out,
+                stderr=err,
+                text=True,
+                cwd=self.root,
+                env=env,
+                start_new_session=True,
+            )
         proc.log_paths = (logs / f"{name}.stdout", logs / f"{name}.stderr")  # type: ignore[attr-defined]
         return proc
 
@@ -407,8 +437,9 @@ class Cli:
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
-            raise AssertionError(f"dyte-migrate {' '.join(args)} did not finish in {timeout}s: "
-                                 f"{self.output(proc)[1][-800:]}")
+            raise AssertionError(
+                f"dyte-migrate {' '.join(args)} did not finish in {timeout}s: {self.output(proc)[1][-800:]}"
+            ) from None
         out, err = self.output(proc)
         return self._record(Run(args, proc.returncode, out, err))
 
@@ -430,8 +461,7 @@ class Cli:
         # No -v here: under pytest the root logger already has handlers, so logs would not reach stderr.
         result = CliRunner().invoke(cli, self.args(*command, extra=extra, verbose=0), catch_exceptions=True)
         if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise AssertionError(f"the CLI raised {type(result.exception).__name__}: {result.exception}") \
-                from result.exception
+            raise AssertionError(f"the CLI raised {type(result.exception).__name__}: {result.exception}") from result.exception
         return self._record(Run(list(command), result.exit_code, result.stdout, result.stderr))
 
     @staticmethod

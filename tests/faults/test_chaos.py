@@ -11,10 +11,11 @@ each known to the ledger; and a second `migrate` must write nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -55,10 +56,15 @@ class Scenario:
 
 def run_scenario(sc: Scenario, root: Path, start: Callable[..., Org], tally: Tally) -> list[str]:
     """One seed end to end; returns what went wrong (empty when all is well)."""
-    org = start(seed=sc.seed, meetings=sc.meetings, participants=sc.participants, faults=sc.faults,
-                fault_hang_seconds=sc.hang, rate_limit=LIMITED_SERVER if sc.limited else 0)
-    cli = Cli(root / f"seed{sc.seed}", org.credentials, timeout=sc.timeout,
-              rate_limit=LIMITED_CLIENT if sc.limited else 0)
+    org = start(
+        seed=sc.seed,
+        meetings=sc.meetings,
+        participants=sc.participants,
+        faults=sc.faults,
+        fault_hang_seconds=sc.hang,
+        rate_limit=LIMITED_SERVER if sc.limited else 0,
+    )
+    cli = Cli(root / f"seed{sc.seed}", org.credentials, timeout=sc.timeout, rate_limit=LIMITED_CLIENT if sc.limited else 0)
     problems: list[str] = []
     first = migrate = cli.run("migrate", "--concurrency", str(sc.concurrency), timeout=240)
     runs = 1
@@ -67,8 +73,10 @@ def run_scenario(sc: Scenario, root: Path, start: Callable[..., Org], tally: Tal
         runs += 1
     outcome = migrate.outcome or {}
     if migrate.code != 0 or outcome.get("status") != "complete":
-        problems.append(f"seed {sc.seed}: migrate exit {migrate.code} after {runs} run(s), {outcome.get('status')}: "
-                        f"{outcome.get('message')} {migrate.error_lines[-1:]}")
+        problems.append(
+            f"seed {sc.seed}: migrate exit {migrate.code} after {runs} run(s), {outcome.get('status')}: "
+            f"{outcome.get('message')} {migrate.error_lines[-1:]}"
+        )
     verify = cli.run("verify", timeout=240)
     verified = (verify.outcome or {}).get("status")
     if verify.code != 0 or verified != "clean":
@@ -86,22 +94,38 @@ def run_scenario(sc: Scenario, root: Path, start: Callable[..., Org], tally: Tal
             problems.append(f"seed {sc.seed}: traceback in {run.args}: {run.stderr[-400:]}")
     totals = org.stats()["totals"]
     requests = outcome.get("requests") or {}
-    tally.add("chaos", {
-        "seed": sc.seed, "faults": sc.faults, "hang_s": sc.hang, "timeout_s": sc.timeout,
-        "rate_limit": LIMITED_SERVER if sc.limited else 0, "client_rate_limit": LIMITED_CLIENT if sc.limited else 0,
-        "concurrency": sc.concurrency, "org": f"{sc.meetings}x{sc.participants}",
-        "requests": totals["v1"] + totals["v2"], "injected": totals["faults"], "throttled": totals["throttled"],
-        "client_retries": requests.get("retries"), "client_throttled": requests.get("throttled"),
-        "migrate_exit": migrate.code, "status": outcome.get("status"), "verify": verified,
-        "first_exit": first.code, "runs": runs,
-        "rerun_v2_writes": rerun_writes, "lost": exact.lost, "duplicated": exact.duplicated,
-        "unknown": exact.unknown_to_ledger, "seconds": round(migrate.seconds, 1),
-    })
+    tally.add(
+        "chaos",
+        {
+            "seed": sc.seed,
+            "faults": sc.faults,
+            "hang_s": sc.hang,
+            "timeout_s": sc.timeout,
+            "rate_limit": LIMITED_SERVER if sc.limited else 0,
+            "client_rate_limit": LIMITED_CLIENT if sc.limited else 0,
+            "concurrency": sc.concurrency,
+            "org": f"{sc.meetings}x{sc.participants}",
+            "requests": totals["v1"] + totals["v2"],
+            "injected": totals["faults"],
+            "throttled": totals["throttled"],
+            "client_retries": requests.get("retries"),
+            "client_throttled": requests.get("throttled"),
+            "migrate_exit": migrate.code,
+            "status": outcome.get("status"),
+            "verify": verified,
+            "first_exit": first.code,
+            "runs": runs,
+            "rerun_v2_writes": rerun_writes,
+            "lost": exact.lost,
+            "duplicated": exact.duplicated,
+            "unknown": exact.unknown_to_ledger,
+            "seconds": round(migrate.seconds, 1),
+        },
+    )
     return problems
 
 
-def run_all(scenarios: list[Scenario], tmp_path: Path, org_factory: Callable[..., Org], tally: Tally,
-            workers: int) -> None:
+def run_all(scenarios: list[Scenario], tmp_path: Path, org_factory: Callable[..., Org], tally: Tally, workers: int) -> None:
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(lambda sc: run_scenario(sc, tmp_path, org_factory, tally), scenarios))
     problems = [p for r in results for p in r]
@@ -117,6 +141,8 @@ def test_chaos_every_run_completes_and_verifies_clean(tmp_path: Path, org_factor
 @pytest.mark.soak
 @pytest.mark.timeout(1800)
 def test_chaos_soak_many_seeds_heavier_faults_bigger_orgs(tmp_path: Path, org_factory: Any, tally: Tally) -> None:
-    scenarios = [Scenario(seed, SOAK_FAULTS if seed % 2 else FAULTS, meetings=30, participants=12,
-                          max_runs=3 if seed % 2 else 1) for seed in range(101, 141)]
+    scenarios = [
+        Scenario(seed, SOAK_FAULTS if seed % 2 else FAULTS, meetings=30, participants=12, max_runs=3 if seed % 2 else 1)
+        for seed in range(101, 141)
+    ]
     run_all(scenarios, tmp_path, org_factory, tally, workers=3)

@@ -21,9 +21,10 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -51,19 +52,30 @@ def ledger_probe(ledger: Path, since: tuple[int, int] = (0, 0)) -> dict[str, int
                 return None
             run = conn.execute("SELECT coalesce(max(id), 0) FROM runs").fetchone()[0]
             seq = conn.execute("SELECT coalesce(max(seq), 0) FROM journal").fetchone()[0]
-            written = conn.execute("SELECT count(*) FROM journal WHERE event IN ('created', 'adopted') AND seq > ?",
-                                   (last_seq,)).fetchone()[0]
+            written = conn.execute(
+                "SELECT count(*) FROM journal WHERE event IN ('created', 'adopted') AND seq > ?", (last_seq,)
+            ).fetchone()[0]
             intents = conn.execute(
                 "SELECT count(*) FROM entities e WHERE e.state = 'intent' AND EXISTS (SELECT 1 FROM journal j "
                 "WHERE j.kind = e.kind AND j.key = e.key AND j.event LIKE 'intent:%' AND j.seq > ?)",
-                (last_seq,)).fetchone()[0]
+                (last_seq,),
+            ).fetchone()[0]
             pending = conn.execute("SELECT count(*) FROM entities WHERE state IN ('pending', 'intent')").fetchone()[0]
             entities = conn.execute("SELECT count(*) FROM entities").fetchone()[0]
             snapshot = conn.execute("SELECT count(*) FROM snapshot").fetchone()[0]
     except sqlite3.Error:
         return None
-    return {"run": run, "seq": seq, "started": int(run > last_run), "moved": int(seq > last_seq),
-            "intent": intents, "written": written, "pending": pending, "entities": entities, "snapshot": snapshot}
+    return {
+        "run": run,
+        "seq": seq,
+        "started": int(run > last_run),
+        "moved": int(seq > last_seq),
+        "intent": intents,
+        "written": written,
+        "pending": pending,
+        "entities": entities,
+        "snapshot": snapshot,
+    }
 
 
 def phase_of(probe: dict[str, int] | None) -> str:
@@ -77,8 +89,14 @@ def phase_of(probe: dict[str, int] | None) -> str:
     return "between write batches"
 
 
-def wait_for(proc: subprocess.Popen[str], ledger: Path, ready: Callable[[dict[str, int]], bool],
-             since: tuple[int, int] = (0, 0), timeout: float = 60, poll: float = 0.003) -> dict[str, int] | None:
+def wait_for(
+    proc: subprocess.Popen[str],
+    ledger: Path,
+    ready: Callable[[dict[str, int]], bool],
+    since: tuple[int, int] = (0, 0),
+    timeout: float = 60,
+    poll: float = 0.003,
+) -> dict[str, int] | None:
     """Poll the ledger until `ready(probe)`; None if the process ended first."""
     deadline = time.monotonic() + timeout
     probe = None
@@ -119,18 +137,35 @@ def kill_cycle(cli: Cli, seed: int, point: int, rng: random.Random, tally: Tally
     at = time.monotonic() - started
     run = cli.finish(proc, ["migrate (killed)"])
     after = ledger_probe(cli.ledger, since)
-    tally.add("kills", {
-        "seed": seed, "point": point, "trigger": trigger, "at_s": round(at, 2), "phase": phase_of(probe),
-        "written_by_run": (after or {}).get("written", 0), "intents_left": (after or {}).get("intent", 0),
-        "in_batch": bool((after or {}).get("intent", 0)), "exit": run.code,
-    })
+    tally.add(
+        "kills",
+        {
+            "seed": seed,
+            "point": point,
+            "trigger": trigger,
+            "at_s": round(at, 2),
+            "phase": phase_of(probe),
+            "written_by_run": (after or {}).get("written", 0),
+            "intents_left": (after or {}).get("intent", 0),
+            "in_batch": bool((after or {}).get("intent", 0)),
+            "exit": run.code,
+        },
+    )
     return True
 
 
-def crash_org(seed: int, kills: int, root: Path, start: Callable[..., Org], tally: Tally,
-              meetings: int, participants: int) -> list[str]:
-    org = start(seed=seed, meetings=meetings, participants=participants, latency_ms=25, rate_limit=0,
-                faults=KILL_FAULTS, fault_hang_seconds=0.5)
+def crash_org(
+    seed: int, kills: int, root: Path, start: Callable[..., Org], tally: Tally, meetings: int, participants: int
+) -> list[str]:
+    org = start(
+        seed=seed,
+        meetings=meetings,
+        participants=participants,
+        latency_ms=25,
+        rate_limit=0,
+        faults=KILL_FAULTS,
+        fault_hang_seconds=0.5,
+    )
     cli = Cli(root / f"crash{seed}", org.credentials, timeout=1.5)
     rng = random.Random(seed * 7919)
     concurrency = (2, 4)[seed % 2]
@@ -143,7 +178,7 @@ def crash_org(seed: int, kills: int, root: Path, start: Callable[..., Org], tall
             break  # the org is fully migrated: no work left to interrupt
     restarts = 0
     final = None
-    for restarts in range(1, 4):
+    for restarts in range(1, 4):  # noqa: B007 - read after the loop: how many restarts it took
         final = cli.run("migrate", timeout=240)
         if final.code == EXIT_OK:
             break
@@ -157,20 +192,40 @@ def crash_org(seed: int, kills: int, root: Path, start: Callable[..., Org], tall
     exact = exactness(org, cli.ledger)
     if not exact.exact:
         problems.append(f"seed {seed}: {exact.details[:10]}")
-    tally.add("crash_runs", {"seed": seed, "kills": done, "restarts": restarts, "final_exit": final and final.code,
-                             "verify": status, "lost": exact.lost, "duplicated": exact.duplicated,
-                             "unknown": exact.unknown_to_ledger, "org": f"{meetings}x{participants}"})
+    tally.add(
+        "crash_runs",
+        {
+            "seed": seed,
+            "kills": done,
+            "restarts": restarts,
+            "final_exit": final and final.code,
+            "verify": status,
+            "lost": exact.lost,
+            "duplicated": exact.duplicated,
+            "unknown": exact.unknown_to_ledger,
+            "org": f"{meetings}x{participants}",
+        },
+    )
     if done < kills // 2:
         problems.append(f"seed {seed}: only {done} of {kills} kill points landed before the run finished")
     return problems
 
 
-def run_crashes(seeds: list[int], kills: int, tmp_path: Path, org_factory: Any, tally: Tally, *,
-                meetings: int, participants: int, min_points: int, min_in_batch: int) -> None:
+def run_crashes(
+    seeds: list[int],
+    kills: int,
+    tmp_path: Path,
+    org_factory: Any,
+    tally: Tally,
+    *,
+    meetings: int,
+    participants: int,
+    min_points: int,
+    min_in_batch: int,
+) -> None:
     first = len(tally.kills)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda s: crash_org(s, kills, tmp_path, org_factory, tally, meetings, participants),
-                                seeds))
+        results = list(pool.map(lambda s: crash_org(s, kills, tmp_path, org_factory, tally, meetings, participants), seeds))
     problems = [p for r in results for p in r]
     points = tally.kills[first:]
     assert not problems, "\n".join(problems)
@@ -179,18 +234,17 @@ def run_crashes(seeds: list[int], kills: int, tmp_path: Path, org_factory: Any, 
     assert in_batch >= min_in_batch, f"only {in_batch} kills landed inside a write batch"
 
 
-def test_sigkill_at_many_points_across_seeds_then_restart_is_exact(tmp_path: Path, org_factory: Any,
-                                                                    tally: Tally) -> None:
+def test_sigkill_at_many_points_across_seeds_then_restart_is_exact(tmp_path: Path, org_factory: Any, tally: Tally) -> None:
     """4 seeds x 6 kill points (>= 20 landed, >= 5 inside a write batch), restart after each."""
-    run_crashes([21, 22, 23, 24], 6, tmp_path, org_factory, tally, meetings=10, participants=8,
-                min_points=20, min_in_batch=5)
+    run_crashes([21, 22, 23, 24], 6, tmp_path, org_factory, tally, meetings=10, participants=8, min_points=20, min_in_batch=5)
 
 
 @pytest.mark.soak
 @pytest.mark.timeout(3600)
 def test_sigkill_soak(tmp_path: Path, org_factory: Any, tally: Tally) -> None:
-    run_crashes(list(range(201, 213)), 15, tmp_path, org_factory, tally, meetings=30, participants=12,
-                min_points=120, min_in_batch=30)
+    run_crashes(
+        list(range(201, 213)), 15, tmp_path, org_factory, tally, meetings=30, participants=12, min_points=120, min_in_batch=30
+    )
 
 
 # --------------------------------------------------------------------------- graceful stops
@@ -199,11 +253,15 @@ def assert_consistent_after_stop(cli: Cli, org: Org) -> dict[str, Any]:
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
         intents = conn.execute("SELECT count(*) FROM entities WHERE state = 'intent'").fetchone()[0]
         run = conn.execute("SELECT status, ended_at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-        done_without_id = conn.execute(
-            "SELECT count(*) FROM entities WHERE state = 'done' AND v2_id IS NULL").fetchone()[0]
+        done_without_id = conn.execute("SELECT count(*) FROM entities WHERE state = 'done' AND v2_id IS NULL").fetchone()[0]
     unknown = unknown_v2_objects(org, cli.ledger)
-    facts = {"integrity": integrity, "intents": intents, "run": run, "done_without_v2_id": done_without_id,
-             "unknown": len(unknown)}
+    facts = {
+        "integrity": integrity,
+        "intents": intents,
+        "run": run,
+        "done_without_v2_id": done_without_id,
+        "unknown": len(unknown),
+    }
     assert integrity == "ok", facts
     assert intents == 0, f"a graceful stop must settle its batch: {facts}"
     # The run is closed: a stop during extract is recorded as `interrupted`, a stop between write
@@ -213,12 +271,19 @@ def assert_consistent_after_stop(cli: Cli, org: Org) -> dict[str, Any]:
     return facts
 
 
-@pytest.mark.parametrize(("signame", "phase"), [
-    ("SIGINT", "extract"), ("SIGINT", "writes"), ("SIGTERM", "extract"), ("SIGTERM", "writes"),
-    ("SIGINT", "writes, twice"),
-])
-def test_signal_stops_gracefully_with_exit_3_and_a_consistent_ledger(tmp_path: Path, org_factory: Any,
-                                                                     tally: Tally, signame: str, phase: str) -> None:
+@pytest.mark.parametrize(
+    ("signame", "phase"),
+    [
+        ("SIGINT", "extract"),
+        ("SIGINT", "writes"),
+        ("SIGTERM", "extract"),
+        ("SIGTERM", "writes"),
+        ("SIGINT", "writes, twice"),
+    ],
+)
+def test_signal_stops_gracefully_with_exit_3_and_a_consistent_ledger(
+    tmp_path: Path, org_factory: Any, tally: Tally, signame: str, phase: str
+) -> None:
     # tests/integration/test_crash_resume.py stops one run with SIGTERM during writes and resumes it;
     # here every stop is also checked for a consistent ledger.
     slow_extract = phase == "extract"
@@ -241,11 +306,24 @@ def test_signal_stops_gracefully_with_exit_3_and_a_consistent_ledger(tmp_path: P
     facts = assert_consistent_after_stop(cli, org)
     status = cli.run("status")
     # status exits 3 while work remains (a stop in the extract leaves it unfinished), 0 when nothing is left
-    assert (status.code, (status.outcome or {}).get("status")) in ((EXIT_PARTIAL, "partial"), (EXIT_OK, "complete")), status.stdout
+    assert (status.code, (status.outcome or {}).get("status")) in ((EXIT_PARTIAL, "partial"), (EXIT_OK, "complete")), (
+        status.stdout
+    )
     final = cli.run("migrate")
     assert final.code == EXIT_OK, final.stderr[-500:]
     exact = exactness(org, cli.ledger)
-    tally.add("signals", {"signal": signame, "phase": phase, "exit": run.code, "line": line,
-                          "consistent": True, "written_at_signal": probe["written"], "unknown": facts["unknown"],
-                          "lost": exact.lost, "duplicated": exact.duplicated})
+    tally.add(
+        "signals",
+        {
+            "signal": signame,
+            "phase": phase,
+            "exit": run.code,
+            "line": line,
+            "consistent": True,
+            "written_at_signal": probe["written"],
+            "unknown": facts["unknown"],
+            "lost": exact.lost,
+            "duplicated": exact.duplicated,
+        },
+    )
     assert exact.exact, exact.details

@@ -15,8 +15,9 @@ import random
 import shutil
 import socket
 import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,12 +31,21 @@ from .tally import Tally
 
 
 def record(tally: Tally, group: str, case: str, run: Any, expected: int, ok: bool, **extra: Any) -> None:
-    tally.add("hostile", {"group": group, "case": case, "exit": run.code if run else None, "expected": expected,
-                          "line": run.error_lines[:1] if run else [], "ok": ok, **extra})
+    tally.add(
+        "hostile",
+        {
+            "group": group,
+            "case": case,
+            "exit": run.code if run else None,
+            "expected": expected,
+            "line": run.error_lines[:1] if run else [],
+            "ok": ok,
+            **extra,
+        },
+    )
 
 
-def checked(tally: Tally, group: str, case: str, run: Any, org: Org, expected: int,
-            naming: str | tuple[str, ...]) -> str:
+def checked(tally: Tally, group: str, case: str, run: Any, org: Org, expected: int, naming: str | tuple[str, ...]) -> str:
     writes = org.stats()["totals"]["v2_writes"]
     ok = False
     try:
@@ -74,26 +84,39 @@ def _write_bytes(name: str, data: bytes) -> Callable[[Path], None]:
 
 
 MAPPING_CASES: list[tuple[str, Callable[[Path], None], str]] = [
-    ("YAML syntax error", _edit("participants.yaml", lambda t: t.replace("kind: participant", "kind: [participant")),
-     "participants.yaml"),
-    ("unknown rule key", _edit("webhooks.yaml", lambda t: t.replace("        type: uri\n", "        typo: uri\n", 1)),
-     "webhooks.yaml"),
-    ("target field v2 does not have", _edit("meetings.yaml", lambda t: t.replace("to: title", "to: headline", 1)),
-     "meetings.yaml"),
+    (
+        "YAML syntax error",
+        _edit("participants.yaml", lambda t: t.replace("kind: participant", "kind: [participant")),
+        "participants.yaml",
+    ),
+    (
+        "unknown rule key",
+        _edit("webhooks.yaml", lambda t: t.replace("        type: uri\n", "        typo: uri\n", 1)),
+        "webhooks.yaml",
+    ),
+    (
+        "target field v2 does not have",
+        _edit("meetings.yaml", lambda t: t.replace("to: title", "to: headline", 1)),
+        "meetings.yaml",
+    ),
     ("file missing", lambda folder: (folder / "presets.yaml").unlink(), "presets.yaml"),
     ("not UTF-8", _write_bytes("meetings.yaml", b"kind: meeting\n\xff\xfe\x00title"), "meetings.yaml"),
     ("empty file", _write_bytes("endpoints.yaml", b""), "endpoints.yaml"),
     ("a list, not a mapping", _write_bytes("webhooks.yaml", b"- kind: webhook\n"), "webhooks.yaml"),
-    ("YAML tag that would run code", _write_bytes("webhooks.yaml", b"kind: !!python/object/apply:os.system ['true']\n"),
-     "webhooks.yaml"),
+    (
+        "YAML tag that would run code",
+        _write_bytes("webhooks.yaml", b"kind: !!python/object/apply:os.system ['true']\n"),
+        "webhooks.yaml",
+    ),
     ("the folder does not exist", lambda folder: shutil.rmtree(folder), "mapping"),
 ]
 
 
 @pytest.mark.parametrize("case,breaks,naming", MAPPING_CASES, ids=[c[0] for c in MAPPING_CASES])
 @pytest.mark.parametrize("command", ["plan", "migrate"])
-def test_mapping_file_error_is_exit_2_naming_the_file(tmp_path: Path, org: Org, tally: Tally, command: str,
-                                                      case: str, breaks: Callable[[Path], None], naming: str) -> None:
+def test_mapping_file_error_is_exit_2_naming_the_file(
+    tmp_path: Path, org: Org, tally: Tally, command: str, case: str, breaks: Callable[[Path], None], naming: str
+) -> None:
     mappings = tmp_path / "mappings"
     shutil.copytree(default_mappings_dir(), mappings)
     breaks(mappings)
@@ -104,24 +127,43 @@ def test_mapping_file_error_is_exit_2_naming_the_file(tmp_path: Path, org: Org, 
 
 
 MUTATIONS = ("delete", "duplicate", "indent", "dedent", "swap", "value", "truncate")
-ODD_YAML_VALUES = ["null", "[]", "{}", "-1", "1e999", "true", "'x'", "~", "*anchor", "&a x", ":", " - x", "|", ">-",
-                   "'unterminated", "\"\\x\"", "!!binary aGk=", "0x1F", ".nan", "2001-12-14", "ÿ"]
+ODD_YAML_VALUES = [
+    "null",
+    "[]",
+    "{}",
+    "-1",
+    "1e999",
+    "true",
+    "'x'",
+    "~",
+    "*anchor",
+    "&a x",
+    ":",
+    " - x",
+    "|",
+    ">-",
+    "'unterminated",
+    '"\\x"',
+    "!!binary aGk=",
+    "0x1F",
+    ".nan",
+    "2001-12-14",
+    "ÿ",
+]
 
 
 @st.composite
 def mapping_mutations(draw: Any) -> tuple[str, str, int, str]:
     name = draw(st.sampled_from(sorted(p.name for p in default_mappings_dir().glob("*.yaml"))))
     lines = (default_mappings_dir() / name).read_text(encoding="utf-8").splitlines(keepends=True)
-    return name, draw(st.sampled_from(MUTATIONS)), draw(st.integers(0, len(lines) - 1)), \
-        draw(st.sampled_from(ODD_YAML_VALUES))
+    return name, draw(st.sampled_from(MUTATIONS)), draw(st.integers(0, len(lines) - 1)), draw(st.sampled_from(ODD_YAML_VALUES))
 
 
 def test_generated_mapping_damage_is_exit_0_or_2_never_a_traceback(tmp_path: Path, org: Org, tally: Tally) -> None:
     tried: dict[int, int] = {}
     count = iter(range(10**6))
 
-    @settings(max_examples=40, deadline=None, database=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=40, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
     @given(mutation=mapping_mutations())
     def check(mutation: tuple[str, str, int, str]) -> None:
         name, how, at, value = mutation
@@ -154,9 +196,18 @@ def test_generated_mapping_damage_is_exit_0_or_2_never_a_traceback(tmp_path: Pat
     try:
         check()
     finally:
-        tally.add("hostile", {"group": "mapping files", "case": "hypothesis-damaged mapping files (check)",
-                              "exit": None, "exits": tried, "expected": "0 or 2", "examples": sum(tried.values()),
-                              "ok": True})
+        tally.add(
+            "hostile",
+            {
+                "group": "mapping files",
+                "case": "hypothesis-damaged mapping files (check)",
+                "exit": None,
+                "exits": tried,
+                "expected": "0 or 2",
+                "examples": sum(tried.values()),
+                "ok": True,
+            },
+        )
     assert org.stats()["totals"]["v2_writes"] == 0
 
 
@@ -205,27 +256,47 @@ LEDGER_CASES: list[tuple[str, Callable[[Path], None], int, str]] = [
     ("truncated to 3000 bytes", lambda p: p.write_bytes(p.read_bytes()[:3000]), EXIT_USAGE, "ledger"),
     ("200 flipped bytes", _flip(200, 1), EXIT_USAGE, "ledger"),
     ("a text file", lambda p: p.write_text("these are my notes\n" * 100), EXIT_USAGE, "ledger"),
-    ("another application's SQLite file", lambda p: (p.unlink(), _sql("CREATE TABLE notes(x)")(p)), EXIT_USAGE,
-     "not a dyte-migrate ledger"),
+    (
+        "another application's SQLite file",
+        lambda p: (p.unlink(), _sql("CREATE TABLE notes(x)")(p)),
+        EXIT_USAGE,
+        "not a dyte-migrate ledger",
+    ),
     ("a table dropped", _sql("DROP TABLE journal"), EXIT_USAGE, "journal"),
     ("a column dropped", _sql("ALTER TABLE entities DROP COLUMN extra"), EXIT_USAGE, "ledger"),
-    ("a newer schema version", _sql("UPDATE meta SET value = '99' WHERE key = 'schema_version'"), EXIT_USAGE,
-     "schema version"),
+    ("a newer schema version", _sql("UPDATE meta SET value = '99' WHERE key = 'schema_version'"), EXIT_USAGE, "schema version"),
     ("the path is a directory", lambda p: (p.unlink(), p.mkdir()), EXIT_USAGE, "directory"),
-    ("bound to the same v1 org but another v2 org",
-     _sql("UPDATE meta SET value = '00000000-0000-4000-8000-000000000000' WHERE key = 'v2_org'"), EXIT_LOCKED,
-     "belongs to"),
-    ("bound to another org pair", _sql("UPDATE meta SET value = 'another-v1-org' WHERE key = 'v1_org'",
-                                       "UPDATE meta SET value = 'another-v2-org' WHERE key = 'v2_org'"),
-     EXIT_LOCKED, "belongs to"),
+    (
+        "bound to the same v1 org but another v2 org",
+        _sql("UPDATE meta SET value = '00000000-0000-4000-8000-000000000000' WHERE key = 'v2_org'"),
+        EXIT_LOCKED,
+        "belongs to",
+    ),
+    (
+        "bound to another org pair",
+        _sql(
+            "UPDATE meta SET value = 'another-v1-org' WHERE key = 'v1_org'",
+            "UPDATE meta SET value = 'another-v2-org' WHERE key = 'v2_org'",
+        ),
+        EXIT_LOCKED,
+        "belongs to",
+    ),
 ]
 
 
 @pytest.mark.parametrize("case,damage,expected,naming", LEDGER_CASES, ids=[c[0] for c in LEDGER_CASES])
 @pytest.mark.parametrize("command", ["migrate", "status"])
-def test_bad_ledger_is_one_line_and_its_exit_code(tmp_path: Path, module_org: Org, migrated: Any, tally: Tally,
-                                                  command: str, case: str, damage: Callable[[Path], None],
-                                                  expected: int, naming: str) -> None:
+def test_bad_ledger_is_one_line_and_its_exit_code(
+    tmp_path: Path,
+    module_org: Org,
+    migrated: Any,
+    tally: Tally,
+    command: str,
+    case: str,
+    damage: Callable[[Path], None],
+    expected: int,
+    naming: str,
+) -> None:
     ledger, saved = migrated
     _restore(module_org, saved)
     cli = Cli(tmp_path / "ws", module_org.credentials)
@@ -241,16 +312,14 @@ def test_bad_ledger_is_one_line_and_its_exit_code(tmp_path: Path, module_org: Or
     checked(tally, "ledgers", f"{case} ({command})", run, module_org, expected, naming)
 
 
-def test_generated_ledger_damage_is_a_clean_exit(tmp_path: Path, module_org: Org, migrated: Any,
-                                                 tally: Tally) -> None:
+def test_generated_ledger_damage_is_a_clean_exit(tmp_path: Path, module_org: Org, migrated: Any, tally: Tally) -> None:
     """Random byte flips: SQLite may or may not notice; the CLI never shows a traceback and exits 0, 1 or 2."""
     ledger, saved = migrated
     tried: dict[int, int] = {}
     facts: dict[str, int] = {"exact": 0, "not exact": 0}
     count = iter(range(10**6))
 
-    @settings(max_examples=25, deadline=None, database=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=25, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
     @given(flips=st.integers(1, 64), seed=st.integers(0, 2**32))
     def check(flips: int, seed: int) -> None:
         _restore(module_org, saved)
@@ -268,9 +337,19 @@ def test_generated_ledger_damage_is_a_clean_exit(tmp_path: Path, module_org: Org
     try:
         check()
     finally:
-        tally.add("hostile", {"group": "ledgers", "case": "hypothesis: random byte flips in a complete ledger (migrate)",
-                              "exit": None, "exits": tried, "expected": "0, 1 or 2",
-                              "examples": sum(tried.values()), "ok": True, "after_exit_0": facts})
+        tally.add(
+            "hostile",
+            {
+                "group": "ledgers",
+                "case": "hypothesis: random byte flips in a complete ledger (migrate)",
+                "exit": None,
+                "exits": tried,
+                "expected": "0, 1 or 2",
+                "examples": sum(tried.values()),
+                "ok": True,
+                "after_exit_0": facts,
+            },
+        )
 
 
 # --------------------------------------------------------------------------- credentials and hosts
@@ -285,8 +364,11 @@ CREDENTIAL_CASES: list[tuple[str, Callable[[Org], Any], str]] = [
     ("v2 API key wrong", lambda o: _creds(o, "v2", api_key="CANARY-WRONG-V2-KEY-0001"), "v2"),
     ("v1 org id of another org", lambda o: _creds(o, "v1", org_id="00000000-0000-4000-8000-000000000001"), "v1"),
     ("v2 org id of another org", lambda o: _creds(o, "v2", org_id="00000000-0000-4000-8000-000000000002"), "v2"),
-    ("API key with a newline (header injection)",
-     lambda o: _creds(o, "v1", api_key="CANARY-NEWLINE-KEY\nX-Injected: 1"), ("v1", "API key")),
+    (
+        "API key with a newline (header injection)",
+        lambda o: _creds(o, "v1", api_key="CANARY-NEWLINE-KEY\nX-Injected: 1"),
+        ("v1", "API key"),
+    ),
     ("API key not ASCII", lambda o: _creds(o, "v2", api_key="CANARY-ключ-KEY-0001"), ("v2", "API key")),
     ("API key missing", lambda o: _creds(o, "v2", api_key=""), "api_key"),
     ("base URL not http", lambda o: _creds(o, "v1", base_url="ftp://127.0.0.1/v1"), "base URL"),
@@ -297,8 +379,9 @@ CREDENTIAL_CASES: list[tuple[str, Callable[[Org], Any], str]] = [
 
 
 @pytest.mark.parametrize("case,make,naming", CREDENTIAL_CASES, ids=[c[0] for c in CREDENTIAL_CASES])
-def test_bad_credentials_are_exit_2_before_any_write(tmp_path: Path, org: Org, tally: Tally, fast_retries: None,
-                                                     case: str, make: Callable[[Org], Any], naming: str) -> None:
+def test_bad_credentials_are_exit_2_before_any_write(
+    tmp_path: Path, org: Org, tally: Tally, fast_retries: None, case: str, make: Callable[[Org], Any], naming: str
+) -> None:
     creds = make(org)
     cli = Cli(tmp_path / "ws", None)
     if creds is not None:
@@ -331,25 +414,25 @@ def silent_port() -> Iterator[int]:
 
 @pytest.mark.parametrize("side", ["v1", "v2"])
 @pytest.mark.parametrize("how", ["connection refused", "never answers"])
-def test_unreachable_host_at_start_is_exit_2_naming_the_side(tmp_path: Path, org: Org, tally: Tally,
-                                                             fast_retries: None, silent_port: int, side: str,
-                                                             how: str) -> None:
+def test_unreachable_host_at_start_is_exit_2_naming_the_side(
+    tmp_path: Path, org: Org, tally: Tally, fast_retries: None, silent_port: int, side: str, how: str
+) -> None:
     """The preflight read fails: a configuration problem, nothing written (api.Migration._preflight)."""
     port = _closed_port() if how == "connection refused" else silent_port
     cli = Cli(tmp_path / "ws", _creds(org, side, base_url=f"http://127.0.0.1:{port}/{side}"), timeout=0.5)
     run = cli.invoke("migrate")
-    checked(tally, "credentials and hosts", f"{side} host {how} at start", run, org, EXIT_USAGE,
-            (side, f"127.0.0.1:{port}"))
+    checked(tally, "credentials and hosts", f"{side} host {how} at start", run, org, EXIT_USAGE, (side, f"127.0.0.1:{port}"))
 
 
-def test_host_lost_in_the_middle_of_writes_is_exit_1_and_resumes_exact(tmp_path: Path, org_factory: Any,
-                                                                        tally: Tally, fast_retries: None) -> None:
+def test_host_lost_in_the_middle_of_writes_is_exit_1_and_resumes_exact(
+    tmp_path: Path, org_factory: Any, tally: Tally, fast_retries: None
+) -> None:
     """v2 goes away after some writes: exit 1 naming v2, the ledger knows every write, a later run ends exact."""
-    from .hostile_server import HostileProxy, Request, Rule
-
     import threading
 
     import httpx
+
+    from .hostile_server import HostileProxy, Request, Rule
 
     org = org_factory(seed=62, meetings=4, participants=4, rate_limit=0)
     writes = {"n": 0}

@@ -84,11 +84,16 @@ def test_canaries_in_every_answer_reach_no_artefact(tmp_path: Path, org_factory:
         backup = cli.root / "ci" / "ledger-copy.sqlite"
         runs = [cli.run(*command) for command in (("check",), ("plan",), ("migrate",))]
         refusals = [r[0] for r in ledger_rows(cli.ledger, "SELECT last_error FROM entities WHERE last_error IS NOT NULL")]
-        runs += [cli.run(*command) for command in (
-            ("migrate",), ("verify",), ("status",),
-            ("export-ids", "--format", "json", "--output", str(cli.root / "ids.json")),
-            ("ledger", "backup", str(backup)),
-        )]
+        runs += [
+            cli.run(*command)
+            for command in (
+                ("migrate",),
+                ("verify",),
+                ("status",),
+                ("export-ids", "--format", "json", "--output", str(cli.root / "ids.json")),
+                ("ledger", "backup", str(backup)),
+            )
+        ]
         hits = proxy.hits
     codes = [r.code for r in runs]
     assert codes[1] == EXIT_OK and codes[2] == EXIT_FAILED and codes[3] == EXIT_OK, [r.stderr[-400:] for r in runs]

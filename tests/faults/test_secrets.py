@@ -47,10 +47,10 @@ def hostile_document(base: dict[str, Any]) -> dict[str, Any]:
         if meeting["participants"]:
             meeting["participants"][0]["name"] = PAYLOADS[-1 - i]
     meetings[0]["participants"][-1]["presetName"] = f'<img src=x onerror=alert("{MARK}")>'
-    base["v1"]["webhooks"].append({"name": PAYLOADS[1], "url": f"javascript:alert('{MARK}')",
-                                   "events": ["meeting.started"]})
-    base["v1"]["webhooks"].append({"name": PAYLOADS[0], "url": f"https://hooks.example.invalid/{MARK}?q=<b>",
-                                   "events": ["meeting.ended"]})
+    base["v1"]["webhooks"].append({"name": PAYLOADS[1], "url": f"javascript:alert('{MARK}')", "events": ["meeting.started"]})
+    base["v1"]["webhooks"].append(
+        {"name": PAYLOADS[0], "url": f"https://hooks.example.invalid/{MARK}?q=<b>", "events": ["meeting.ended"]}
+    )
     return base
 
 
@@ -67,8 +67,9 @@ class InertHtml(HTMLParser):
         for name, value in attrs:
             if MARK in name or MARK in (value or ""):
                 self.problems.append(f"<{tag} {name}=...> carries the payload")
-            if name in ("href", "src", "action", "formaction", "xlink:href") and \
-                    (value or "").strip().lower().startswith("javascript:"):
+            if name in ("href", "src", "action", "formaction", "xlink:href") and (value or "").strip().lower().startswith(
+                "javascript:"
+            ):
                 self.problems.append(f"<{tag} {name}={value!r}>")
         if tag in ("iframe", "object", "embed", "img", "svg") and any(MARK in (v or "") for _, v in attrs):
             self.problems.append(f"a <{tag}> from the payload")
@@ -120,9 +121,17 @@ def _echo_credentials(req: Request, answer: Answer) -> Answer:
     """A careless v2 that quotes what it was sent in its error message."""
     header = req.headers.get("authorization", "")
     decoded = base64.b64decode(header.split(" ", 1)[-1]).decode() if header.startswith("Basic ") else header
-    return Answer.of_json(400, {"success": False, "error": {
-        "code": 400, "message": f"rejected request with Authorization: {header} (decoded {decoded}); "
-                                f"apiKey={decoded.split(':', 1)[-1]} token={decoded.split(':', 1)[-1]}"}})
+    return Answer.of_json(
+        400,
+        {
+            "success": False,
+            "error": {
+                "code": 400,
+                "message": f"rejected request with Authorization: {header} (decoded {decoded}); "
+                f"apiKey={decoded.split(':', 1)[-1]} token={decoded.split(':', 1)[-1]}",
+            },
+        },
+    )
 
 
 def test_canaries_survive_hostile_echoes_and_html_stays_inert(tmp_path: Path, org_factory: Any, tally: Tally) -> None:
@@ -138,11 +147,19 @@ def test_canaries_survive_hostile_echoes_and_html_stays_inert(tmp_path: Path, or
     ]
     with HostileProxy(org.server, rules).running() as proxy:
         cli = Cli(tmp_path / "ws", proxy.credentials, verbose=2)
-        runs = [cli.run(*command) for command in (
-            ("check",), ("plan",), ("migrate",), ("migrate",), ("verify",), ("status",),
-            ("export-ids", "--format", "csv", "--output", str(cli.root / "ids.csv")),
-            ("export-ids", "--format", "json", "--output", str(cli.root / "ids.json")),
-        )]
+        runs = [
+            cli.run(*command)
+            for command in (
+                ("check",),
+                ("plan",),
+                ("migrate",),
+                ("migrate",),
+                ("verify",),
+                ("status",),
+                ("export-ids", "--format", "csv", "--output", str(cli.root / "ids.csv")),
+                ("export-ids", "--format", "json", "--output", str(cli.root / "ids.json")),
+            )
+        ]
         for run in runs:  # some objects are rightly unmappable or refused (javascript: URL): exit 1 is fine
             run.assert_clean_failure(EXIT_OK, 1, line_required=False)
         assert runs[0].code == EXIT_OK and runs[1].code == EXIT_OK, [r.stderr[-300:] for r in runs[:2]]
@@ -174,16 +191,23 @@ def test_canaries_survive_hostile_echoes_and_html_stays_inert(tmp_path: Path, or
 
     # nothing secret anywhere this test produced
     own = [(f"exception: {i}", text.encode()) for i, text in enumerate(exceptions)]
-    count, leaks, places = SECRETS.scan(extra=own, only=[cli.root, tmp_path / "umask"],
-                                        texts=[t for r in runs for t in (r.stdout, r.stderr)])
+    count, leaks, places = SECRETS.scan(
+        extra=own, only=[cli.root, tmp_path / "umask"], texts=[t for r in runs for t in (r.stdout, r.stderr)]
+    )
     assert not leaks, "\n".join(leaks)
     assert any("report .html" == p for p in places) and any(p.startswith("ledger") for p in places), places
 
 
 def _run_with_umask(org: Org, root: Path, umask: int) -> int:
     other = Cli(root, org.credentials)
-    proc = subprocess.run([sys.executable, "-m", "migrator", *other.args("plan")], capture_output=True, text=True,
-                          cwd=root, preexec_fn=lambda: os.umask(umask), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "migrator", *other.args("plan")],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        preexec_fn=lambda: os.umask(umask),
+        timeout=120,
+    )
     SECRETS.text("stdout: plan (umask)", proc.stdout)
     SECRETS.text("stderr: plan (umask)", proc.stderr)
     return proc.returncode
@@ -200,14 +224,20 @@ def _exceptions_through_the_python_api(cli: Cli, proxy: HostileProxy) -> list[st
     rules[:] = [Rule("GET", r"^/v2/presets$", after=_echo_credentials)]
     try:
         creds = load_credentials(cli.credentials)
-        migration = Migration(creds, Options(ledger=cli.root / "api-ledger.sqlite", reports_dir=cli.root / "api-reports",
-                                             timeout=2))
+        migration = Migration(
+            creds, Options(ledger=cli.root / "api-ledger.sqlite", reports_dir=cli.root / "api-reports", timeout=2)
+        )
         for call in (migration.check, migration.plan, migration.migrate):
             try:
                 call()
             except MigratorError as exc:
-                texts += [str(exc), repr(exc), repr(exc.args), str(getattr(exc, "api_message", "")),
-                          "".join(traceback.format_exception(exc))]
+                texts += [
+                    str(exc),
+                    repr(exc),
+                    repr(exc.args),
+                    str(getattr(exc, "api_message", "")),
+                    "".join(traceback.format_exception(exc)),
+                ]
             else:
                 raise AssertionError(f"{call.__name__} should have failed on the echoing host")
     finally:
@@ -223,7 +253,16 @@ def test_zz_no_canary_anywhere_after_the_suites(tally: Tally) -> None:
     count, leaks, places = SECRETS.scan()
     keys = sum(1 for what in SECRETS.values.values() if "key" in what.lower())
     tokens = sum(1 for what in SECRETS.values.values() if "token" in what.lower())
-    tally.add("secrets", {"artefacts": count, "canaries": len(SECRETS.values), "api_keys": keys, "tokens": tokens,
-                          "places": places, "leaks": leaks[:50]})
+    tally.add(
+        "secrets",
+        {
+            "artefacts": count,
+            "canaries": len(SECRETS.values),
+            "api_keys": keys,
+            "tokens": tokens,
+            "places": places,
+            "leaks": leaks[:50],
+        },
+    )
     assert count, "nothing was scanned"
     assert not leaks, "\n".join(leaks[:20])

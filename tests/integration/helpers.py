@@ -15,8 +15,7 @@ from typing import Any
 import httpx
 from click.testing import CliRunner, Result
 
-from migrator.cli import cli
-from migrator.cli import read_outcome
+from migrator.cli import cli, read_outcome
 
 
 @dataclass
@@ -29,7 +28,7 @@ class Workspace:
     source: str = "dyte-v1"
 
     @classmethod
-    def for_sandbox(cls, root: Path, sandbox: Any, target: str = "dyte-v2", source: str = "dyte-v1") -> "Workspace":
+    def for_sandbox(cls, root: Path, sandbox: Any, target: str = "dyte-v2", source: str = "dyte-v1") -> Workspace:
         creds = root / "credentials.json"
         creds.write_text(json.dumps(sandbox.credentials))
         return cls(root, creds, target, source)
@@ -43,10 +42,25 @@ class Workspace:
         return self.root / "reports"
 
     def args(self, *command: str, json_out: bool = True) -> list[str]:
-        base = ["--credentials", str(self.credentials), "--source", self.source, "--target", self.target,
-                "--ledger", str(self.ledger),
-                "--reports-dir", str(self.reports), "--rate-limit", "0", "--target-rate-limit", "0", "--timeout", "5",
-                "--no-progress"]
+        base = [
+            "--credentials",
+            str(self.credentials),
+            "--source",
+            self.source,
+            "--target",
+            self.target,
+            "--ledger",
+            str(self.ledger),
+            "--reports-dir",
+            str(self.reports),
+            "--rate-limit",
+            "0",
+            "--target-rate-limit",
+            "0",
+            "--timeout",
+            "5",
+            "--no-progress",
+        ]
         return base + (["--json"] if json_out else []) + list(command)
 
     def run(self, *command: str) -> tuple[Result, dict[str, Any] | None]:
@@ -57,8 +71,12 @@ class Workspace:
     def spawn(self, *command: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         """The CLI as a separate process (for kills and signals)."""
         return subprocess.Popen(
-            [sys.executable, "-m", "migrator", *self.args(*command)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env={**os.environ, **(env or {})}, cwd=self.root,
+            [sys.executable, "-m", "migrator", *self.args(*command)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+            cwd=self.root,
         )
 
 
@@ -92,8 +110,9 @@ class V2:
     def __init__(self, sandbox: Any, target: str = "dyte-v2") -> None:
         if target == "realtimekit":
             rtk = sandbox.credentials["realtimekit"]
-            self.client = httpx.Client(base_url=rtk["base_url"], headers={"Authorization": f"Bearer {rtk['api_token']}"},
-                                       timeout=10)
+            self.client = httpx.Client(
+                base_url=rtk["base_url"], headers={"Authorization": f"Bearer {rtk['api_token']}"}, timeout=10
+            )
             return
         creds = sandbox.credentials["v2"]
         self.client = httpx.Client(base_url=creds["base_url"], auth=(creds["org_id"], creds["api_key"]), timeout=10)
@@ -119,8 +138,11 @@ class V2:
 class V1:
     def __init__(self, sandbox: Any) -> None:
         creds = sandbox.credentials["v1"]
-        self.client = httpx.Client(base_url=f"{creds['base_url']}/organizations/{creds['org_id']}",
-                                   headers={"Authorization": creds["api_key"]}, timeout=10)
+        self.client = httpx.Client(
+            base_url=f"{creds['base_url']}/organizations/{creds['org_id']}",
+            headers={"Authorization": creds["api_key"]},
+            timeout=10,
+        )
 
     def all(self, path: str, key: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -187,6 +209,10 @@ def assert_exact_copy(org, target: str = "dyte-v2", source: str = "dyte-v1"):
     if source == "dyte-v2":  # presets keep their names, participants their presets
         source_v2 = V2(org, "dyte-v2")
         assert presets == {p["name"] for p in source_v2.all("/presets")}
-        assert Counter((titles[p["meeting_id"]], p["custom_participant_id"], p["preset_name"]) for p in v2.participants()) \
-            == Counter((t["title"], p["custom_participant_id"], p["preset_name"])
-                       for t in source_v2.all("/meetings") for p in source_v2.all(f"/meetings/{t['id']}/participants"))
+        assert Counter(
+            (titles[p["meeting_id"]], p["custom_participant_id"], p["preset_name"]) for p in v2.participants()
+        ) == Counter(
+            (t["title"], p["custom_participant_id"], p["preset_name"])
+            for t in source_v2.all("/meetings")
+            for p in source_v2.all(f"/meetings/{t['id']}/participants")
+        )

@@ -21,8 +21,11 @@ def org(sandbox_factory):
 def _migration(org, tmp_path: Path, **kwargs) -> Migration:
     creds = tmp_path / "creds.json"
     creds.write_text(json.dumps(org.credentials))
-    return Migration(load_credentials(creds, env={}), Options(ledger=tmp_path / "l.sqlite", reports_dir=tmp_path / "r",
-                                                             rate_per_minute=0), **kwargs)
+    return Migration(
+        load_credentials(creds, env={}),
+        Options(ledger=tmp_path / "l.sqlite", reports_dir=tmp_path / "r", rate_per_minute=0),
+        **kwargs,
+    )
 
 
 def test_only_accepts_the_cli_spelling_and_really_migrates_those_kinds(org, tmp_path):
@@ -46,13 +49,16 @@ def test_kind_parsing() -> None:
     assert Kind.parse_many(None) is None
 
 
-@pytest.mark.parametrize("field, value", [("concurrency", 0), ("concurrency", 65), ("rate_per_minute", -1),
-                                          ("timeout", 0)])
+@pytest.mark.parametrize("field, value", [("concurrency", 0), ("concurrency", 65), ("rate_per_minute", -1), ("timeout", 0)])
 def test_options_no_run_could_use_are_refused(org, tmp_path, field, value):
     options = Options(**{field: value})
     with pytest.raises(ConfigError):
-        Migration(load_credentials(env={"DYTE_V1_ORG_ID": "o", "DYTE_V1_API_KEY": "k1-key",
-                                        "DYTE_V2_ORG_ID": "o2", "DYTE_V2_API_KEY": "k2-key"}), options)
+        Migration(
+            load_credentials(
+                env={"DYTE_V1_ORG_ID": "o", "DYTE_V1_API_KEY": "k1-key", "DYTE_V2_ORG_ID": "o2", "DYTE_V2_API_KEY": "k2-key"}
+            ),
+            options,
+        )
 
 
 @pytest.mark.parametrize("kwargs", [{"batch_size": 0}, {"max_seconds": -1}])

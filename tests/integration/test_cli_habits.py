@@ -41,8 +41,16 @@ def only_json(stdout: str) -> dict:
 
 
 def test_under_json_stdout_is_one_object_and_human_lines_go_to_stderr(ws):
-    for command in (["check"], ["extract"], ["plan"], ["migrate"], ["status"], ["verify"],
-                    ["export-ids", "--output", str(ws.root / "ids.csv")], ["rollback", "--yes"]):
+    for command in (
+        ["check"],
+        ["extract"],
+        ["plan"],
+        ["migrate"],
+        ["status"],
+        ["verify"],
+        ["export-ids", "--output", str(ws.root / "ids.csv")],
+        ["rollback", "--yes"],
+    ):
         result = invoke(ws.args(*command))
         outcome = only_json(result.stdout)
         assert outcome["command"] == command[0] and outcome["exit_code"] == result.exit_code, result.output

@@ -45,8 +45,9 @@ def _finish(ws: Workspace, tries: int = 4) -> None:
 
 @pytest.mark.parametrize(("source", "target"), PAIRS)
 def test_sigkill_at_random_moments_then_resume_is_exact(tmp_path, sandbox_factory, source, target):
-    org = sandbox_factory(rate_limit=0, latency_ms=30, meetings=15, participants=10, faults=FAULTS,
-                          random_seed=11, fault_hang_seconds=1)
+    org = sandbox_factory(
+        rate_limit=0, latency_ms=30, meetings=15, participants=10, faults=FAULTS, random_seed=11, fault_hang_seconds=1
+    )
     ws = workspace_for_pair(tmp_path, org, source, target)
     rng = random.Random(2024)
     kills = 0

@@ -25,8 +25,9 @@ def temp_root(tmp_path, monkeypatch) -> Path:
 
 
 def demo(tmp_path: Path, *args: str):
-    return CliRunner().invoke(cli, ["--reports-dir", str(tmp_path / "reports"), "--no-progress", "demo", *SMALL, *args],
-                              catch_exceptions=False)
+    return CliRunner().invoke(
+        cli, ["--reports-dir", str(tmp_path / "reports"), "--no-progress", "demo", *SMALL, *args], catch_exceptions=False
+    )
 
 
 def test_demo_cleans_up_and_ends_with_next_steps(tmp_path, temp_root):

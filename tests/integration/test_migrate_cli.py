@@ -220,10 +220,14 @@ def test_missing_credentials_is_one_line_exit_2(tmp_path, monkeypatch):
 
 def test_unreachable_host_is_one_line(tmp_path):
     creds = tmp_path / "creds.json"
-    creds.write_text(json.dumps({side: {"base_url": f"http://127.0.0.1:9/{side}", "org_id": "o", "api_key": "k-secret"}
-                                 for side in ("v1", "v2")}))
-    result = CliRunner().invoke(cli, ["--credentials", str(creds), "--ledger", str(tmp_path / "l.sqlite"),
-                                      "--timeout", "1", "check"])
+    creds.write_text(
+        json.dumps(
+            {side: {"base_url": f"http://127.0.0.1:9/{side}", "org_id": "o", "api_key": "k-secret"} for side in ("v1", "v2")}
+        )
+    )
+    result = CliRunner().invoke(
+        cli, ["--credentials", str(creds), "--ledger", str(tmp_path / "l.sqlite"), "--timeout", "1", "check"]
+    )
     assert result.exit_code == EXIT_USAGE
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: cannot reach the v1 API at http://127.0.0.1:9/v1")

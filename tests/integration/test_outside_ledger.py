@@ -51,7 +51,8 @@ def test_a_second_ledger_refuses_to_duplicate_then_import_rebuilds_it(ws, org, t
     result, imported = other.run("import")
     assert result.exit_code == EXIT_OK, result.output
     assert sum(c["imported"] for c in imported["counts"].values()) == sum(
-        (meetings, participants, len(V2(org).all("/presets")), len(V2(org).webhooks())))
+        (meetings, participants, len(V2(org).all("/presets")), len(V2(org).webhooks()))
+    )
     assert v2_writes(org) == writes, "import writes nothing to v2"
     result, again = other.run("migrate")
     assert result.exit_code == EXIT_OK and v2_writes(org) == writes, "with the imported ledger, migrate writes 0"
@@ -106,9 +107,14 @@ def test_delete_and_re_add_in_v1_updates_the_v2_participant(ws, org):
     presets = [p["name"] for p in v1.all("/presets", "presets")]
     other_preset = next(p for p in presets if p != person.get("presetName"))
     assert v1.client.delete(f"/meetings/{meeting['id']}/participant/{person['id']}").status_code == 200
-    v1.client.post(f"/meetings/{meeting['id']}/participant", json={
-        "clientSpecificId": person["clientSpecificId"], "presetName": other_preset,
-        "userDetails": {"name": person.get("name")}}).raise_for_status()
+    v1.client.post(
+        f"/meetings/{meeting['id']}/participant",
+        json={
+            "clientSpecificId": person["clientSpecificId"],
+            "presetName": other_preset,
+            "userDetails": {"name": person.get("name")},
+        },
+    ).raise_for_status()
 
     for _ in range(2):  # converges: the second run writes nothing
         result, outcome = ws.run("migrate")
@@ -153,8 +159,11 @@ def test_deleted_in_v2_is_created_again_dependencies_first(ws, org):
     preset = next(p for p in v2.all("/presets") if any(q["preset_name"] == p["name"] for q in v2.participants()))
     person = v2.participants()[0]
     hook = v2.webhooks()[0]
-    for path in (f"/presets/{preset['id']}", f"/meetings/{person['meeting_id']}/participants/{person['id']}",
-                 f"/webhooks/{hook['id']}"):
+    for path in (
+        f"/presets/{preset['id']}",
+        f"/meetings/{person['meeting_id']}/participants/{person['id']}",
+        f"/webhooks/{hook['id']}",
+    ):
         assert v2.client.delete(path).status_code == 200
     assert ws.run("verify")[0].exit_code == EXIT_FAILED
 

@@ -19,7 +19,6 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from migrator.api import default_mappings_dir
@@ -39,23 +38,59 @@ def _write(path: Path, document: dict[str, Any]) -> Path:
 def _clashing_roles_org() -> dict[str, Any]:
     """The issue's example: role `x` (a host who waits) in a waiting-room meeting, and role
     `x--waiting-room` (a viewer) in a meeting without one, both with preset `foo`."""
-    base = _role(admin=False, waiting_room="skipOnAccept", video=(True, "vga", 24), audio=True,
-                 screenshare=(False, "vga", 5), polls=False, chat=(True, False), reactions=False)
-    host = _role(admin=True, waiting_room="skipOnAccept", video=(True, "hd", 30), audio=True,
-                 screenshare=(True, "hd", 5), polls=True, chat=(True, True), reactions=True, recording=True)
-    viewer = _role(admin=False, waiting_room="skip", video=(False, "vga", 24), audio=False,
-                   screenshare=(False, "vga", 5), polls=False, chat=(True, False), reactions=False)
-    return {"v1": {
-        "roles": [{"name": "base", "role": base}, {"name": "x", "role": host}, {"name": "x--waiting-room", "role": viewer}],
-        "presets": [{"name": "foo", "preset": {"role": "base", "uiConfig": {}}}],
-        "meetings": [
-            {"title": "with a waiting room", "presetName": "foo", "authorization": {"waitingRoom": True},
-             "participants": [{"clientSpecificId": "host-in-waiting-room", "roleName": "x"}]},
-            {"title": "without one", "presetName": "foo", "authorization": {"waitingRoom": False},
-             "participants": [{"clientSpecificId": "viewer-elsewhere", "roleName": "x--waiting-room"}]},
-        ],
-        "webhooks": [],
-    }, "v2": {}}
+    base = _role(
+        admin=False,
+        waiting_room="skipOnAccept",
+        video=(True, "vga", 24),
+        audio=True,
+        screenshare=(False, "vga", 5),
+        polls=False,
+        chat=(True, False),
+        reactions=False,
+    )
+    host = _role(
+        admin=True,
+        waiting_room="skipOnAccept",
+        video=(True, "hd", 30),
+        audio=True,
+        screenshare=(True, "hd", 5),
+        polls=True,
+        chat=(True, True),
+        reactions=True,
+        recording=True,
+    )
+    viewer = _role(
+        admin=False,
+        waiting_room="skip",
+        video=(False, "vga", 24),
+        audio=False,
+        screenshare=(False, "vga", 5),
+        polls=False,
+        chat=(True, False),
+        reactions=False,
+    )
+    return {
+        "v1": {
+            "roles": [{"name": "base", "role": base}, {"name": "x", "role": host}, {"name": "x--waiting-room", "role": viewer}],
+            "presets": [{"name": "foo", "preset": {"role": "base", "uiConfig": {}}}],
+            "meetings": [
+                {
+                    "title": "with a waiting room",
+                    "presetName": "foo",
+                    "authorization": {"waitingRoom": True},
+                    "participants": [{"clientSpecificId": "host-in-waiting-room", "roleName": "x"}],
+                },
+                {
+                    "title": "without one",
+                    "presetName": "foo",
+                    "authorization": {"waitingRoom": False},
+                    "participants": [{"clientSpecificId": "viewer-elsewhere", "roleName": "x--waiting-room"}],
+                },
+            ],
+            "webhooks": [],
+        },
+        "v2": {},
+    }
 
 
 def test_two_choices_whose_readable_names_clash_get_two_presets(sandbox_factory, tmp_path):
@@ -82,8 +117,9 @@ def test_a_generated_name_clash_is_a_plan_warning_and_a_conflict(sandbox_factory
     mappings = tmp_path / "mappings"
     shutil.copytree(default_mappings_dir(), mappings)
     presets = yaml.safe_load((mappings / "presets.yaml").read_text(encoding="utf-8"))
-    presets["variant_names"].update({"role": "{preset}-{role}", "role_and_waiting_room": "{preset}-{role}-wr",
-                                     "waiting_room": "{preset}-wr"})
+    presets["variant_names"].update(
+        {"role": "{preset}-{role}", "role_and_waiting_room": "{preset}-{role}-wr", "waiting_room": "{preset}-wr"}
+    )
     (mappings / "presets.yaml").write_text(yaml.safe_dump(presets, allow_unicode=True), encoding="utf-8")
     document = _clashing_roles_org()
     document["v1"]["roles"][2]["name"] = "x-wr"  # "foo-x-wr": role x-wr, or role x with a waiting room
@@ -122,14 +158,33 @@ def test_a_webhook_already_in_v2_under_another_name_is_not_created_again(sandbox
 
 
 # ---------------------------------------------------------------- the default ledger (item 1)
-def _cli(cwd: Path, credentials: Path, *command: str, ledger: Path | None = None,
-         env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def _cli(
+    cwd: Path, credentials: Path, *command: str, ledger: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     """`dyte-migrate` as a user runs it in `cwd`: no --ledger unless given, so the default applies."""
-    args = ["--credentials", str(credentials), "--reports-dir", str(cwd / "reports"), "--rate-limit", "0",
-            "--timeout", "5", "--no-progress", "--json", *(["--ledger", str(ledger)] if ledger else []), *command]
+    args = [
+        "--credentials",
+        str(credentials),
+        "--reports-dir",
+        str(cwd / "reports"),
+        "--rate-limit",
+        "0",
+        "--timeout",
+        "5",
+        "--no-progress",
+        "--json",
+        *(["--ledger", str(ledger)] if ledger else []),
+        *command,
+    ]
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DYTE_")}
-    return subprocess.Popen([sys.executable, "-m", "migrator", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=cwd, env={**clean, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "migrator", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env={**clean, **(env or {})},
+    )
 
 
 def _done(proc: subprocess.Popen[str], *codes: int) -> dict[str, Any]:
@@ -140,8 +195,12 @@ def _done(proc: subprocess.Popen[str], *codes: int) -> dict[str, Any]:
 
 def _v2_totals(org: Any) -> dict[str, int]:
     v2 = V2(org)
-    return {"meetings": len(v2.all("/meetings")), "participants": len(v2.participants()),
-            "presets": len(v2.all("/presets")), "webhooks": len(v2.webhooks())}
+    return {
+        "meetings": len(v2.all("/meetings")),
+        "participants": len(v2.participants()),
+        "presets": len(v2.all("/presets")),
+        "webhooks": len(v2.webhooks()),
+    }
 
 
 def test_migrate_from_two_folders_and_the_python_api_creates_nothing_twice(sandbox_factory, tmp_path):
@@ -160,8 +219,10 @@ def test_migrate_from_two_folders_and_the_python_api_creates_nothing_twice(sandb
     from migrator.api import Migration, Options
     from migrator.settings import load_credentials
 
-    outcome = Migration(load_credentials(credentials),  # the README's snippet, without a ledger path
-                        Options(reports_dir=tmp_path / "api-reports", rate_per_minute=0)).migrate()
+    outcome = Migration(
+        load_credentials(credentials),  # the README's snippet, without a ledger path
+        Options(reports_dir=tmp_path / "api-reports", rate_per_minute=0),
+    ).migrate()
     assert outcome.status == "complete" and outcome.details["writes"] == 0
     assert v2_writes(org) == writes and _v2_totals(org) == after_first
     assert_exact_copy(org)

@@ -19,15 +19,25 @@ from .helpers import V1, V2, Workspace, assert_exact_copy, v2_writes
 from .test_seeded_through_v1 import ROLE as HOST
 from .test_seeded_through_v1 import UI
 
-MEMBER = {**HOST, "waitingRoom": "skipOnAccept",
-          "permissions": {**{k: False for k in HOST["permissions"]}, "pinParticipant": True}}
-VIEWER = {"permissions": {k: False for k in HOST["permissions"]},
-          "waitingRoom": "skipOnPrivilegeduserEntry",
-          "plugins": {"close": False, "start": False},
-          "produce": {"video": {"allow": False, "quality": "vga", "frameRate": 15}, "audio": False,
-                      "screenshare": {"allow": False, "quality": "vga", "frameRate": 5}, "polls": False,
-                      "chat": {"text": True, "files": False}, "reactions": False},
-          "flags": {"hiddenParticipant": True}}
+MEMBER = {
+    **HOST,
+    "waitingRoom": "skipOnAccept",
+    "permissions": {**{k: False for k in HOST["permissions"]}, "pinParticipant": True},
+}
+VIEWER = {
+    "permissions": {k: False for k in HOST["permissions"]},
+    "waitingRoom": "skipOnPrivilegeduserEntry",
+    "plugins": {"close": False, "start": False},
+    "produce": {
+        "video": {"allow": False, "quality": "vga", "frameRate": 15},
+        "audio": False,
+        "screenshare": {"allow": False, "quality": "vga", "frameRate": 5},
+        "polls": False,
+        "chat": {"text": True, "files": False},
+        "reactions": False,
+    },
+    "flags": {"hiddenParticipant": True},
+}
 PRESETS = {"webinar_host": "host", "team": "member", "audience": "viewer"}
 MEETINGS = 8  # two of them (a quarter) name no preset
 

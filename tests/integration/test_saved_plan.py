@@ -34,8 +34,10 @@ def test_a_reviewed_plan_is_applied_with_no_other_write(ws, org):
 
     result, migrated = ws.run("migrate", "--plan", str(saved))
     assert result.exit_code == EXIT_OK, result.output
-    posts = sum(v2_count(org, "POST", route) for route in
-                ("/v2/presets", "/v2/meetings", "/v2/webhooks", "/v2/meetings/{meeting_id}/participants"))
+    posts = sum(
+        v2_count(org, "POST", route)
+        for route in ("/v2/presets", "/v2/meetings", "/v2/webhooks", "/v2/meetings/{meeting_id}/participants")
+    )
     assert posts == creates, "every planned create was sent once, and nothing else was created"
     assert_exact_copy(org)
 

@@ -7,21 +7,39 @@ from migrator.errors import EXIT_FAILED, EXIT_OK
 from .helpers import V1, V2, Workspace, assert_exact_copy
 
 ROLE = {
-    "permissions": {"acceptWaitingRequests": True, "disableParticipantAudio": True, "disableParticipantScreensharing": True,
-                    "disableParticipantVideo": True, "kickParticipants": True, "pinParticipant": True, "allowRecording": True},
+    "permissions": {
+        "acceptWaitingRequests": True,
+        "disableParticipantAudio": True,
+        "disableParticipantScreensharing": True,
+        "disableParticipantVideo": True,
+        "kickParticipants": True,
+        "pinParticipant": True,
+        "allowRecording": True,
+    },
     "waitingRoom": "skip",
     "plugins": {"close": True, "start": True},
-    "produce": {"video": {"allow": True, "quality": "fhd", "frameRate": 60}, "audio": True,
-                "screenshare": {"allow": True, "quality": "full-hd", "frameRate": 5}, "polls": True,
-                "chat": {"text": True, "files": True}, "reactions": True},
+    "produce": {
+        "video": {"allow": True, "quality": "fhd", "frameRate": 60},
+        "audio": True,
+        "screenshare": {"allow": True, "quality": "full-hd", "frameRate": 5},
+        "polls": True,
+        "chat": {"text": True, "files": True},
+        "reactions": True,
+    },
     "flags": {"hiddenParticipant": False},
 }
-GUEST = {**ROLE, "waitingRoom": "skipOnAccept",
-         "permissions": {k: False for k in ROLE["permissions"]},
-         "produce": {**ROLE["produce"], "video": {"allow": False, "quality": "vga", "frameRate": 15}}}
-UI = {"colors": {"primary": "#2160FD", "secondary": "#262626", "textPrimary": "#EEEEEE", "videoBackground": "#1A1A1A"},
-      "grid": {"defaultView": "multi", "multi": {"maxVideoCount": 9, "videoFit": "cover"}},
-      "logo": "https://example.invalid/logo.svg", "controlBar": True}
+GUEST = {
+    **ROLE,
+    "waitingRoom": "skipOnAccept",
+    "permissions": {k: False for k in ROLE["permissions"]},
+    "produce": {**ROLE["produce"], "video": {"allow": False, "quality": "vga", "frameRate": 15}},
+}
+UI = {
+    "colors": {"primary": "#2160FD", "secondary": "#262626", "textPrimary": "#EEEEEE", "videoBackground": "#1A1A1A"},
+    "grid": {"defaultView": "multi", "multi": {"maxVideoCount": 9, "videoFit": "cover"}},
+    "logo": "https://example.invalid/logo.svg",
+    "controlBar": True,
+}
 
 
 def seed(org) -> None:
@@ -37,14 +55,24 @@ def seed(org) -> None:
     post("/preset", {"name": "town_hall", "description": "all hands", "preset": {"role": "boss", "uiConfig": UI}})
     post("/preset", {"name": "group_call", "description": "org default", "preset": {"role": "guest", "uiConfig": UI}})
     plain = post("/meeting", {"title": "Plain"})["meeting"]
-    hall = post("/meeting", {"title": "Town hall ✓", "presetName": "town_hall", "recordOnStart": True,
-                             "authorization": {"waitingRoom": True, "closed": True}})["meeting"]
+    hall = post(
+        "/meeting",
+        {
+            "title": "Town hall ✓",
+            "presetName": "town_hall",
+            "recordOnStart": True,
+            "authorization": {"waitingRoom": True, "closed": True},
+        },
+    )["meeting"]
     for i in range(3):
         post(f"/meetings/{plain['id']}/participant", {"clientSpecificId": f"plain-{i}", "userDetails": {"name": f"P{i}"}})
     post(f"/meetings/{hall['id']}/participant", {"clientSpecificId": "ceo", "userDetails": {"name": "Zoë"}})
     post(f"/meetings/{hall['id']}/participant", {"clientSpecificId": "visitor", "roleName": "guest"})
     post(f"/meetings/{plain['id']}/participant", {"clientSpecificId": "vip", "presetName": "town_hall"})
-    post("/webhook", {"name": "ops", "url": "https://hooks.example.invalid/ops", "events": ["meeting.started", "recording.statusUpdate"]})
+    post(
+        "/webhook",
+        {"name": "ops", "url": "https://hooks.example.invalid/ops", "events": ["meeting.started", "recording.statusUpdate"]},
+    )
     assert v1.client.put(f"/meetings/{plain['id']}", json={"status": "CLOSED"}).status_code == 200
 
 

@@ -26,7 +26,7 @@ def _shard_workspace(tmp_path, org, index: int) -> Workspace:
 def _all_shards(workspaces: list[Workspace]) -> list[tuple[int, str]]:
     procs = [ws.spawn("migrate", "--shard", f"{i}/{SHARDS}") for i, ws in enumerate(workspaces, 1)]
     errors = [p.communicate(timeout=240)[1] for p in procs]
-    return [(p.returncode, err) for p, err in zip(procs, errors)]
+    return [(p.returncode, err) for p, err in zip(procs, errors, strict=True)]
 
 
 def _merge(tmp_path, workspaces: list[Workspace], name: str = "merged.sqlite"):

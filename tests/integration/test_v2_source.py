@@ -24,6 +24,7 @@ from tests.sandbox import payloads as sandbox_payloads
 
 from .helpers import V2, Workspace, assert_exact_copy
 
+
 def v2_preset(name: str, view_type: str = "GROUP_CALL") -> dict[str, Any]:
     """A whole v2 preset with what RealtimeKit lacks (one plugin setting for all, a config_diff)."""
     preset = sandbox_payloads.v2_preset(name)
@@ -37,20 +38,44 @@ def _dataset(tmp_path: Path) -> Path:
     host, guest = v2_preset("host"), v2_preset("guest", "WEBINAR")
     meetings = []
     for i in range(4):
-        meetings.append({
-            "title": f"v2 meeting {i}", "preferred_region": "ap-south-1" if i % 2 else None,
-            "record_on_start": i == 0, "status": "INACTIVE" if i == 3 else "ACTIVE",
-            "participants": [{"custom_participant_id": f"user-{i}-{j}", "preset_name": "host" if j == 0 else "guest",
-                              "name": f"Person {i}.{j}", "picture": "https://avatars.example.invalid/a.png" if j else None}
-                             for j in range(3)],
-            "recordings": [{"status": "UPLOADED", "download_url": f"https://recordings.example.invalid/{i}.mp4",
-                            "download_url_expiry": "2030-01-01T00:00:00.000Z", "file_size": 1024.0}] if i < 2 else [],
-        })
-    document = {"v1": {}, "v2": {
-        "presets": [host, guest], "meetings": meetings,
-        "webhooks": [{"name": "all", "url": "https://hooks.example.invalid/a", "events": ["meeting.started"]},
-                     {"name": "off", "url": "https://hooks.example.invalid/b", "events": ["meeting.ended"], "enabled": False}],
-    }}
+        meetings.append(
+            {
+                "title": f"v2 meeting {i}",
+                "preferred_region": "ap-south-1" if i % 2 else None,
+                "record_on_start": i == 0,
+                "status": "INACTIVE" if i == 3 else "ACTIVE",
+                "participants": [
+                    {
+                        "custom_participant_id": f"user-{i}-{j}",
+                        "preset_name": "host" if j == 0 else "guest",
+                        "name": f"Person {i}.{j}",
+                        "picture": "https://avatars.example.invalid/a.png" if j else None,
+                    }
+                    for j in range(3)
+                ],
+                "recordings": [
+                    {
+                        "status": "UPLOADED",
+                        "download_url": f"https://recordings.example.invalid/{i}.mp4",
+                        "download_url_expiry": "2030-01-01T00:00:00.000Z",
+                        "file_size": 1024.0,
+                    }
+                ]
+                if i < 2
+                else [],
+            }
+        )
+    document = {
+        "v1": {},
+        "v2": {
+            "presets": [host, guest],
+            "meetings": meetings,
+            "webhooks": [
+                {"name": "all", "url": "https://hooks.example.invalid/a", "events": ["meeting.started"]},
+                {"name": "off", "url": "https://hooks.example.invalid/b", "events": ["meeting.ended"], "enabled": False},
+            ],
+        },
+    }
     path = tmp_path / "v2-org.json"
     path.write_text(json.dumps(document))
     return path
@@ -74,8 +99,9 @@ def test_v2_org_moves_to_realtimekit_exactly_with_fields_and_recordings_inventor
     assert result.exit_code == EXIT_OK, result.output
     assert_exact_copy(org, "realtimekit", "dyte-v2")
     rtk, source = V2(org, "realtimekit"), V2(org, "dyte-v2")
-    assert Counter((m["title"], m["status"], m["record_on_start"]) for m in rtk.all("/meetings")) == \
-        Counter((m["title"], m["status"], m["record_on_start"]) for m in source.all("/meetings"))
+    assert Counter((m["title"], m["status"], m["record_on_start"]) for m in rtk.all("/meetings")) == Counter(
+        (m["title"], m["status"], m["record_on_start"]) for m in source.all("/meetings")
+    )
     assert all("preferred_region" not in m for m in rtk.all("/meetings"))
     assert {(w["name"], w["enabled"]) for w in rtk.webhooks()} == {("all", True), ("off", False)}
     guest = next(p for p in rtk.all("/presets") if p["name"] == "guest")

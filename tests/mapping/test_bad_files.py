@@ -205,9 +205,7 @@ def test_bad_edit_names_file_key_and_problem(
 
 def test_problems_found_by_pydantic_give_the_line(edit: Callable[..., Path]) -> None:
     folder = edit("meetings.yaml", "        type: string\n", "        typ: string\n")
-    line = next(
-        i for i, text in enumerate((folder / "meetings.yaml").read_text().splitlines(), 1) if "typ: string" in text
-    )
+    line = next(i for i, text in enumerate((folder / "meetings.yaml").read_text().splitlines(), 1) if "typ: string" in text)
     with pytest.raises(MappingFileError, match=rf"\(line {line}\)$"):
         MappingSet.load(folder)
 
@@ -220,9 +218,7 @@ def test_yaml_syntax_error_gives_the_line(edit: Callable[..., Path]) -> None:
 
 def test_duplicate_key_is_refused(edit: Callable[..., Path]) -> None:
     folder = edit("meetings.yaml", "kind: meeting", "kind: meeting\nkind: meeting")
-    second = [
-        i for i, text in enumerate((folder / "meetings.yaml").read_text().splitlines(), 1) if text == "kind: meeting"
-    ][1]
+    second = [i for i, text in enumerate((folder / "meetings.yaml").read_text().splitlines(), 1) if text == "kind: meeting"][1]
     with pytest.raises(MappingFileError) as caught:
         MappingSet.load(folder)
     assert_names(caught.value, "meetings.yaml", f"line {second}", "duplicate key 'kind'")

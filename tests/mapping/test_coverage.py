@@ -35,10 +35,7 @@ def load_models() -> dict[str, PayloadFile]:
 
 def sections_covering(models: dict[str, PayloadFile], schema: str) -> list[tuple[str, str]]:
     return [
-        (file, name)
-        for file, model in models.items()
-        for name, section in model.sections.items()
-        if schema in section.covers
+        (file, name) for file, model in models.items() for name, section in model.sections.items() if schema in section.covers
     ]
 
 
@@ -50,9 +47,7 @@ def uncovered(models: dict[str, PayloadFile], schema: str) -> set[str]:
     """Leaves of `schema` that no rule of the covering sections reads (exactly or through a parent)."""
     rules = [rule for file, name in sections_covering(models, schema) for rule in models[file].sections[name].rules]
     sources = {path for rule in rules for path in rule_sources(rule)}
-    return {
-        leaf for leaf in v1_schema_leaves(schema) if not any(leaf == s or leaf.startswith(s + ".") for s in sources)
-    }
+    return {leaf for leaf in v1_schema_leaves(schema) if not any(leaf == s or leaf.startswith(s + ".") for s in sources)}
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +74,7 @@ def test_every_rule_says_why(models: dict[str, PayloadFile]) -> None:
 
 def test_walk_reaches_nested_and_allof_fields() -> None:
     """The coverage walk itself: allOf branches, nested objects and required-only names are seen."""
-    assert {"recordOnStart", "liveStreamOnStart", "authorization.waitingRoom"} <= v1_schema_leaves(
-        "CreateMeetingRequestBody"
-    )
+    assert {"recordOnStart", "liveStreamOnStart", "authorization.waitingRoom"} <= v1_schema_leaves("CreateMeetingRequestBody")
     assert "preset.uiConfig.grid.multi.maxVideoCount" in v1_schema_leaves("CreatePresetRequestBody")
     assert "role.produce.screenshare.frameRate" in v1_schema_leaves("CreatePresetRoleRequestBody")
     assert {"organizationId", "events"} <= v1_schema_leaves("Webhook")
@@ -94,8 +87,6 @@ def test_a_removed_rule_is_reported(models: dict[str, PayloadFile]) -> None:
     kept = [rule for rule in section.rules if "role.produce.reactions" not in rule.sources]
     trimmed = dict(models)
     trimmed["presets.yaml"] = models["presets.yaml"].model_copy(
-        update={
-            "sections": {**models["presets.yaml"].sections, "role_document": section.model_copy(update={"rules": kept})}
-        }
+        update={"sections": {**models["presets.yaml"].sections, "role_document": section.model_copy(update={"rules": kept})}}
     )
     assert uncovered(trimmed, "CreatePresetRoleRequestBody") == {"role.produce.reactions"}

@@ -18,19 +18,13 @@ ROW = re.compile(
 
 
 def operations(file: str) -> set[str]:
-    return {
-        f"{method.upper()} {path}" for path, item in spec(file)["paths"].items() for method in item if method in METHODS
-    }
+    return {f"{method.upper()} {path}" for path, item in spec(file)["paths"].items() for method in item if method in METHODS}
 
 
 def guide_rows() -> list[tuple[str, str, str]]:
     text = (SPECS / "v2-migration-guide.mdx").read_text()
     table = text.split("## Dyte API endpoint map", 1)[1]
-    return [
-        tuple(c.replace("\\{", "{").replace("\\}", "}") for c in m.groups())
-        for m in map(ROW.match, table.splitlines())
-        if m
-    ]  # type: ignore[misc]
+    return [tuple(c.replace("\\{", "{").replace("\\}", "}") for c in m.groups()) for m in map(ROW.match, table.splitlines()) if m]  # type: ignore[misc]
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +39,7 @@ def by_action(endpoints: list[EndpointRule], action: str) -> EndpointRule:
 def test_every_v1_operation_exists_in_the_spec_file_named(endpoints: list[EndpointRule]) -> None:
     for rule in endpoints:
         if rule.v1 is not None:
-            assert rule.spec is not None and rule.v1 in operations(rule.spec), (
-                f"{rule.action}: {rule.v1} is not in {rule.spec}"
-            )
+            assert rule.spec is not None and rule.v1 in operations(rule.spec), f"{rule.action}: {rule.v1} is not in {rule.spec}"
 
 
 def test_every_v2_operation_exists_in_the_v2_spec(endpoints: list[EndpointRule]) -> None:
@@ -88,9 +80,7 @@ def test_a_guide_route_missing_from_the_specs_is_never_repeated(endpoints: list[
         wrong_v1 = normalize_operation(rule.guide.v1, "/v1") not in v1
         wrong_v2 = normalize_operation(rule.guide.v2, "/v2") not in v2
         if wrong_v1 or wrong_v2:
-            assert rule.differs_from_guide and rule.erratum, (
-                f"{rule.action}: the guide's route does not exist, yet no erratum"
-            )
+            assert rule.differs_from_guide and rule.erratum, f"{rule.action}: the guide's route does not exist, yet no erratum"
 
 
 @pytest.mark.parametrize(

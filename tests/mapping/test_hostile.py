@@ -67,9 +67,7 @@ def test_unusable_optional_meeting_fields_become_notes(mapping_set: MappingSet, 
         ({"clientSpecificId": "", "id": None}, "is missing"),
     ],
 )
-def test_participant_without_any_id_is_unmappable(
-    mapping_set: MappingSet, participant: dict[str, Any], reason: str
-) -> None:
+def test_participant_without_any_id_is_unmappable(mapping_set: MappingSet, participant: dict[str, Any], reason: str) -> None:
     with pytest.raises(Unmappable, match=reason):
         mapping_set.map_participant(participant, "p")
 
@@ -133,9 +131,7 @@ def test_damaged_role_documents_map_with_notes(mapping_set: MappingSet, damage: 
     damage(presets[2]["document"]["role"]["role"])
     catalog = PresetCatalog(presets, [])
     for waiting_room in (False, True):
-        choice = mapping_set.resolve_preset(
-            {"presetName": "preset_3"}, {"authorization": {"waitingRoom": waiting_room}}, catalog
-        )
+        choice = mapping_set.resolve_preset({"presetName": "preset_3"}, {"authorization": {"waitingRoom": waiting_room}}, catalog)
         mapped = mapping_set.map_preset(choice, catalog)
         assert v2_errors("CreatePresetBody", mapped.payload) == []
         assert any(n.kind in ("dropped", "defaulted") for n in mapped.notes)
@@ -224,13 +220,9 @@ def test_hostile_webhooks(mapping_set: MappingSet, webhook: Any) -> None:
 
 
 @HOSTILE
-@given(
-    preset=v1.preset_documents(hostile=True), role=v1.role_documents(hostile=True), name=st.sampled_from(["p", "p x"])
-)
+@given(preset=v1.preset_documents(hostile=True), role=v1.role_documents(hostile=True), name=st.sampled_from(["p", "p x"]))
 def test_hostile_preset_and_role_documents(mapping_set: MappingSet, preset: Any, role: Any, name: str) -> None:
-    catalog = PresetCatalog(
-        [{"id": "1", "name": name, "document": preset}], [{"id": "2", "name": "r", "document": role}]
-    )
+    catalog = PresetCatalog([{"id": "1", "name": name, "document": preset}], [{"id": "2", "name": "r", "document": role}])
     for participant in ({"presetName": name}, {"presetName": name, "roleName": "r"}):
         try:
             choice = mapping_set.resolve_preset(participant, {"authorization": {"waitingRoom": True}}, catalog)

@@ -28,15 +28,11 @@ def all_choices(mapping_set: MappingSet, catalog: PresetCatalog) -> list[Any]:
         for role in [None, *catalog.roles]:
             for waiting_room in (False, True):
                 participant = {"presetName": preset, "roleName": role}
-                choices.append(
-                    mapping_set.resolve_preset(participant, {"authorization": {"waitingRoom": waiting_room}}, catalog)
-                )
+                choices.append(mapping_set.resolve_preset(participant, {"authorization": {"waitingRoom": waiting_room}}, catalog))
     return choices
 
 
-def test_presets_and_all_variants_from_the_spec_examples_validate(
-    mapping_set: MappingSet, catalog: PresetCatalog
-) -> None:
+def test_presets_and_all_variants_from_the_spec_examples_validate(mapping_set: MappingSet, catalog: PresetCatalog) -> None:
     choices = all_choices(mapping_set, catalog)
     names = {choice.v2_name for choice in choices}
     assert {
@@ -52,18 +48,14 @@ def test_presets_and_all_variants_from_the_spec_examples_validate(
 
 
 def test_meeting_examples_validate(mapping_set: MappingSet) -> None:
-    examples = (
-        v1_examples("Meeting") + v1_examples("CreateMeetingRequestBody") + v1_examples("UpdateMeetingRequestBody")
-    )
+    examples = v1_examples("Meeting") + v1_examples("CreateMeetingRequestBody") + v1_examples("UpdateMeetingRequestBody")
     for meeting in examples:
         assert meeting_errors(mapping_set.map_meeting(meeting).payload) == [], meeting
 
 
 def test_participant_examples_validate(mapping_set: MappingSet) -> None:
     for participant in v1_examples("Participant") + v1_examples("AddParticipantRequestBody"):
-        assert v2_errors("AddParticipantBody", mapping_set.map_participant(participant, "preset_1").payload) == [], (
-            participant
-        )
+        assert v2_errors("AddParticipantBody", mapping_set.map_participant(participant, "preset_1").payload) == [], participant
 
 
 def test_webhook_examples_validate(mapping_set: MappingSet) -> None:

@@ -85,9 +85,7 @@ def test_the_preset_s_own_role_is_no_variant(mapping_set: MappingSet, catalog: P
     assert (choice.v2_name, choice.role) == ("preset_1", "role_1")
 
 
-def test_another_role_is_a_role_variant_with_that_role_s_permissions(
-    mapping_set: MappingSet, catalog: PresetCatalog
-) -> None:
+def test_another_role_is_a_role_variant_with_that_role_s_permissions(mapping_set: MappingSet, catalog: PresetCatalog) -> None:
     choice = mapping_set.resolve_preset({"presetName": "preset_1", "roleName": "role_2"}, None, catalog)
     assert (choice.v2_name, choice.role, choice.waiting_room) == ("preset_1--role-role_2", "role_2", False)
     payload = mapping_set.map_preset(choice, catalog).payload
@@ -125,9 +123,7 @@ def test_role_and_waiting_room_variant_name(mapping_set: MappingSet, catalog: Pr
 
 def test_only_a_true_waiting_room_flag_counts(mapping_set: MappingSet, catalog: PresetCatalog) -> None:
     for flag in ("true", 1, None, {"x": 1}):
-        choice = mapping_set.resolve_preset(
-            {"presetName": "preset_3"}, {"authorization": {"waitingRoom": flag}}, catalog
-        )
+        choice = mapping_set.resolve_preset({"presetName": "preset_3"}, {"authorization": {"waitingRoom": flag}}, catalog)
         assert choice.v2_name == "preset_3"
 
 
@@ -140,8 +136,7 @@ def test_unsafe_role_names_are_sanitised_deterministically_and_stay_distinct(map
         renamed.append(role)
     catalog = PresetCatalog(presets, roles + renamed)
     names = [
-        mapping_set.resolve_preset({"presetName": "preset_1", "roleName": r["name"]}, None, catalog).v2_name
-        for r in renamed
+        mapping_set.resolve_preset({"presetName": "preset_1", "roleName": r["name"]}, None, catalog).v2_name for r in renamed
     ]
     assert names[2] == "preset_1--role-co_host"
     assert names[0].startswith("preset_1--role-co_host-") and names[1].startswith("preset_1--role-co_host-")
@@ -158,7 +153,9 @@ def test_a_variant_name_taken_by_a_v1_preset_gets_a_hash(mapping_set: MappingSet
     squatter["name"] = squatter["document"]["name"] = "preset_3--waiting-room"
     catalog = PresetCatalog([*presets, squatter], roles)
     choice = mapping_set.resolve_preset({"presetName": "preset_3"}, WAITING, catalog)
-    assert choice.v2_name.startswith("preset_3--waiting-room--h-") and len(choice.v2_name) == len("preset_3--waiting-room--h-") + 6
+    assert (
+        choice.v2_name.startswith("preset_3--waiting-room--h-") and len(choice.v2_name) == len("preset_3--waiting-room--h-") + 6
+    )
     assert mapping_set.resolve_preset({"presetName": "preset_3--waiting-room"}, None, catalog).v2_name == squatter["name"]
 
 
@@ -280,9 +277,7 @@ def test_a_fitting_value_is_not_lossy(mapping_set: MappingSet) -> None:
 
 
 def test_permissions_and_conversions_follow_the_role(mapping_set: MappingSet) -> None:
-    mapped = mapping_set.map_preset(
-        "preset_1", role_catalog(chat={"text": False, "files": True}, screenshare={"allow": False})
-    )
+    mapped = mapping_set.map_preset("preset_1", role_catalog(chat={"text": False, "files": True}, screenshare={"allow": False}))
     permissions = mapped.payload["permissions"]
     assert permissions["chat"]["public"] == {"text": False, "files": True, "can_send": True}
     assert permissions["media"]["screenshare"]["can_produce"] == "NOT_ALLOWED"

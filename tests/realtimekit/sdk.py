@@ -13,8 +13,9 @@ from tests.sandbox.payloads import v2_preset
 
 def sdk_client(server: SandboxServer) -> Cloudflare:
     """`max_retries=0`: a request the sandbox cannot serve must fail the test, not be retried away."""
-    return Cloudflare(api_token=server.credentials["realtimekit"]["api_token"],
-                      base_url=f"{server.base_url}/client/v4", max_retries=0)
+    return Cloudflare(
+        api_token=server.credentials["realtimekit"]["api_token"], base_url=f"{server.base_url}/client/v4", max_retries=0
+    )
 
 
 def rtk_preset(name: str) -> dict[str, Any]:

@@ -25,7 +25,9 @@ def _all(list_page: Any) -> list[Any]:
         page_no += 1
 
 
-def test_migrated_meetings_and_participants_read_back_through_the_sdk_match_v1(tmp_path: Any, sandbox_factory: SandboxFactory) -> None:
+def test_migrated_meetings_and_participants_read_back_through_the_sdk_match_v1(
+    tmp_path: Any, sandbox_factory: SandboxFactory
+) -> None:
     org = sandbox_factory(rate_limit=0, meetings=9, participants=4)
     ws = Workspace.for_sandbox(tmp_path, org, "realtimekit")
     result, migrated = ws.run("migrate")
@@ -40,17 +42,23 @@ def test_migrated_meetings_and_participants_read_back_through_the_sdk_match_v1(t
     rtk_meetings = _all(lambda n: kit.meetings.get(app, account_id=account, page_no=n, per_page=4))
     # Titles and statuses: v1 CREATED/LIVE -> ACTIVE, CLOSED -> INACTIVE (mappings/meetings.yaml).
     status = {"CREATED": "ACTIVE", "LIVE": "ACTIVE", "CLOSED": "INACTIVE"}
-    assert Counter((m["title"], status[m["status"]], bool(m.get("recordOnStart"))) for m in v1_meetings) == \
-        Counter((m.title, m.status, bool(m.record_on_start)) for m in rtk_meetings)
+    assert Counter((m["title"], status[m["status"]], bool(m.get("recordOnStart"))) for m in v1_meetings) == Counter(
+        (m.title, m.status, bool(m.record_on_start)) for m in rtk_meetings
+    )
 
     presets = {p.name for p in _all(lambda n: kit.presets.get(app, account_id=account, page_no=n, per_page=10))}
     by_title = {m.title: m for m in rtk_meetings}
     for meeting in v1_meetings:
-        want = Counter((p.get("clientSpecificId") or p["id"], p.get("name"), p.get("picture"))
-                       for p in v1.all(f"/meetings/{meeting['id']}/participants", "participants"))
+        want = Counter(
+            (p.get("clientSpecificId") or p["id"], p.get("name"), p.get("picture"))
+            for p in v1.all(f"/meetings/{meeting['id']}/participants", "participants")
+        )
         target = by_title[meeting["title"]]
-        people = _all(lambda n: kit.meetings.get_meeting_participants(target.id, account_id=account, app_id=app,
-                                                                      page_no=n, per_page=3))
+        people = _all(
+            lambda n, meeting_id=target.id: kit.meetings.get_meeting_participants(
+                meeting_id, account_id=account, app_id=app, page_no=n, per_page=3
+            )
+        )
         assert Counter((p.custom_participant_id, p.name, p.picture) for p in people) == want
         assert all(p.preset_name in presets for p in people)
         for person in people[:1]:  # one by id, as an application would after export-ids
@@ -63,8 +71,11 @@ def test_create_app_makes_one_app_and_reuses_it(tmp_path: Any, sandbox_factory: 
     org = sandbox_factory(rate_limit=0, meetings=2, participants=2)
     creds = org.credentials
     rtk = creds["realtimekit"]
-    creds["realtimekit"] = {"account_id": rtk["account_id"], "api_token": rtk["api_token"],
-                            "base_url": rtk["base_url"].rsplit("/", 1)[0] + "/{app_id}"}  # no app id yet
+    creds["realtimekit"] = {
+        "account_id": rtk["account_id"],
+        "api_token": rtk["api_token"],
+        "base_url": rtk["base_url"].rsplit("/", 1)[0] + "/{app_id}",
+    }  # no app id yet
     ws = Workspace.for_sandbox(tmp_path, org, "realtimekit")
     ws.credentials.write_text(json.dumps(creds))
     kit = sdk_client(org).realtime_kit

@@ -33,8 +33,9 @@ def test_presets_meetings_participants_webhooks_round_trip(rtk: tuple[SandboxSer
     assert replaced.data is not None and replaced.data.name == "host-3"
     assert kit.presets.get_preset_by_id(preset.id, account_id=account, app_id=app).data.name == "host-3"  # type: ignore[union-attr]
 
-    meeting = kit.meetings.create(app, account_id=account, title="standup", record_on_start=False,
-                                  session_keep_alive_time_in_secs=120).data
+    meeting = kit.meetings.create(
+        app, account_id=account, title="standup", record_on_start=False, session_keep_alive_time_in_secs=120
+    ).data
     assert meeting is not None and meeting.title == "standup" and meeting.session_keep_alive_time_in_secs == 120
     meetings = kit.meetings.get(app, account_id=account, page_no=1, per_page=10, status="ACTIVE")
     assert [m.id for m in meetings.data] == [meeting.id]
@@ -44,8 +45,9 @@ def test_presets_meetings_participants_webhooks_round_trip(rtk: tuple[SandboxSer
     assert got is not None and got.status == "INACTIVE"
     kit.meetings.replace_meeting_by_id(meeting.id, account_id=account, app_id=app, title="retitled")
 
-    person = kit.meetings.add_participant(meeting.id, account_id=account, app_id=app, custom_participant_id="u-1",
-                                          preset_name="host-3", name="Ada").data
+    person = kit.meetings.add_participant(
+        meeting.id, account_id=account, app_id=app, custom_participant_id="u-1", preset_name="host-3", name="Ada"
+    ).data
     assert person is not None and person.token and person.preset_name == "host-3"
     people = kit.meetings.get_meeting_participants(meeting.id, account_id=account, app_id=app, page_no=1, per_page=5)
     assert [p.custom_participant_id for p in people.data] == ["u-1"]
@@ -59,13 +61,19 @@ def test_presets_meetings_participants_webhooks_round_trip(rtk: tuple[SandboxSer
     with pytest.raises(cloudflare.NotFoundError):
         kit.meetings.get_meeting_participant(person.id, account_id=account, app_id=app, meeting_id=meeting.id)
 
-    hook = kit.webhooks.create_webhook(app, account_id=account, name="all", url="https://hooks.example.invalid/rtk",
-                                       events=["meeting.started", "meeting.summary"]).data
+    hook = kit.webhooks.create_webhook(
+        app,
+        account_id=account,
+        name="all",
+        url="https://hooks.example.invalid/rtk",
+        events=["meeting.started", "meeting.summary"],
+    ).data
     assert hook is not None and hook.enabled is True
     assert [h.id for h in kit.webhooks.get_webhooks(app, account_id=account).data] == [hook.id]
     kit.webhooks.edit_webhook(hook.id, account_id=account, app_id=app, enabled=False)
-    kit.webhooks.replace_webhook(hook.id, account_id=account, app_id=app, name="r", url="https://hooks.example.invalid/r",
-                                 events=["meeting.ended"])
+    kit.webhooks.replace_webhook(
+        hook.id, account_id=account, app_id=app, name="r", url="https://hooks.example.invalid/r", events=["meeting.ended"]
+    )
     assert kit.webhooks.get_webhook_by_id(hook.id, account_id=account, app_id=app).data.name == "r"
     kit.webhooks.delete_webhook(hook.id, account_id=account, app_id=app)
     kit.presets.delete(preset.id, account_id=account, app_id=app)

@@ -30,17 +30,22 @@ def test_realtimekit_credentials_from_the_environment() -> None:
     assert creds.pair == ("org1", "acc/app") and creds.v2.app_id == "app"
     assert creds.v2.account_url == "https://api.cloudflare.com/client/v4/accounts/acc/realtime/kit"
     assert "tok" not in repr(creds)
-    local = load_credentials(env={**DYTE, **RTK, "REALTIMEKIT_BASE_URL": "http://127.0.0.1:9/client/v4/accounts/acc/realtime/kit/app"},
-                             target="realtimekit")
+    local = load_credentials(
+        env={**DYTE, **RTK, "REALTIMEKIT_BASE_URL": "http://127.0.0.1:9/client/v4/accounts/acc/realtime/kit/app"},
+        target="realtimekit",
+    )
     assert local.v2.base_url.startswith("http://127.0.0.1:9/")
 
 
-@pytest.mark.parametrize(("env", "needle"), [
-    ({**DYTE, "CLOUDFLARE_ACCOUNT_ID": "acc", "CLOUDFLARE_API_TOKEN": "tok"}, "REALTIMEKIT_APP_ID or --create-app"),
-    ({**DYTE, "REALTIMEKIT_APP_ID": "app", "CLOUDFLARE_ACCOUNT_ID": "acc"}, "CLOUDFLARE_API_TOKEN"),
-    ({**DYTE, **RTK, "REALTIMEKIT_APP_ID": "x" * 33}, "at most 32"),
-    ({**DYTE, **RTK, "REALTIMEKIT_BASE_URL": "http://127.0.0.1:9/other/app2"}, "end with the app id"),
-])
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({**DYTE, "CLOUDFLARE_ACCOUNT_ID": "acc", "CLOUDFLARE_API_TOKEN": "tok"}, "REALTIMEKIT_APP_ID or --create-app"),
+        ({**DYTE, "REALTIMEKIT_APP_ID": "app", "CLOUDFLARE_ACCOUNT_ID": "acc"}, "CLOUDFLARE_API_TOKEN"),
+        ({**DYTE, **RTK, "REALTIMEKIT_APP_ID": "x" * 33}, "at most 32"),
+        ({**DYTE, **RTK, "REALTIMEKIT_BASE_URL": "http://127.0.0.1:9/other/app2"}, "end with the app id"),
+    ],
+)
 def test_incomplete_realtimekit_credentials_are_one_clear_error(env: dict[str, str], needle: str) -> None:
     with pytest.raises(CredentialError, match=needle.replace("-", ".")):
         load_credentials(env=env, target="realtimekit")
@@ -105,6 +110,7 @@ def test_fhd_is_lossy_for_dyte_v2_and_not_for_realtimekit() -> None:
 
 
 def test_the_committed_realtimekit_spec_is_what_the_installed_sdk_gives() -> None:
-    check = subprocess.run([sys.executable, str(ROOT / "scripts" / "derive_realtimekit_spec.py"), "--check"],
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "derive_realtimekit_spec.py"), "--check"], capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr

@@ -20,16 +20,43 @@ from tests.mapping.helpers import MAPPINGS, SPECS, _strict
 
 V2_SOURCE = {"DYTE_V2_ORG_ID": "org2", "DYTE_V2_API_KEY": "key2"}
 RTK = {"CLOUDFLARE_ACCOUNT_ID": "acc", "CLOUDFLARE_API_TOKEN": "tok", "REALTIMEKIT_APP_ID": "app"}
-SOURCE_SCHEMAS = {"meetings.yaml": "Meeting", "participants.yaml": "Participant", "webhooks.yaml": "Webhook",
-                  "presets.yaml": "Preset"}
-MEETING = {"id": "m1", "title": "Weekly", "preferred_region": "ap-south-1", "record_on_start": True,
-           "live_stream_on_start": False, "persist_chat": True, "summarize_on_end": False, "status": "INACTIVE",
-           "created_at": "2024-01-01T00:00:00.000Z", "updated_at": "2024-01-02T00:00:00.000Z"}
-PARTICIPANT = {"id": "p1", "custom_participant_id": "user-1", "preset_name": "host", "name": "Zoë",
-               "picture": "not a uri", "created_at": "2024-01-01T00:00:00.000Z", "updated_at": "2024-01-01T00:00:00.000Z",
-               "meetingId": "m1"}
-WEBHOOK = {"id": "w1", "name": "all", "url": "https://hooks.example.invalid/a", "events": ["meeting.started"],
-           "enabled": False, "created_at": "2024-01-01T00:00:00.000Z", "updated_at": "2024-01-01T00:00:00.000Z"}
+SOURCE_SCHEMAS = {
+    "meetings.yaml": "Meeting",
+    "participants.yaml": "Participant",
+    "webhooks.yaml": "Webhook",
+    "presets.yaml": "Preset",
+}
+MEETING = {
+    "id": "m1",
+    "title": "Weekly",
+    "preferred_region": "ap-south-1",
+    "record_on_start": True,
+    "live_stream_on_start": False,
+    "persist_chat": True,
+    "summarize_on_end": False,
+    "status": "INACTIVE",
+    "created_at": "2024-01-01T00:00:00.000Z",
+    "updated_at": "2024-01-02T00:00:00.000Z",
+}
+PARTICIPANT = {
+    "id": "p1",
+    "custom_participant_id": "user-1",
+    "preset_name": "host",
+    "name": "Zoë",
+    "picture": "not a uri",
+    "created_at": "2024-01-01T00:00:00.000Z",
+    "updated_at": "2024-01-01T00:00:00.000Z",
+    "meetingId": "m1",
+}
+WEBHOOK = {
+    "id": "w1",
+    "name": "all",
+    "url": "https://hooks.example.invalid/a",
+    "events": ["meeting.started"],
+    "enabled": False,
+    "created_at": "2024-01-01T00:00:00.000Z",
+    "updated_at": "2024-01-01T00:00:00.000Z",
+}
 
 
 @cache
@@ -51,10 +78,13 @@ def test_a_v2_source_reads_the_v2_credentials() -> None:
         load_credentials(env=RTK, source="dyte-v2", target="realtimekit")
 
 
-@pytest.mark.parametrize(("source", "target", "needle"), [
-    ("dyte-v2", "dyte-v2", "nothing to migrate"),
-    ("dyte-v3", "realtimekit", "unknown source"),
-])
+@pytest.mark.parametrize(
+    ("source", "target", "needle"),
+    [
+        ("dyte-v2", "dyte-v2", "nothing to migrate"),
+        ("dyte-v3", "realtimekit", "unknown source"),
+    ],
+)
 def test_pairs_without_a_migration_are_refused(source: str, target: str, needle: str) -> None:
     with pytest.raises(CredentialError, match=needle):
         load_credentials(env={**V2_SOURCE, **RTK}, source=source, target=target)
@@ -120,6 +150,10 @@ def test_v2_objects_map_to_valid_realtimekit_bodies_with_every_loss_noted() -> N
 def test_no_field_is_dropped_as_unknown_for_the_spec_fields() -> None:
     """An unruled field would be noted as 'no rule': the spec's fields all have one."""
     rtk = _rtk()
-    for mapped in (rtk.map_meeting(MEETING), rtk.map_participant(PARTICIPANT), rtk.map_webhook(WEBHOOK),
-                   rtk.map_whole_preset({**v2_preset("host"), "id": "p"})):
+    for mapped in (
+        rtk.map_meeting(MEETING),
+        rtk.map_participant(PARTICIPANT),
+        rtk.map_webhook(WEBHOOK),
+        rtk.map_whole_preset({**v2_preset("host"), "id": "p"}),
+    ):
         assert not [n for n in mapped.notes if "no rule" in (n.reason or "")]

@@ -20,8 +20,16 @@ from typing import Any
 from websockets.sync.client import connect
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 def find_chromium() -> str | None:
@@ -41,9 +49,17 @@ class Chromium:
         self.timeout = timeout
         self._profile = tempfile.TemporaryDirectory(prefix="report-chromium-")
         self._process = subprocess.Popen(
-            [binary, *FLAGS, f"--user-data-dir={self._profile.name}", "--remote-debugging-port=0",
-             "--window-size=1280,900", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                binary,
+                *FLAGS,
+                f"--user-data-dir={self._profile.name}",
+                "--remote-debugging-port=0",
+                "--window-size=1280,900",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self._ids = itertools.count(1)
         self._socket = connect(self._browser_url(), max_size=None, open_timeout=timeout)
         self.problems = PageProblems()
@@ -98,8 +114,16 @@ class Chromium:
             self.problems.console_errors.append(params["entry"].get("text", ""))
         elif method == "Page.javascriptDialogOpening":
             self.problems.dialogs.append(params.get("message", ""))
-            self._socket.send(json.dumps({"id": next(self._ids), "method": "Page.handleJavaScriptDialog",
-                                          "params": {"accept": True}, "sessionId": self._session}))
+            self._socket.send(
+                json.dumps(
+                    {
+                        "id": next(self._ids),
+                        "method": "Page.handleJavaScriptDialog",
+                        "params": {"accept": True},
+                        "sessionId": self._session,
+                    }
+                )
+            )
 
     # ---------------------------------------------------------------- page
     def evaluate(self, expression: str) -> Any:

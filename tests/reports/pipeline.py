@@ -44,8 +44,11 @@ class Pipeline:
 
     @classmethod
     def start(cls, workdir: Path, meetings: int, participants: int, unmappable: bool = False) -> Pipeline:
-        options = ServeOptions(dataset=str(hostile_dataset(workdir / "dataset.json", meetings, participants, unmappable)),
-                               rate_limit=0, credentials_out=workdir / "credentials.json")
+        options = ServeOptions(
+            dataset=str(hostile_dataset(workdir / "dataset.json", meetings, participants, unmappable)),
+            rate_limit=0,
+            credentials_out=workdir / "credentials.json",
+        )
         return cls(SandboxServer(options).start(), workdir)
 
     def run(self, command: str, reports: str) -> tuple[Outcome, Path]:
@@ -61,8 +64,7 @@ class Pipeline:
 
     def v2(self, method: str, path: str, body: dict[str, Any]) -> None:
         creds = self.server.credentials["v2"]
-        httpx.request(method, creds["base_url"] + path, json=body,
-                      auth=(creds["org_id"], creds["api_key"])).raise_for_status()
+        httpx.request(method, creds["base_url"] + path, json=body, auth=(creds["org_id"], creds["api_key"])).raise_for_status()
 
     def stop(self) -> None:
         self.server.stop()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -32,7 +32,7 @@ def big_plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def _select(browser: Chromium, element_id: str, label: str) -> None:
     browser.evaluate(f"""(() => {{ const s = document.getElementById({json.dumps(element_id)});
-        s.value = [...s.options].find(o => o.textContent.startsWith({json.dumps(label + ' (')})).value;
+        s.value = [...s.options].find(o => o.textContent.startsWith({json.dumps(label + " (")})).value;
         s.dispatchEvent(new Event('change')); }})()""")
 
 

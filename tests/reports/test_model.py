@@ -11,8 +11,10 @@ from migrator.reports.redact import MASK, Redactor, redacted, redacted_document
 
 
 def test_changes_are_dotted_paths_in_the_v2_object() -> None:
-    found = changes({"config": {"media": {"video": {"quality": "hd"}}}, "events": ["a", "b", "c"]},
-                    {"config": {"media": {"video": {"quality": "fhd"}}}, "events": ["a", "b", "x"]})
+    found = changes(
+        {"config": {"media": {"video": {"quality": "hd"}}}, "events": ["a", "b", "c"]},
+        {"config": {"media": {"video": {"quality": "fhd"}}}, "events": ["a", "b", "x"]},
+    )
     assert [c.path for c in found] == ["config.media.video.quality", "events[2]"]
     assert changes({"a": 1}, None) == [Change(".", "values_changed", {"a": 1}, None)]
 
@@ -27,13 +29,20 @@ def test_changes_pair_what_v2_holds_with_what_is_wanted() -> None:
 def test_changes_ignore_fields_v2_holds_beyond_what_is_wanted() -> None:
     assert changes({"title": "t", "config": {"a": 1, "b": 2}, "id": "x"}, {"title": "t", "config": {"a": 1}}) == []
     assert [c.as_row() for c in changes({"config": {"a": 1}}, {"config": {"a": 2}})] == [
-        {"path": "config.a", "change": "values_changed", "v2": 1, "wanted": 2}]
+        {"path": "config.a", "change": "values_changed", "v2": 1, "wanted": 2}
+    ]
 
 
 def test_redacted_masks_registered_secrets_and_credential_keys_but_not_design_tokens() -> None:
     register_secret("canary-model-secret-4711")
-    value = {"title": "key canary-model-secret-4711 leaked", "accessToken": "abc", "token": "t", "api_key": "k",
-             "ui": {"design_tokens": {"theme": "dark"}}, "list": ["url?api_key=zz9q"]}
+    value = {
+        "title": "key canary-model-secret-4711 leaked",
+        "accessToken": "abc",
+        "token": "t",
+        "api_key": "k",
+        "ui": {"design_tokens": {"theme": "dark"}},
+        "list": ["url?api_key=zz9q"],
+    }
     out = redacted(value)
     assert "canary-model-secret-4711" not in json.dumps(out)
     assert out["accessToken"] == out["token"] == out["api_key"] == MASK
@@ -52,7 +61,11 @@ def test_a_row_takes_the_fast_path_only_for_rows_with_nothing_to_hide() -> None:
     register_secret("canary-row-secret-9921")
     clean = {"kind": "participant", "desired": {"name": "Ada", "preset_name": "group_call"}}
     assert Redactor().row(clean) is clean
-    for dirty in ({"label": "canary-row-secret-9921"}, {"detail": {"authToken": "x"}},
-                  {"error": 'v2 said {"token":"abc"}'}, {"before": {"API-KEY": "k"}}):
+    for dirty in (
+        {"label": "canary-row-secret-9921"},
+        {"detail": {"authToken": "x"}},
+        {"error": 'v2 said {"token":"abc"}'},
+        {"before": {"API-KEY": "k"}},
+    ):
         out = Redactor().row(dirty)
         assert out != dirty and out == redacted(dirty)

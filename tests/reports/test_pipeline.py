@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import jsonschema
 import pytest
@@ -56,8 +56,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             v2_ids = {m["key"]: m["v2_id"] for m in json.loads((folders["verify"] / "verify.json").read_text())["mismatches"]}
             assert not v2_ids  # the first verify is clean
             conn = sqlite3.connect(workdir / "ledger.sqlite")
-            conflicted_v2 = conn.execute("SELECT v2_id FROM entities WHERE kind = 'meeting' AND key = ?",
-                                         (conflicted,)).fetchone()[0]
+            conflicted_v2 = conn.execute(
+                "SELECT v2_id FROM entities WHERE kind = 'meeting' AND key = ?", (conflicted,)
+            ).fetchone()[0]
             conn.close()
             pipeline.v1("PUT", f"/meetings/{renamed}", {"title": "Renamed in v1"})
             pipeline.v1("PUT", f"/meetings/{conflicted}", {"title": "Renamed in v1 too"})
@@ -106,8 +107,10 @@ def test_a_replan_shows_field_level_diffs_for_updates_and_conflicts(scenario: Sc
     assert title["change"] == "values_changed" and title["wanted"] == "Renamed in v1" and title["v2"] != "Renamed in v1"
     assert conflict["action"] == "conflict" and "title" in conflict["reason"]
     assert any(c["path"] == "title" and c["v2"] == "Changed in v2 by someone else" for c in conflict["changes"])
-    assert {(c["key"], c["action"]) for c in plan["changed"]} == {(scenario.renamed_meeting, "update"),
-                                                                   (scenario.conflicted_meeting, "conflict")}
+    assert {(c["key"], c["action"]) for c in plan["changed"]} == {
+        (scenario.renamed_meeting, "update"),
+        (scenario.conflicted_meeting, "conflict"),
+    }
     markdown = scenario.report("replan", "plan", "md").read_text()
     assert "### Updates and conflicts (2)" in markdown
 

@@ -20,10 +20,21 @@ def _planted_plan() -> dict:
     doc = plan_document(title=f"Standup {API_KEY}", recordings=1)
     rows = list(doc["entities"])
     rows[0]["desired"]["token"] = TOKEN  # a token-shaped field in a payload
-    rows[1]["notes"] = [{"kind": "dropped", "source": "organization", "target": None, "after": None,
-                         "before": {"accessToken": TOKEN, "name": "acme"}, "reason": "v2 org comes from credentials"}]
-    rows[2]["diff"] = {"values_changed": {"root['url']": {"old_value": f"https://x.invalid/?api_key={API_KEY}",
-                                                          "new_value": "https://x.invalid/"}}}
+    rows[1]["notes"] = [
+        {
+            "kind": "dropped",
+            "source": "organization",
+            "target": None,
+            "after": None,
+            "before": {"accessToken": TOKEN, "name": "acme"},
+            "reason": "v2 org comes from credentials",
+        }
+    ]
+    rows[2]["diff"] = {
+        "values_changed": {
+            "root['url']": {"old_value": f"https://x.invalid/?api_key={API_KEY}", "new_value": "https://x.invalid/"}
+        }
+    }
     doc["entities"] = RowStream.of(rows)
     doc["recordings"][0]["download_url"] = f"https://recordings.invalid/a.mp4?key={API_KEY}"
     doc["warnings"] = [f"v1 said: invalid key {API_KEY}"]

@@ -12,19 +12,32 @@ PAIR = ("v1-org", "v2-org")
 def _ledger(tmp_path) -> Ledger:
     ledger = Ledger.open(tmp_path / "ledger.sqlite", PAIR)
     run = ledger.start_run("migrate")
-    ledger.record_plan([
-        Entity(Kind.MEETING, "m-bad", v1_id="m-bad", state=State.UNMAPPABLE, action=Action.UNMAPPABLE,
-               reason="title is not text", extra={"title": "Broken"}),
-        Entity(Kind.PARTICIPANT, "p-orphan", v1_id="p-orphan", parent_key="m-bad", desired={"name": "Ann"}),
-        Entity(Kind.MEETING, "m-fails", v1_id="m-fails", desired={"title": "Fails"}),
-        Entity(Kind.MEETING, "m-ok", v1_id="m-ok", desired={"title": "Fine"}),
-        Entity(Kind.PRESET, "team", desired={"name": "team"}),
-    ])
+    ledger.record_plan(
+        [
+            Entity(
+                Kind.MEETING,
+                "m-bad",
+                v1_id="m-bad",
+                state=State.UNMAPPABLE,
+                action=Action.UNMAPPABLE,
+                reason="title is not text",
+                extra={"title": "Broken"},
+            ),
+            Entity(Kind.PARTICIPANT, "p-orphan", v1_id="p-orphan", parent_key="m-bad", desired={"name": "Ann"}),
+            Entity(Kind.MEETING, "m-fails", v1_id="m-fails", desired={"title": "Fails"}),
+            Entity(Kind.MEETING, "m-ok", v1_id="m-ok", desired={"title": "Fine"}),
+            Entity(Kind.PRESET, "team", desired={"name": "team"}),
+        ]
+    )
     ledger.decide()
     ledger.conflict(Kind.PRESET, "team", "v2 already holds a preset named team that differs")
-    ledger.record_results(run, [WriteResult(Kind.MEETING, "m-fails", State.FAILED, "failed", error="422: bad title"),
-                                WriteResult(Kind.MEETING, "m-ok", State.DONE, "created", v2_id="v2-ok",
-                                            written={"title": "Fine"})])
+    ledger.record_results(
+        run,
+        [
+            WriteResult(Kind.MEETING, "m-fails", State.FAILED, "failed", error="422: bad title"),
+            WriteResult(Kind.MEETING, "m-ok", State.DONE, "created", v2_id="v2-ok", written={"title": "Fine"}),
+        ],
+    )
     return ledger
 
 

@@ -31,7 +31,9 @@ V2 = SpecDocument.load("dyte-v2.yaml")
 # Statuses an operation does not declare (401, 404, 405, 409, 429...) must still come in
 # the API's documented error shape: v1 GenericFailure, v2 GenericErrorResponse.
 GENERIC_ERROR = {
-    "v1": V1.validator(V1.resolve(V1.resolve({"$ref": "#/components/responses/GenericFailure"})["content"]["application/json"]["schema"])),
+    "v1": V1.validator(
+        V1.resolve(V1.resolve({"$ref": "#/components/responses/GenericFailure"})["content"]["application/json"]["schema"])
+    ),
     "v2": V2.component_validator("GenericErrorResponse"),
 }
 
@@ -55,7 +57,8 @@ class Conformance:
     def check(self, spec: SpecDocument, area: str, spec_path: str, response: httpx.Response, status: int) -> Any:
         method = response.request.method
         assert response.status_code == status, (
-            f"{method} {spec_path}: expected {status}, got {response.status_code}: {response.text[:300]}")
+            f"{method} {spec_path}: expected {status}, got {response.status_code}: {response.text[:300]}"
+        )
         assert response.headers["content-type"].startswith("application/json")
         body = response.json()
         errors = spec_errors(spec, area, spec_path, method, status, body)
@@ -66,9 +69,11 @@ class Conformance:
 
     def missing(self, routes: list[tuple[str, str]]) -> list[str]:
         """Routes lacking a checked success or a checked error."""
-        return [f"{method} {template}: {sorted({'success', 'error'} - self.checked.get((method, template), set()))}"
-                for method, template in routes
-                if self.checked.get((method, template), set()) != {"success", "error"}]
+        return [
+            f"{method} {template}: {sorted({'success', 'error'} - self.checked.get((method, template), set()))}"
+            for method, template in routes
+            if self.checked.get((method, template), set()) != {"success", "error"}
+        ]
 
 
 def assert_each_once(items: list[dict[str, Any]], expected: int) -> None:
@@ -89,7 +94,9 @@ class SandboxClient:
     def v1_org(self) -> str:
         return self.credentials["v1"]["org_id"]
 
-    def v1(self, method: str, path: str, *, api_key: str | None = None, org_id: str | None = None, **kwargs: Any) -> httpx.Response:
+    def v1(
+        self, method: str, path: str, *, api_key: str | None = None, org_id: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
         side = self.credentials["v1"]
         url = f"{side['base_url']}/organizations/{org_id or side['org_id']}{path}"
         key = side["api_key"] if api_key is None else api_key
@@ -97,7 +104,9 @@ class SandboxClient:
 
     def v2(self, method: str, path: str, *, api_key: str | None = None, **kwargs: Any) -> httpx.Response:
         side = self.credentials["v2"]
-        return self.http.request(method, f"{side['base_url']}{path}", auth=(side["org_id"], side["api_key"] if api_key is None else api_key), **kwargs)
+        return self.http.request(
+            method, f"{side['base_url']}{path}", auth=(side["org_id"], side["api_key"] if api_key is None else api_key), **kwargs
+        )
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.http.get(url, **kwargs)

@@ -9,8 +9,8 @@ import signal
 import stat
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import httpx
 import pytest
@@ -27,8 +27,13 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
     processes: list[subprocess.Popen[str]] = []
 
     def start(*args: str) -> tuple[subprocess.Popen[str], str]:
-        process = subprocess.Popen([sys.executable, "-m", "migrator.sandbox", "serve", *args],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "migrator.sandbox", "serve", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
         processes.append(process)
         selector = selectors.DefaultSelector()
         selector.register(process.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
@@ -75,12 +80,15 @@ def test_same_seed_gives_same_credentials_and_data(serve: Serve, tmp_path: Path)
     assert answers[0] == answers[1]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--host", "0.0.0.0"], "loopback"),
-    (["--host", "192.168.1.10"], "loopback"),
-    (["--faults", "flood:0.5"], "unknown fault"),
-    (["--dataset", "/nonexistent/data.json"], "cannot read dataset"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--host", "0.0.0.0"], "loopback"),
+        (["--host", "192.168.1.10"], "loopback"),
+        (["--faults", "flood:0.5"], "unknown fault"),
+        (["--dataset", "/nonexistent/data.json"], "cannot read dataset"),
+    ],
+)
 def test_bad_options_fail_with_one_line_and_exit_2(args: list[str], message: str) -> None:
     result = CliRunner().invoke(sandbox, ["serve", *args])
     assert result.exit_code == 2

@@ -23,9 +23,18 @@ def sample(seed: int = 7, meetings: int = 20, participants: int = 10) -> Orgs:
 
 def everything(orgs: Orgs) -> tuple[object, ...]:
     v1 = orgs.v1
-    return (v1.id, v1.api_key, orgs.v2.id, orgs.v2.api_key, list(v1.meetings), list(v1.presets), list(v1.roles),
-            {meeting: list(table) for meeting, table in v1.participants.items()},
-            {meeting: list(table) for meeting, table in v1.recordings.items()}, list(v1.webhooks))
+    return (
+        v1.id,
+        v1.api_key,
+        orgs.v2.id,
+        orgs.v2.api_key,
+        list(v1.meetings),
+        list(v1.presets),
+        list(v1.roles),
+        {meeting: list(table) for meeting, table in v1.participants.items()},
+        {meeting: list(table) for meeting, table in v1.recordings.items()},
+        list(v1.webhooks),
+    )
 
 
 def test_the_sample_is_deterministic_per_seed() -> None:
@@ -61,15 +70,18 @@ def test_the_sample_covers_the_hard_cases_and_every_participant_resolves() -> No
             differing += bool(participant["roleName"] and preset and participant["roleName"] != role_of[preset])
     assert differing > 0
     recordings = [r for table in v1.recordings.values() for r in table]
-    assert recordings and all(r["downloadUrl"] is None or r["downloadUrl"].startswith("https://recordings.example.invalid/")
-                              for r in recordings)
+    assert recordings and all(
+        r["downloadUrl"] is None or r["downloadUrl"].startswith("https://recordings.example.invalid/") for r in recordings
+    )
 
 
 def test_sample_documents_and_webhooks_are_valid_request_bodies() -> None:
     orgs = sample()
-    for validator, items in ((V1.component_validator("CreatePresetRoleRequestBody"), orgs.v1.roles),
-                             (V1.component_validator("CreatePresetRequestBody"), orgs.v1.presets),
-                             (V1.component_validator("WebhookRequestBody"), orgs.v1.webhooks)):
+    for validator, items in (
+        (V1.component_validator("CreatePresetRoleRequestBody"), orgs.v1.roles),
+        (V1.component_validator("CreatePresetRequestBody"), orgs.v1.presets),
+        (V1.component_validator("WebhookRequestBody"), orgs.v1.webhooks),
+    ):
         for item in items:
             assert not [error.message for error in validator.iter_errors(item)], item["name"]
 
@@ -83,11 +95,15 @@ def test_a_hundred_thousand_participants_build_in_seconds() -> None:
 
 def test_a_short_dataset_file_gets_defaults(tmp_path: Path) -> None:
     file = tmp_path / "data.json"
-    file.write_text(json.dumps({
-        "credentials": {"v1": {"org_id": "org-one", "api_key": "k1"}},
-        "v1": {"meetings": [{"title": "Solo", "participants": [{"clientSpecificId": "a", "presetName": "missing"}]}]},
-        "v2": {"presets": [{"name": "existing", "config": {}, "ui": {}}]},
-    }))
+    file.write_text(
+        json.dumps(
+            {
+                "credentials": {"v1": {"org_id": "org-one", "api_key": "k1"}},
+                "v1": {"meetings": [{"title": "Solo", "participants": [{"clientSpecificId": "a", "presetName": "missing"}]}]},
+                "v2": {"presets": [{"name": "existing", "config": {}, "ui": {}}]},
+            }
+        )
+    )
     orgs = ServeOptions(dataset=str(file)).org_builder()(IdSource(1))
     meeting = next(iter(orgs.v1.meetings))
     assert (orgs.v1.id, orgs.v1.api_key) == ("org-one", "k1") and orgs.v2.api_key != "k1"
@@ -97,12 +113,15 @@ def test_a_short_dataset_file_gets_defaults(tmp_path: Path) -> None:
     assert list(orgs.v2.preset_ids_by_name) == ["existing"]
 
 
-@pytest.mark.parametrize("document, message", [
-    ([], "must be a JSON object"),
-    ({"v1": {"presets": [{"preset": {}}]}}, "v1.presets[0] lacks 'name'"),
-    ({"v1": {"webhooks": "none"}}, "v1.webhooks must be a list"),
-    ({"v2": {"meetings": [{"participants": [{"preset_name": "p"}]}]}}, "custom_participant_id"),
-])
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ([], "must be a JSON object"),
+        ({"v1": {"presets": [{"preset": {}}]}}, "v1.presets[0] lacks 'name'"),
+        ({"v1": {"webhooks": "none"}}, "v1.webhooks must be a list"),
+        ({"v2": {"meetings": [{"participants": [{"preset_name": "p"}]}]}}, "custom_participant_id"),
+    ],
+)
 def test_malformed_datasets_name_the_problem(document: object, message: str) -> None:
     with pytest.raises(DatasetError, match=message.replace("[", r"\[").replace("]", r"\]")):
         build_orgs(document, IdSource(1))  # type: ignore[arg-type]
@@ -111,4 +130,9 @@ def test_malformed_datasets_name_the_problem(document: object, message: str) -> 
 def test_empty_and_sample_share_credentials_per_seed() -> None:
     empty = build_orgs(dataset.EMPTY, IdSource(5))
     full = sample(seed=5, meetings=1, participants=1)
-    assert (empty.v1.id, empty.v1.api_key, empty.v2.id, empty.v2.api_key) == (full.v1.id, full.v1.api_key, full.v2.id, full.v2.api_key)
+    assert (empty.v1.id, empty.v1.api_key, empty.v2.id, empty.v2.api_key) == (
+        full.v1.id,
+        full.v1.api_key,
+        full.v2.id,
+        full.v2.api_key,
+    )

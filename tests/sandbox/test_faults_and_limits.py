@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 import httpx
 import pytest
@@ -122,7 +122,9 @@ def test_concurrent_writes_are_all_kept(sandbox_factory: Factory) -> None:
     assert api.v2("POST", "/presets", json=v2_preset("p")).status_code == 200
 
     def add(index: int) -> str:
-        answer = api.v2("POST", f"/meetings/{meeting}/participants", json={"custom_participant_id": f"u{index}", "preset_name": "p"})
+        answer = api.v2(
+            "POST", f"/meetings/{meeting}/participants", json={"custom_participant_id": f"u{index}", "preset_name": "p"}
+        )
         assert answer.status_code == 201
         return answer.json()["data"]["id"]
 

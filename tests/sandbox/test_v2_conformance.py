@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -21,16 +22,38 @@ V2_MEETING = "11111111-1111-4111-8111-111111111111"
 
 def v2_recordings_dataset(path: Path) -> Path:
     """An empty v1 org and a v2 org with one meeting holding 7 recordings, one of them live."""
-    recordings = [{"id": f"22222222-2222-4222-8222-{index:012d}", "status": "UPLOADED",
-                   "download_url": f"https://recordings.example.invalid/{index}.mp4",
-                   "download_url_expiry": "2023-05-01T10:00:00.000Z", "file_size": 1024.0,
-                   "started_time": "2023-04-01T10:00:00.000Z", "stopped_time": "2023-04-01T10:30:00.000Z"}
-                  for index in range(6)]
-    recordings.append({"id": "22222222-2222-4222-8222-999999999999", "status": "RECORDING",
-                       "started_time": "2023-04-02T10:00:00.000Z"})
-    path.write_text(json.dumps({"v1": {}, "v2": {
-        "meetings": [{"id": V2_MEETING, "title": "imported", "created_at": "2023-04-01T09:00:00.000Z",
-                      "recordings": recordings}]}}))
+    recordings = [
+        {
+            "id": f"22222222-2222-4222-8222-{index:012d}",
+            "status": "UPLOADED",
+            "download_url": f"https://recordings.example.invalid/{index}.mp4",
+            "download_url_expiry": "2023-05-01T10:00:00.000Z",
+            "file_size": 1024.0,
+            "started_time": "2023-04-01T10:00:00.000Z",
+            "stopped_time": "2023-04-01T10:30:00.000Z",
+        }
+        for index in range(6)
+    ]
+    recordings.append(
+        {"id": "22222222-2222-4222-8222-999999999999", "status": "RECORDING", "started_time": "2023-04-02T10:00:00.000Z"}
+    )
+    path.write_text(
+        json.dumps(
+            {
+                "v1": {},
+                "v2": {
+                    "meetings": [
+                        {
+                            "id": V2_MEETING,
+                            "title": "imported",
+                            "created_at": "2023-04-01T09:00:00.000Z",
+                            "recordings": recordings,
+                        }
+                    ]
+                },
+            }
+        )
+    )
     return path
 
 
@@ -40,7 +63,9 @@ def v2(sandbox_factory: Callable[..., SandboxServer], tmp_path: Path) -> tuple[S
     return SandboxClient(server), Conformance()
 
 
-def walk(fetch: Callable[[int, int], httpx.Response], per_page: int, check: Callable[[httpx.Response], Any]) -> list[dict[str, Any]]:
+def walk(
+    fetch: Callable[[int, int], httpx.Response], per_page: int, check: Callable[[httpx.Response], Any]
+) -> list[dict[str, Any]]:
     """Pages from 1 until `end_offset` reaches `total_count`; each page validated by `check`."""
     items: list[dict[str, Any]] = []
     page_no = 1
@@ -64,8 +89,9 @@ def test_presets(v2: tuple[SandboxClient, Conformance]) -> None:
     api, conformance = v2
     check = lambda path, response, status: conformance.check(V2, "v2", path, response, status)  # noqa: E731
 
-    created = [check("/presets", api.v2("POST", "/presets", json=v2_preset(f"preset_{index}")), 200)["data"]
-               for index in range(7)]
+    created = [
+        check("/presets", api.v2("POST", "/presets", json=v2_preset(f"preset_{index}")), 200)["data"] for index in range(7)
+    ]
     check("/presets", api.v2("POST", "/presets", json=v2_preset("preset_0")), 409)
     check("/presets", api.v2("POST", "/presets", json={"name": "no config"}), 400)
     too_fast = v2_preset("too_fast")
@@ -81,7 +107,9 @@ def test_presets(v2: tuple[SandboxClient, Conformance]) -> None:
     first = created[0]["id"]
     assert check(one, api.v2("GET", f"/presets/{first}"), 200)["data"] == created[0]
     check(one, api.v2("GET", f"/presets/{NOWHERE}"), 404)
-    patched = check(one, api.v2("PATCH", f"/presets/{first}", json={"config": {"media": {"video": {"quality": "vga"}}}}), 200)["data"]
+    patched = check(one, api.v2("PATCH", f"/presets/{first}", json={"config": {"media": {"video": {"quality": "vga"}}}}), 200)[
+        "data"
+    ]
     assert patched["config"]["media"]["video"] == {"quality": "vga", "frame_rate": 30}
     assert patched["config"]["max_video_streams"] == {"mobile": 4, "desktop": 9}
     check(one, api.v2("PATCH", f"/presets/{first}", json={"name": "preset_1"}), 409)
@@ -96,8 +124,12 @@ def test_meetings_and_participants(v2: tuple[SandboxClient, Conformance]) -> Non
     check = lambda path, response, status: conformance.check(V2, "v2", path, response, status)  # noqa: E731
     check("/presets", api.v2("POST", "/presets", json=v2_preset("group_call_host")), 200)
 
-    made = [check("/meetings", api.v2("POST", "/meetings", json={"title": f"Réunion {index}", "record_on_start": index % 2 == 0}), 201)["data"]
-            for index in range(22)]
+    made = [
+        check(
+            "/meetings", api.v2("POST", "/meetings", json={"title": f"Réunion {index}", "record_on_start": index % 2 == 0}), 201
+        )["data"]
+        for index in range(22)
+    ]
     check("/meetings", api.v2("POST", "/meetings", json={"preferred_region": "mars-1"}), 400)
     check("/meetings", api.v2("POST", "/meetings", content=b"{not json"), 400)
     meetings = walk(paged(api, "/meetings"), 5, lambda r: check("/meetings", r, 200))
@@ -123,11 +155,26 @@ def test_meetings_and_participants(v2: tuple[SandboxClient, Conformance]) -> Non
 
     people = "/meetings/{meeting_id}/participants"
     path = f"/meetings/{meeting_id}/participants"
-    added = [check(people, api.v2("POST", path, json={"custom_participant_id": f"user-{index}", "preset_name": "group_call_host",
-                                                     "name": "Jürgen" if index else None}), 201)["data"]
-             for index in range(11)]
+    added = [
+        check(
+            people,
+            api.v2(
+                "POST",
+                path,
+                json={
+                    "custom_participant_id": f"user-{index}",
+                    "preset_name": "group_call_host",
+                    "name": "Jürgen" if index else None,
+                },
+            ),
+            201,
+        )["data"]
+        for index in range(11)
+    ]
     assert all(person["token"] for person in added)
-    duplicate = check(people, api.v2("POST", path, json={"custom_participant_id": "user-1", "preset_name": "group_call_host"}), 201)
+    duplicate = check(
+        people, api.v2("POST", path, json={"custom_participant_id": "user-1", "preset_name": "group_call_host"}), 201
+    )
     assert duplicate["data"]["id"] != added[1]["id"]  # custom_participant_id is not unique in v2
     check(people, api.v2("POST", path, json={"custom_participant_id": "x", "preset_name": "no_such_preset"}), 400)
     check(people, api.v2("POST", path, json={"preset_name": "group_call_host"}), 400)
@@ -140,7 +187,9 @@ def test_meetings_and_participants(v2: tuple[SandboxClient, Conformance]) -> Non
     person_path = f"{path}/{added[0]['id']}"
     assert check(person, api.v2("GET", person_path), 200)["data"]["custom_participant_id"] == "user-0"
     check(person, api.v2("GET", f"{path}/{NOWHERE}"), 404)
-    edited = check(person, api.v2("PATCH", person_path, json={"name": "Renamed", "picture": "https://p.example/x.png"}), 200)["data"]
+    edited = check(person, api.v2("PATCH", person_path, json={"name": "Renamed", "picture": "https://p.example/x.png"}), 200)[
+        "data"
+    ]
     assert (edited["name"], edited["token"]) == ("Renamed", added[0]["token"])
     check(person, api.v2("PATCH", person_path, json={"preset_name": "no_such_preset"}), 400)
     token = "/meetings/{meeting_id}/participants/{participant_id}/token"

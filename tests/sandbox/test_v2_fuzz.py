@@ -8,9 +8,10 @@ Bounded: 25 examples per operation and mode, no deadline flakiness.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import hypothesis
 import pytest
@@ -38,19 +39,31 @@ EXAMPLES_PER_MODE = 25
 def existing_ids(api: SandboxClient) -> dict[str, str]:
     """One object of each kind, to aim generated requests at something real."""
     preset = api.v2("POST", "/presets", json=v2_preset("group_call_host")).json()["data"]["id"]
-    participant = api.v2("POST", f"/meetings/{V2_MEETING}/participants",
-                         json={"custom_participant_id": "fuzz", "preset_name": "group_call_host"}).json()["data"]["id"]
+    participant = api.v2(
+        "POST", f"/meetings/{V2_MEETING}/participants", json={"custom_participant_id": "fuzz", "preset_name": "group_call_host"}
+    ).json()["data"]["id"]
     webhook = api.v2("POST", "/webhooks", json={"name": "w", "url": "https://w.example.invalid", "events": ["meeting.ended"]})
     recording = api.v2("GET", "/recordings").json()["data"][0]["id"]
-    return {"preset_id": preset, "meeting_id": V2_MEETING, "participant_id": participant,
-            "webhook_id": webhook.json()["data"]["id"], "recording_id": recording}
+    return {
+        "preset_id": preset,
+        "meeting_id": V2_MEETING,
+        "participant_id": participant,
+        "webhook_id": webhook.json()["data"]["id"],
+        "recording_id": recording,
+    }
 
 
 def fuzz(strategy: Any, checks: list[Any], base_url: str, method: str, path: str) -> None:
     """Sends generated cases; each answer must pass schemathesis' checks and the spec's schema for its status."""
 
-    @settings(max_examples=EXAMPLES_PER_MODE, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.generate])
+    @settings(
+        max_examples=EXAMPLES_PER_MODE,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        phases=[hypothesis.Phase.generate],
+    )
     @given(case=strategy)
     def exercise(case: Any) -> None:
         response = case.call(base_url=base_url, timeout=10)
@@ -64,7 +77,10 @@ def fuzz(strategy: Any, checks: list[Any], base_url: str, method: str, path: str
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("method, path", OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_generated_requests_get_answers_the_spec_allows(
-    method: str, path: str, sandbox_factory: Callable[..., SandboxServer], tmp_path: Path,
+    method: str,
+    path: str,
+    sandbox_factory: Callable[..., SandboxServer],
+    tmp_path: Path,
 ) -> None:
     sandbox = sandbox_factory(dataset=str(v2_recordings_dataset(tmp_path / "v2.json")), rate_limit=0)
     api = SandboxClient(sandbox)

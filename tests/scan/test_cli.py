@@ -35,8 +35,9 @@ def test_exit_0_without_findings(run_scan: Run) -> None:
     assert result.output.splitlines()[-1].startswith("0 finding(s)")
 
 
-@pytest.mark.parametrize("args", [(), ("no/such/dir",), ("app", "--format", "xml"), ("app", "--target", "v3"),
-                                  ("app", "--bogus")])
+@pytest.mark.parametrize(
+    "args", [(), ("no/such/dir",), ("app", "--format", "xml"), ("app", "--target", "v3"), ("app", "--bogus")]
+)
 def test_exit_2_on_usage_errors(run_scan: Run, args: tuple[str, ...]) -> None:
     assert run_scan(*args).exit_code == 2
 
@@ -46,8 +47,11 @@ def test_exit_2_when_the_scan_mapping_file_is_broken(run_scan: Run, tmp_path: Pa
     mappings = tmp_path / "mappings"
     shutil.copytree(Path(__file__).parents[2] / "mappings", mappings)
     scan_yaml = mappings / "scan.yaml"
-    scan_yaml.write_text(scan_yaml.read_text().replace(
-        "rules: [participants.yaml#clientSpecificId]", "rules: [participants.yaml#clientSpecificId]\n    use: x"))
+    scan_yaml.write_text(
+        scan_yaml.read_text().replace(
+            "rules: [participants.yaml#clientSpecificId]", "rules: [participants.yaml#clientSpecificId]\n    use: x"
+        )
+    )
     result = CliRunner().invoke(cli, ["--mappings", str(mappings), "scan", str(FIXTURES)])
     assert result.exit_code == 2
     assert "scan.yaml" in result.output and "repeats" in result.output
@@ -80,12 +84,15 @@ def test_sarif_validates_against_the_2_1_0_schema(run_scan: Run) -> None:
 
 
 def _prints(document: dict[str, Any]) -> list[tuple[str, int]]:
-    return [(r["partialFingerprints"]["dyteMigrateFinding/v1"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
-            for r in document["runs"][0]["results"]]
+    return [
+        (r["partialFingerprints"]["dyteMigrateFinding/v1"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
+        for r in document["runs"][0]["results"]
+    ]
 
 
-def test_sarif_fingerprints_are_unique_and_survive_line_moves(run_scan: Run, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sarif_fingerprints_are_unique_and_survive_line_moves(
+    run_scan: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     prints = [fingerprint for fingerprint, _ in _prints(_sarif(run_scan))]
     assert len(set(prints)) == len(prints) == 56
     monkeypatch.chdir(tmp_path)

@@ -28,20 +28,23 @@ def _scanned(root: Path, **options: object) -> set[str]:
 
 
 def test_gitignore_and_skipped_folders(tmp_path: Path) -> None:
-    _tree(tmp_path, {
-        ".gitignore": "dist/\n*.gen.js\n!keep.gen.js\n",
-        "src/app.js": V1,
-        "src/.gitignore": "local.js\n",
-        "src/local.js": V1,
-        "dist/bundle.js": V1,
-        "x.gen.js": V1,
-        "keep.gen.js": V1,
-        "node_modules/dyte/index.js": V1,
-        ".git/hooks/pre-commit.js": V1,
-        "env/pyvenv.cfg": "",
-        "env/lib/site.py": 'U = "https://api.dyte.io/v1"\n',
-        ".venv/lib/x.py": 'U = "https://api.dyte.io/v1"\n',
-    })
+    _tree(
+        tmp_path,
+        {
+            ".gitignore": "dist/\n*.gen.js\n!keep.gen.js\n",
+            "src/app.js": V1,
+            "src/.gitignore": "local.js\n",
+            "src/local.js": V1,
+            "dist/bundle.js": V1,
+            "x.gen.js": V1,
+            "keep.gen.js": V1,
+            "node_modules/dyte/index.js": V1,
+            ".git/hooks/pre-commit.js": V1,
+            "env/pyvenv.cfg": "",
+            "env/lib/site.py": 'U = "https://api.dyte.io/v1"\n',
+            ".venv/lib/x.py": 'U = "https://api.dyte.io/v1"\n',
+        },
+    )
     assert _scanned(tmp_path) == {"src/app.js", "keep.gen.js"}
 
 
@@ -56,15 +59,18 @@ def test_a_named_file_is_read_even_when_ignored(tmp_path: Path) -> None:
 
 
 def test_minified_binary_big_and_unknown_files_are_skipped(tmp_path: Path) -> None:
-    _tree(tmp_path, {
-        "a.min.js": V1,
-        "packed.js": "var a=1;" * 2000 + V1,  # one long line: minified
-        "blob.js": b"\0\1\2" + V1.encode(),
-        "big.js": V1 + "// padding\n" * (MAX_BYTES // 10),
-        "notes.md": V1,
-        "image.png": V1,
-        "ok.js": V1,
-    })
+    _tree(
+        tmp_path,
+        {
+            "a.min.js": V1,
+            "packed.js": "var a=1;" * 2000 + V1,  # one long line: minified
+            "blob.js": b"\0\1\2" + V1.encode(),
+            "big.js": V1 + "// padding\n" * (MAX_BYTES // 10),
+            "notes.md": V1,
+            "image.png": V1,
+            "ok.js": V1,
+        },
+    )
     assert _scanned(tmp_path) == {"ok.js"}
 
 
