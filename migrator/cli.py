@@ -572,12 +572,16 @@ def check(ctx: Context) -> None:
     """
 
     def action() -> None:
-        for name, field in _SHOWN_SETTINGS:  # first, so a wrong value is visible even when a preflight fails
+        settings = {}
+        for name, field in _SHOWN_SETTINGS:
             value = ctx.target if name == "target" else getattr(ctx.options, field)
             if value is None and name == "ledger":
                 value = "the org pair's ledger in the user state directory"
-            ctx.echo(f"setting {name} = {value} ({ctx.options.sources.get(name, 'Options')})")
+            settings[name] = {"value": str(value), "from": ctx.options.sources.get(name, "Options")}
+            if not ctx.as_json:  # first, so a wrong value is visible even when a preflight fails
+                ctx.echo(f"setting {name} = {value} ({settings[name]['from']})")
         outcome = ctx.migration().check()
+        outcome.details["settings"] = settings  # under --json: in the one object (stderr holds one line on failure)
         d = outcome.details
         _emit(
             ctx,
