@@ -410,7 +410,8 @@ def command(
 
 # ------------------------------------------------------------------ output
 def _print_json(value: dict[str, Any]) -> None:
-    click.echo(scrub(json.dumps(value, ensure_ascii=False, default=str)))
+    """One line whatever the data holds: ASCII-escaped, so no U+2028 or NEL in a title can split it."""
+    click.echo(scrub(json.dumps(value, ensure_ascii=True, default=str)))
 
 
 def _failure(command: str | None, message: str, code: int) -> dict[str, Any]:
