@@ -399,8 +399,8 @@ class Planner:
     async def run(self) -> PlanSummary:
         self.map_all()
         self.ledger.decide()
-        self._refuse_name_clashes()
         await self.compare_with_v2()
+        self._refuse_name_clashes()  # last: a re-decision after drift repair must not undo these conflicts
         self.summary.counts = self.ledger.action_counts()
         return self.summary
 
