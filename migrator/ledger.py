@@ -793,6 +793,11 @@ class Ledger:
                     break
         return out
 
+    def has_in_flight(self, kind: Kind) -> bool:
+        """Whether any write of this kind may have landed unrecorded (then nothing in v2 is surely someone else's)."""
+        row = self._conn.execute("SELECT 1 FROM entities WHERE kind = ? AND state = 'intent' LIMIT 1", (kind.value,))
+        return row.fetchone() is not None
+
     def in_flight(self, kind: Kind) -> list[Entity]:
         """What a previous (killed) run left in state `intent`."""
         return list(self._select("WHERE kind = ? AND state = 'intent'", (kind.value,)))

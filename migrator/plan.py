@@ -301,7 +301,7 @@ class Planner:
         listing = await self._listing(spec)
         known = self.ledger.known_v2_ids(spec.kind)
         foreign = [o for o in listing if o["id"] not in known]
-        if not self.ledger.in_flight(spec.kind):  # an in-flight write may have created one of them
+        if not self.ledger.has_in_flight(spec.kind):  # an in-flight write may have created one of them
             self.ledger.record_baseline(spec.kind, [o["id"] for o in foreign])
         if first_run and foreign:
             keys = {spec.natural_key(o) for o in foreign}
@@ -339,11 +339,12 @@ class Planner:
     async def _collisions_per_parent(self, spec: KindSpec, parent: Kind) -> None:
         """New children of parents that already exist in v2 may already be there."""
         assert self.client is not None
+        settled = not self.ledger.has_in_flight(spec.kind)  # once per kind, not per parent
         for parent_key, parent_v2 in self.ledger.parents_with_new_children(spec.kind, parent):
             known = self.ledger.known_v2_ids(spec.kind, parent_key)
             by_key: dict[str, list[dict[str, Any]]] = {}
             foreign = [item for item in await self._listing(spec, parent_v2) if item["id"] not in known]
-            if not self.ledger.in_flight(spec.kind):
+            if settled:
                 self.ledger.record_baseline(spec.kind, [item["id"] for item in foreign])
             for item in foreign:
                 by_key.setdefault(spec.natural_key(item) or "", []).append(item)
