@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -47,7 +49,10 @@ class Chromium:
 
     def __init__(self, binary: str, timeout: float = 60.0) -> None:
         self.timeout = timeout
-        self._profile = tempfile.TemporaryDirectory(prefix="report-chromium-")
+        # Chromium's helper processes (crashpad, zygote) can still write to the profile
+        # after the browser exits: they run in the browser's own session so close() can
+        # stop them all, and a file they write at the last moment does not fail a test.
+        self._profile = tempfile.TemporaryDirectory(prefix="report-chromium-", ignore_cleanup_errors=True)
         self._process = subprocess.Popen(
             [
                 binary,
@@ -59,6 +64,7 @@ class Chromium:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self._ids = itertools.count(1)
         self._socket = connect(self._browser_url(), max_size=None, open_timeout=timeout)
@@ -156,13 +162,20 @@ class Chromium:
         try:
             self._socket.close()
         finally:
-            self._process.terminate()
+            self._signal_group(signal.SIGTERM)
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+                pass
+            self._signal_group(signal.SIGKILL)
+            self._process.wait()
             self._profile.cleanup()
+
+    def _signal_group(self, signum: signal.Signals) -> None:
+        try:
+            os.killpg(self._process.pid, signum)
+        except ProcessLookupError:
+            pass
 
     def __enter__(self) -> Chromium:
         return self
