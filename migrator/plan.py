@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migrator import kinds
+from migrator import __version__, kinds
 from migrator.client import DyteClient
 from migrator.errors import ConfigError
 from migrator.kinds import KindSpec, Lookup
@@ -55,23 +55,23 @@ class Planner:
         self._name_clashes: dict[str, set[str]] = {}  # v2 preset name -> the choices sharing it
 
     # ------------------------------------------------------------------ notes
-    def _tally(self, kind: Kind, key: str, mapped: Mapped, keep_per_entity: bool) -> None:
-        for note in mapped.notes:
-            tk = (kind, note.kind, note.source, note.target, note.reason)
+    def _tally(self, kind: Kind, key: str, notes: list[dict[str, Any]], keep_per_entity: bool) -> None:
+        for note in notes:
+            tk = (kind, note["kind"], note["source"], note["target"], note["reason"])
             tally = self._tallies.get(tk)
             if tally is None:
-                tally = self._tallies[tk] = NoteTally(kind, note.kind, note.source, note.target, note.reason)
+                tally = self._tallies[tk] = NoteTally(kind, *tk[1:])
             tally.count += 1
-            if len(tally.examples) < EXAMPLES_PER_NOTE and (note.before is not None or note.after is not None):
-                tally.examples.append({"key": key, "before": note.before, "after": note.after})
-        if keep_per_entity and mapped.notes:
-            self.summary.entity_notes[(kind, key)] = [
-                {"kind": n.kind, "source": n.source, "target": n.target, "before": n.before, "after": n.after, "reason": n.reason}
-                for n in mapped.notes
-            ]
+            if len(tally.examples) < EXAMPLES_PER_NOTE and (note["before"] is not None or note["after"] is not None):
+                tally.examples.append({"key": key, "before": note["before"], "after": note["after"]})
+        if keep_per_entity and notes:
+            self.summary.entity_notes[(kind, key)] = notes
 
     def _mapped(self, entity: Entity, mapped: Mapped, keep_notes: bool = True) -> Entity:
-        self._tally(entity.kind, entity.key, mapped, keep_per_entity=keep_notes)
+        notes = [dataclasses.asdict(note) for note in mapped.notes]
+        if notes:  # kept, so a later plan that does not map this entity again still reports them
+            entity.extra["notes"] = notes
+        self._tally(entity.kind, entity.key, notes, keep_per_entity=keep_notes)
         entity.desired = mapped.payload
         entity.natural_key = kinds.spec(entity.kind).natural_key(mapped.payload)
         return entity
@@ -89,10 +89,15 @@ class Planner:
         return entity
 
     # ------------------------------------------------------------------ map
-    def _meetings(self, meetings: dict[str, dict[str, Any]]) -> Iterator[Entity]:
-        for mid, meeting in meetings.items():
+    def _meetings(self, context: str) -> Iterator[Entity]:
+        for meeting, inputs in self.ledger.to_map(Kind.MEETING, context):
+            mid = str(meeting["id"])
             entity = Entity(
-                Kind.MEETING, mid, v1_id=mid, extra={"roomName": meeting.get("roomName"), "title": meeting.get("title")}
+                Kind.MEETING,
+                mid,
+                v1_id=mid,
+                extra={"roomName": meeting.get("roomName"), "title": meeting.get("title")},
+                inputs=inputs,
             )
             try:
                 yield self._mapped(entity, self.mappings.map_meeting(meeting))
@@ -100,10 +105,9 @@ class Planner:
                 yield from _present(self._refused(entity, exc))
 
     def _participants(
-        self, meetings: dict[str, dict[str, Any]], catalog: PresetCatalog, choices: dict[str, PresetChoice]
+        self, meetings: dict[str, dict[str, Any]], catalog: PresetCatalog, choices: dict[str, PresetChoice], context: str
     ) -> Iterator[Entity]:
-        relocation = self.summary.relocation
-        for p in self.ledger.snapshot(Kind.PARTICIPANT.value):
+        for p, inputs in self.ledger.to_map(Kind.PARTICIPANT, context, Kind.MEETING):
             pid, mid = str(p["id"]), str(p.get("meetingId"))
             entity = Entity(
                 Kind.PARTICIPANT,
@@ -116,6 +120,7 @@ class Planner:
                     "email": p.get("email"),
                     "name": p.get("name"),
                 },
+                inputs=inputs,
             )
             meeting = meetings.get(mid)
             try:
@@ -126,19 +131,32 @@ class Planner:
             except Unmappable as exc:
                 yield from _present(self._refused(entity, exc))
                 continue
-            first = choices.setdefault(choice.v2_name, choice)
-            if (first.preset, first.role, first.waiting_room) != (choice.preset, choice.role, choice.waiting_room):
-                self._name_clashes.setdefault(choice.v2_name, set()).update({_described(first), _described(choice)})
-            entry = relocation.get(choice.v2_name)
-            if entry is None:
-                entry = relocation[choice.v2_name] = Relocation(
-                    choice.v2_name, choice.preset, choice.role, bool(choice.waiting_room)
-                )
-            entry.participants += 1
-            entry.by_source[choice.source] += 1
-            entry.reasons[choice.reason] += 1
+            self._needs(choice, choices)
             entity.extra["preset_source"] = choice.source
+            entity.extra["choice"] = dataclasses.asdict(choice)  # what a later plan counts without resolving again
             yield self._mapped(entity, mapped, keep_notes=False)
+
+    def _needs(self, choice: PresetChoice, choices: dict[str, PresetChoice]) -> None:
+        """One participant needs this preset choice: collect it, count it, and catch generated-name clashes."""
+        first = choices.setdefault(choice.v2_name, choice)
+        if (first.preset, first.role, first.waiting_room) != (choice.preset, choice.role, choice.waiting_room):
+            self._name_clashes.setdefault(choice.v2_name, set()).update({_described(first), _described(choice)})
+        entry = self.summary.relocation.get(choice.v2_name)
+        if entry is None:
+            entry = self.summary.relocation[choice.v2_name] = Relocation(
+                choice.v2_name, choice.preset, choice.role, bool(choice.waiting_room)
+            )
+        entry.participants += 1
+        entry.by_source[choice.source] += 1
+        entry.reasons[choice.reason] += 1
+
+    def _settled(self, kind: Kind, context: str, choices: dict[str, PresetChoice] | None = None) -> None:
+        """Entities not mapped again still count: their notes, and (participants) the presets they need."""
+        spec = kinds.spec(kind)
+        for key, extra in self.ledger.settled(kind, context, spec.parent):
+            self._tally(kind, key, extra.get("notes") or [], keep_per_entity=kind is Kind.MEETING)
+            if choices is not None:
+                self._needs(PresetChoice(**extra["choice"]), choices)
 
     def _presets(self, choices: dict[str, PresetChoice], catalog: PresetCatalog) -> Iterator[Entity]:
         for name, choice in choices.items():
@@ -151,11 +169,13 @@ class Planner:
                 entity.natural_key = name
                 yield from _present(self._refused(entity, exc))
 
-    def _participants_with_their_presets(self, meetings: dict[str, dict[str, Any]]) -> Iterator[Entity]:
+    def _participants_with_their_presets(self, meetings: dict[str, dict[str, Any]], context: str) -> Iterator[Entity]:
         """A v2 source's participants: each names its own preset, so nothing is resolved."""
-        for p in self.ledger.snapshot(Kind.PARTICIPANT.value):
+        for p, inputs in self.ledger.to_map(Kind.PARTICIPANT, context, Kind.MEETING):
             pid, mid = str(p["id"]), str(p.get("meetingId"))
-            entity = Entity(Kind.PARTICIPANT, pid, v1_id=pid, parent_key=mid, extra={"meetingId": mid, "name": p.get("name")})
+            entity = Entity(
+                Kind.PARTICIPANT, pid, v1_id=pid, parent_key=mid, extra={"meetingId": mid, "name": p.get("name")}, inputs=inputs
+            )
             try:
                 if mid not in meetings:
                     raise Unmappable(f"its source meeting {mid} is not in the snapshot")
@@ -183,18 +203,29 @@ class Planner:
             except Unmappable as exc:
                 yield from _present(self._refused(entity, exc))
 
+    def _context(self, *catalog_kinds: str) -> str:
+        """Everything besides an entity's own v1 object (and its parent's) that its mapping depends on."""
+        parts = [self.mappings.fingerprint, __version__, self.ledger.snapshot_fingerprint(catalog_kinds) if catalog_kinds else ""]
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
     def map_all(self) -> None:
+        """Map what changed since it was last written; entities written from unchanged inputs are kept as they are."""
         meetings = {m["id"]: m for m in self.ledger.snapshot(Kind.MEETING.value)}
-        self.ledger.record_plan(self._meetings(meetings))
+        context = self._context()
+        self._settled(Kind.MEETING, context)
+        self.ledger.record_plan(self._meetings(context))
         presets: set[str] = set()
         if self.mappings.resolves_presets:  # v1: presets and their variants follow from the participants
             catalog = PresetCatalog(self.ledger.snapshot("preset"), self.ledger.snapshot("role"))
             choices: dict[str, PresetChoice] = {c.v2_name: c for c in self.mappings.base_presets(catalog)}
-            self.ledger.record_plan(self._participants(meetings, catalog, choices))
+            with_catalog = self._context("preset", "role")
+            self._settled(Kind.PARTICIPANT, with_catalog, choices)
+            self.ledger.record_plan(self._participants(meetings, catalog, choices, with_catalog))
             self.ledger.record_plan(self._presets(choices, catalog))
             presets.update(choices)
         else:  # a v2 source: participants name their presets, presets are whole objects
-            self.ledger.record_plan(self._participants_with_their_presets(meetings))
+            self._settled(Kind.PARTICIPANT, context)
+            self.ledger.record_plan(self._participants_with_their_presets(meetings, context))
             self.ledger.record_plan(self._whole_presets(presets))
         self.ledger.record_plan(self._webhooks())
         for spec in kinds.KINDS:  # a variant preset no participant needs any more leaves the plan too
