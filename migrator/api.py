@@ -285,7 +285,7 @@ class Migration:
         read_v2: bool = True,
         fingerprint: bool = False,
     ) -> tuple[PlanSummary, Fingerprints | None]:
-        planner = Planner(ledger, mappings, client if read_v2 else None)
+        planner = Planner(ledger, mappings, client if read_v2 else None, fingerprint=fingerprint)
         summary = await self._until_stopped(stop, planner.run())
         prints = (
             Fingerprints(

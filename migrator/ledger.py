@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -33,6 +33,15 @@ from migrator.ledger_files import pair_locks
 from migrator.model import Action, Entity, Kind, State, WriteResult
 
 SCHEMA_VERSION = "3"
+
+
+class HeldInV2(NamedTuple):
+    key: str
+    v2_id: str
+    parent_key: str | None
+    gone: bool  # deleted from the source since it was written
+
+
 Scope = dict[Kind, frozenset[str]]  # a canary run's entities, per kind
 BATCH = 2000  # plan rows per transaction: one commit per entity would be slow
 
@@ -310,6 +319,7 @@ class Ledger:
             "kind TEXT, key TEXT, event TEXT NOT NULL, detail TEXT)"
         )
         self._create_baseline()
+        self._create_note_sets()
         self.set_meta("schema_version", SCHEMA_VERSION)
         self.set_meta("created_at", now_iso())
 
@@ -328,10 +338,16 @@ class Ledger:
             )
             self.set_meta("schema_version", "2")
 
+    def _create_note_sets(self) -> None:
+        """The mapping notes of entities the plan does not map again: one set per distinct list of notes,
+        with the before/after values of up to three entities as examples."""
+        self._db.table("note_sets").create({"sig": str, "key": str, "notes": str}, pk=("sig", "key"))
+
     def _upgrade_from_2(self) -> None:
         """Schema 3 remembers what each entity was mapped from (`inputs`); NULL maps it again once."""
         with self.transaction():
             self._conn.execute("ALTER TABLE entities ADD COLUMN inputs TEXT")
+            self._create_note_sets()
             self.set_meta("schema_version", SCHEMA_VERSION)
 
     def _bind(self, pair: tuple[str, str]) -> None:
@@ -486,12 +502,14 @@ class Ledger:
         "AND (:parent IS NULL OR m.hash IS NOT NULL)"
     )
 
-    def _inputs_query(self, columns: str, settled: bool) -> str:
+    def _inputs_query(self, columns: str, settled: bool, *, group_by: str | None = None, having_notes: bool = False) -> str:
         return (
             f"SELECT {columns} FROM snapshot s "
             "LEFT JOIN snapshot m ON m.kind = :parent AND m.v1_id = s.parent_id "
             "LEFT JOIN entities e ON e.kind = s.kind AND e.key = s.v1_id "
-            f"WHERE s.kind = :kind AND {'' if settled else 'NOT '}coalesce({self._SETTLED_SQL}, 0) ORDER BY s.rowid"
+            f"WHERE s.kind = :kind AND {'' if settled else 'NOT '}coalesce({self._SETTLED_SQL}, 0) "
+            + ("AND json_extract(e.extra, '$.notes') IS NOT NULL " if having_notes else "")
+            + (f"GROUP BY {group_by}" if group_by else "ORDER BY s.rowid")
         )
 
     def to_map(self, kind: Kind, context: str, parent: Kind | None = None) -> Iterator[tuple[dict[str, Any], str]]:
@@ -504,11 +522,32 @@ class Ledger:
         for data, inputs in self._conn.execute(self._inputs_query(f"s.data, {self._INPUTS_SQL}", False), params):
             yield json.loads(data), inputs
 
-    def settled(self, kind: Kind, context: str, parent: Kind | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(key, extra) of the entities `to_map` leaves out: written as planned, from unchanged inputs."""
+    def settled(self, kind: Kind, context: str, parent: Kind | None = None) -> Iterator[tuple[str | None, str | None, int]]:
+        """The entities `to_map` leaves out, as (`choice` JSON, notes signature, how many) groups."""
         params = {"kind": kind.value, "context": context, "parent": parent.value if parent else None}
-        for key, extra in self._conn.execute(self._inputs_query("e.key, e.extra", True), params):
-            yield key, json.loads(extra or "{}")
+        columns = "json_extract(e.extra, '$.choice'), json_extract(e.extra, '$.notes_sig')"
+        yield from self._conn.execute(self._inputs_query(f"{columns}, count(*)", True, group_by=columns), params)
+
+    def record_note_set(self, sig: str, key: str, notes: list[dict[str, Any]], examples: int) -> None:
+        """Keep an entity's notes as an example of their signature, while it has fewer than `examples`."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT OR IGNORE INTO note_sets(sig, key, notes) SELECT ?, ?, ? "
+                "WHERE (SELECT count(*) FROM note_sets WHERE sig = ?) < ?",
+                (sig, key, dumps(notes), sig, examples),
+            )
+
+    def note_set(self, sig: str) -> list[tuple[str, list[dict[str, Any]]]]:
+        """(key, notes) of the entities kept as examples of one notes signature."""
+        rows = self._conn.execute("SELECT key, notes FROM note_sets WHERE sig = ? ORDER BY rowid", (sig,))
+        return [(key, json.loads(notes)) for key, notes in rows]
+
+    def settled_notes(self, kind: Kind, context: str, parent: Kind | None = None) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """(key, notes) of the entities `to_map` leaves out that carry mapping notes, in plan order."""
+        params = {"kind": kind.value, "context": context, "parent": parent.value if parent else None}
+        query = self._inputs_query("e.key, json_extract(e.extra, '$.notes')", True, having_notes=True)
+        for key, notes in self._conn.execute(query, params):
+            yield key, json.loads(notes)
 
     # ------------------------------------------------------------ plan verbs
     def record_plan(self, entities: Iterable[Entity]) -> None:
@@ -737,6 +776,14 @@ class Ledger:
             sql += " AND parent_key = ?"
             args.append(parent_key)
         return {r[0] for r in self._conn.execute(sql, args)}
+
+    def held_in_v2(self, kind: Kind) -> Iterator[HeldInV2]:
+        """Every entity of a kind the ledger says is in the target (gone from the source or not): for drift checks."""
+        for key, v2_id, parent_key, gone in self._conn.execute(
+            "SELECT key, v2_id, parent_key, action = 'gone' FROM entities WHERE kind = ? AND v2_id IS NOT NULL ORDER BY seq",
+            (kind.value,),
+        ):
+            yield HeldInV2(key, v2_id, parent_key, bool(gone))
 
     def v2_ids(self, kind: Kind) -> dict[str, str | None]:
         """Key -> v2 id of every entity of a kind (None where it has none yet)."""
