@@ -30,6 +30,17 @@ def test_migrated_meetings_and_participants_read_back_through_the_sdk_match_v1(
 ) -> None:
     org = sandbox_factory(rate_limit=0, meetings=9, participants=4)
     ws = Workspace.for_sandbox(tmp_path, org, "realtimekit")
+    planned, _ = ws.run("plan")
+    assert planned.exit_code == EXIT_OK, planned.output
+    # The plan names the overlay it applied and tells webhook receivers what RealtimeKit changes.
+    report = (ws.reports / "plan.md").read_text(encoding="utf-8")
+    assert "with the overlay targets/realtimekit.yaml applied" in report
+    changes = {c["field"]: c["change"] for c in json.loads((ws.reports / "plan.json").read_text())["webhook_payload_changes"]}
+    assert (
+        "rtk-signature" in changes["header: dyte-signature"] and "/.well-known/webhooks.json" in changes["header: dyte-signature"]
+    )
+    assert "rtk-uuid" in changes["header: dyte-uuid"] and "rtk-webhook-id" in changes["header: dyte-uuid"]
+    assert "customParticipantId" in changes["participant.customParticipantId"]
     result, migrated = ws.run("migrate")
     assert result.exit_code == EXIT_OK, result.output
     assert migrated is not None and migrated["status"] == "complete"
