@@ -1,7 +1,8 @@
 """`--create-app NAME`: a RealtimeKit app for a target that names none, made at most once.
 
 Creating an app is not idempotent on Cloudflare's side, and apps cannot be deleted or
-renamed through the API, so a lost answer must never lead to a second app. Before the
+renamed through the API, so a lost answer must never lead to a second app. A name the
+account already uses is refused (exit 2) before anything is made. Before the
 POST the ledger records the intent (account, name, the time, to the second); after it,
 the app id. A run whose POST answer is lost (reset, commit-then-drop, a 5xx), and a later
 run that finds an intent without an app id (the process died), do not POST blindly: they
@@ -112,9 +113,19 @@ def _pick(apps: list[dict[str, Any]], intent: _Intent) -> str | None:
     found = [f"made since {intent.intent_at}: {_describe(made_since)}"] if made_since else []
     found += [f"from before: {_describe(older)}"] if older else []
     raise ConfigError(
-        f"--create-app {intent.name}: the answer to creating it was lost and the apps named {intent.name!r} "
-        f"cannot tell which one it made ({'; '.join(found)}); {APP_ID_HINT} to the one to use"
+        f"--create-app {intent.name}: the answer to creating it was lost and it cannot tell which app named "
+        f"{intent.name!r} it made ({'; '.join(found)}); {APP_ID_HINT} to the one to use"
     )
+
+
+def _refuse_taken(apps: list[dict[str, Any]], name: str) -> None:
+    """Before a first POST: an app of that name already exists, so a second one would be told apart by id only."""
+    taken = [app for app in apps if app.get("name") == name and app.get("id")]
+    if taken:
+        raise ConfigError(
+            f"--create-app {name}: the account already has an app named {name!r} ({_describe(taken)}); "
+            f"{APP_ID_HINT} to use it, or choose another name"
+        )
 
 
 async def _list_apps(client: DyteClient, path: str, name: str) -> list[dict[str, Any]]:
@@ -137,10 +148,11 @@ async def _make_or_find(credentials: Credentials, intent: _Intent, ledger: Ledge
     """Finish `intent`: adopt the app an earlier POST made (when `intent_at` says one was sent), else POST."""
     path = credentials.v2.profile.apps_path
     async with DyteClient(credentials, timeout=timeout) as client:
-        if intent.intent_at:  # an earlier run sent the POST and never learned its outcome
-            adopted = _pick(await _list_apps(client, path, intent.name), intent)
-            if adopted is not None:
-                return _chosen(credentials, ledger, replace(intent, app_id=adopted), "adopted")
+        listed = await _list_apps(client, path, intent.name)
+        if not intent.intent_at:
+            _refuse_taken(listed, intent.name)
+        elif (adopted := _pick(listed, intent)) is not None:  # an earlier run's POST, its outcome never learned
+            return _chosen(credentials, ledger, replace(intent, app_id=adopted), "adopted")
         intent = replace(intent, intent_at=intent.intent_at or now_iso())
         ledger.set_meta(APP_META, intent.dumps())  # committed before the POST is sent
         try:

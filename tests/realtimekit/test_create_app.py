@@ -43,14 +43,20 @@ def api() -> Iterator[respx.MockRouter]:
         yield router
 
 
+def _after_the_post(*apps: dict[str, Any]) -> Any:
+    """A listing without the app before the POST, and with `apps` (creation times "soon": after the intent) after it."""
+    answers = iter([_listing()])
+    stamped = [{**app, "created_at": _soon()} if app["created_at"] == "soon" else app for app in apps]
+    return lambda request: next(answers, None) or _listing(*stamped)
+
+
 def test_a_lost_answer_adopts_the_one_app_made_since_the_intent(
     tmp_path: Path, credentials: Credentials, api: respx.MockRouter
 ) -> None:
     post = api.post(APPS).mock(side_effect=httpx.RemoteProtocolError("peer closed connection"))
     listed = api.get(APPS).mock(
-        return_value=_listing(
-            {"id": "other", "name": "staging", "created_at": LONG_AGO},
-            {"id": "made", "name": "production", "created_at": _soon()},
+        side_effect=_after_the_post(
+            {"id": "other", "name": "staging", "created_at": LONG_AGO}, {"id": "made", "name": "production", "created_at": "soon"}
         )
     )
     ledger = tmp_path / "ledger.sqlite"
@@ -63,7 +69,17 @@ def test_a_lost_answer_adopts_the_one_app_made_since_the_intent(
 
     again = ensure_app(credentials, "production", ledger)
     assert (again.app_id, again.outcome) == ("made", "reused")
-    assert (post.call_count, listed.call_count) == (1, 1)
+    assert (post.call_count, listed.call_count) == (1, 2)  # one listing before the POST, one after
+
+
+def test_a_name_the_account_already_uses_is_refused_before_the_post(
+    tmp_path: Path, credentials: Credentials, api: respx.MockRouter
+) -> None:
+    post = api.post(APPS).mock(return_value=httpx.Response(201, json={"success": True, "data": {"app": {"id": "second"}}}))
+    api.get(APPS).mock(return_value=_listing({"id": "theirs", "name": "production", "created_at": LONG_AGO}))
+    with pytest.raises(ConfigError, match="already has an app named 'production' .theirs") as refused:
+        ensure_app(credentials, "production", tmp_path / "ledger.sqlite")
+    assert refused.value.exit_code == EXIT_USAGE and "REALTIMEKIT_APP_ID" in str(refused.value) and post.call_count == 0
 
 
 @pytest.mark.parametrize(
@@ -90,8 +106,9 @@ def test_a_lost_answer_adopts_the_one_app_made_since_the_intent(
 def test_a_lost_answer_with_apps_that_cannot_be_told_apart_refuses_and_names_them(
     tmp_path: Path, credentials: Credentials, api: respx.MockRouter, apps: list[dict[str, Any]], named: list[str]
 ) -> None:
+    """Apps of that name that appear after the first listing: made concurrently, or stamped by a server clock behind ours."""
     post = api.post(APPS).mock(side_effect=httpx.RemoteProtocolError("peer closed connection"))
-    api.get(APPS).mock(return_value=_listing(*({**a, "created_at": _soon()} if a["created_at"] == "soon" else a for a in apps)))
+    api.get(APPS).mock(side_effect=_after_the_post(*apps))
     ledger = tmp_path / "ledger.sqlite"
 
     for _ in range(2):  # a retry refuses again: it does not POST a third app
