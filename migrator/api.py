@@ -283,9 +283,10 @@ class Migration:
         stop: asyncio.Event,
         *,
         read_v2: bool = True,
+        refresh: bool = True,
         fingerprint: bool = False,
     ) -> tuple[PlanSummary, Fingerprints | None]:
-        planner = Planner(ledger, mappings, client if read_v2 else None, fingerprint=fingerprint)
+        planner = Planner(ledger, mappings, client if read_v2 else None, refresh=refresh, fingerprint=fingerprint)
         summary = await self._until_stopped(stop, planner.run())
         prints = (
             Fingerprints(
@@ -394,15 +395,18 @@ class Migration:
 
         return self._run(work)
 
-    def plan(self, *, out: Path | None = None) -> Outcome:
-        """Dry run; with `out`, also a saved plan that `migrate(plan=out)` applies exactly."""
+    def plan(self, *, out: Path | None = None, refresh: bool = True) -> Outcome:
+        """Dry run; with `out`, also a saved plan that `migrate(plan=out)` applies exactly.
+
+        `refresh=False` skips reading the target for objects deleted there since we wrote them."""
+        _check_refresh(refresh, out)
         mappings = self._mappings()
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("plan") as (client, ledger, run_id):
                 extracted = await self._extract(client, ledger, run_id, stop)
                 default = default_preset_status(ledger, mappings)
-                summary, prints = await self._plan(client, ledger, mappings, stop, fingerprint=out is not None)
+                summary, prints = await self._plan(client, ledger, mappings, stop, refresh=refresh, fingerprint=out is not None)
                 notices = [default.line()] if default.needed_by or default.name else []
                 notice = mappings_notice(ledger, mappings, summary)
                 notices += [notice] if notice else []
@@ -439,6 +443,7 @@ class Migration:
         allow_existing: bool = False,
         prune: bool = False,
         meetings: Iterable[str] | None = None,
+        refresh: bool = True,
     ) -> Outcome:
         """Plan and apply (or apply exactly a saved `plan`); resumes from the ledger.
 
@@ -446,7 +451,10 @@ class Migration:
         the target already holds objects that match v1. `prune`: delete (meetings: set
         INACTIVE) what this tool created for v1 objects deleted since. `meetings`: a canary
         run of just these v1 meetings, their participants and the presets those need.
+        `refresh=False`: do not read the target for objects deleted there since we wrote
+        them (a batch of runs right after one another needs that read once, not each time).
         """
+        _check_refresh(refresh, plan)
         canary = frozenset(meetings) if meetings is not None else None
         if canary is not None and not canary:
             raise ConfigError("a canary run needs at least one v1 meeting id")
@@ -462,7 +470,7 @@ class Migration:
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("migrate") as (client, ledger, run_id):
                 await self._extract(client, ledger, run_id, stop)
-                summary, prints = await self._plan(client, ledger, mappings, stop, fingerprint=saved is not None)
+                summary, prints = await self._plan(client, ledger, mappings, stop, refresh=refresh, fingerprint=saved is not None)
                 if saved is not None and prints is not None:
                     saved.check(prints, planned_actions(ledger))
                 # shards of one split create beside each other on purpose: the guard is for an unsharded first run
@@ -778,3 +786,11 @@ def _plan_line(summary: PlanSummary) -> str:
 
 
 __all__ = ["Migration", "Options", "Outcome", "ProgressEvent", "status", "export_ids", "backup_ledger"]
+
+
+def _check_refresh(refresh: bool, saved_plan: Path | None) -> None:
+    """A saved plan fingerprints what the target held: it is made and applied with the target read."""
+    if not isinstance(refresh, bool):
+        raise ConfigError(f"refresh must be true or false, not {refresh!r}")
+    if not refresh and saved_plan is not None:
+        raise ConfigError("--no-refresh cannot make or apply a saved plan: a saved plan is checked against the target")

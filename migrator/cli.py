@@ -526,6 +526,13 @@ shard_option = click.option(
     "one ledger per shard, combined by `ledger merge`.",
 )
 
+refresh_option = click.option(
+    "--refresh/--no-refresh",
+    default=True,
+    help="Read the target's listings for objects deleted there since they were written, and create them again "
+    "(default). --no-refresh skips those reads (one per migrated meeting): for batch runs right after one another.",
+)
+
 
 def _fail(json_out: bool, command: str | None, message: str, code: int) -> None:
     interrupts.settle()
@@ -623,11 +630,12 @@ def extract(ctx: Context) -> None:
     default=None,
     help="Also save the plan to FILE, for `migrate --plan FILE` to apply exactly.",
 )
+@refresh_option
 @shard_option
-def plan(ctx: Context, out: Path | None, shard: Any) -> None:
+def plan(ctx: Context, out: Path | None, refresh: bool, shard: Any) -> None:
     """Dry run: extract, map, compare with v2, write reports. Makes no v2 write."""
     ctx.options.shard = shard
-    _run(ctx, "plan", lambda: _emit(ctx, ctx.migration().plan(out=out)))
+    _run(ctx, "plan", lambda: _emit(ctx, ctx.migration().plan(out=out, refresh=refresh)))
 
 
 @command(
@@ -672,6 +680,7 @@ def plan(ctx: Context, out: Path | None, shard: Any) -> None:
     metavar="V1_ID",
     help="Canary: migrate just this v1 meeting (repeatable), its participants and the presets they need.",
 )
+@refresh_option
 @shard_option
 def migrate(
     ctx: Context,
@@ -683,6 +692,7 @@ def migrate(
     allow_existing: bool,
     prune: bool,
     meetings: tuple[str, ...],
+    refresh: bool,
     shard: Any,
 ) -> None:
     """Plan and apply; resumes from the ledger; a re-run after completion writes nothing."""
@@ -701,6 +711,7 @@ def migrate(
                 allow_existing=allow_existing,
                 prune=prune,
                 meetings=meetings or None,
+                refresh=refresh,
             ),
         )
 

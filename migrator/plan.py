@@ -47,8 +47,11 @@ SAVED_PLAN_VERSION = 1
 
 
 class Planner:
-    def __init__(self, ledger: Ledger, mappings: MappingSet, client: DyteClient | None, *, fingerprint: bool = False) -> None:
+    def __init__(
+        self, ledger: Ledger, mappings: MappingSet, client: DyteClient | None, *, refresh: bool = True, fingerprint: bool = False
+    ) -> None:
         self.ledger, self.mappings, self.client = ledger, mappings, client
+        self.refresh = refresh  # read the target's listings for objects deleted there (drift)
         self.fingerprint = fingerprint  # hash what v2 answered, for a saved plan (costs a dump of every listing)
         self.summary = PlanSummary()
         self._tallies: dict[tuple[Kind, str, str | None, str | None, str], NoteTally] = {}
@@ -296,7 +299,7 @@ class Planner:
         if self.client is None:
             return
         lost = 0
-        for spec in kinds.KINDS:  # dependency order: a lost parent loses its children
+        for spec in kinds.KINDS if self.refresh else ():  # dependency order: a lost parent loses its children
             lost += await self._drift(spec)
         if lost:
             self.ledger.decide()

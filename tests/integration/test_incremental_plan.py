@@ -18,12 +18,12 @@ from typing import Any
 import httpx
 import pytest
 
-from migrator import Migration, Options, load_credentials
+from migrator import ConfigError, Migration, Options, load_credentials
 from migrator.api import default_mappings_dir
 from migrator.errors import EXIT_OK
 from migrator.mapping import MappingSet
 
-from .helpers import V1, V2, assert_exact_copy, v2_writes
+from .helpers import V1, V2, assert_exact_copy, v2_count, v2_writes
 
 MEETINGS, PARTICIPANTS = 4, 3
 
@@ -157,3 +157,25 @@ def test_an_object_deleted_in_the_target_is_created_again_without_mapping(org, t
     assert outcome.exit_code == EXIT_OK, outcome.message
     assert outcome.counts["participant"]["created"] == 1
     assert_exact_copy(org)
+
+
+def test_no_refresh_skips_the_target_listings_and_a_refresh_repairs_after(org, tmp_path, mapped):
+    _migrated(org, tmp_path, mapped)
+    v2 = V2(org)
+    person = v2.participants()[0]
+    assert v2.client.delete(f"/meetings/{person['meeting_id']}/participants/{person['id']}").status_code == 200
+    listings = v2_count(org, "GET", "/v2/meetings/{meeting_id}/participants")
+    outcome = _migration(org, tmp_path).migrate(refresh=False)
+    assert outcome.exit_code == EXIT_OK, outcome.message
+    assert v2_count(org, "GET", "/v2/meetings/{meeting_id}/participants") == listings, "no listing was read"
+    assert outcome.counts["participant"]["created"] == 0, "without the read, the deletion is not seen"
+    outcome = _migration(org, tmp_path).migrate()
+    assert outcome.counts["participant"]["created"] == 1
+    assert_exact_copy(org)
+
+
+@pytest.mark.parametrize("call", ["plan", "migrate"])
+def test_no_refresh_cannot_make_or_apply_a_saved_plan(org, tmp_path, call):
+    with pytest.raises(ConfigError, match="--no-refresh cannot make or apply a saved plan"):
+        getattr(_migration(org, tmp_path), call)(**{"out" if call == "plan" else "plan": tmp_path / "p.json"}, refresh=False)
+    assert org.stats()["totals"]["all"] == 0, "refused before any request"
