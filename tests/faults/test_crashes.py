@@ -291,6 +291,7 @@ V1_V2, V1_RTK, V2_RTK = PAIRS
         ("SIGTERM", "writes", V1_RTK),
         ("SIGINT", "writes, twice", V2_RTK),
     ],
+    ids=lambda value: "-to-".join(value) if isinstance(value, tuple) else value,
 )
 def test_signal_stops_gracefully_with_exit_3_and_a_consistent_ledger(
     tmp_path: Path, org_factory: Any, tally: Tally, signame: str, phase: str, pair: tuple[str, str]

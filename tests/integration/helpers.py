@@ -17,6 +17,7 @@ import httpx
 from click.testing import CliRunner, Result
 
 from migrator.cli import cli, read_outcome
+from migrator.sandbox.routes_v2 import DYTE_V2, REALTIMEKIT
 
 
 @dataclass
@@ -106,6 +107,12 @@ def v2_writes(sandbox: Any) -> int:
 
 def v2_count(sandbox: Any, method: str, route: str) -> int:
     return sum(r["count"] for r in sandbox.stats()["requests"] if r["method"] == method and r["route"] == route)
+
+
+def target_count(sandbox: Any, target: str, method: str, resource: str) -> int:
+    """Requests `method resource` (a v2 resource template such as `/meetings/{meeting_id}`) that reached `target`."""
+    surface = REALTIMEKIT if target == "realtimekit" else DYTE_V2
+    return v2_count(sandbox, method, surface.route_prefix + surface.spec_prefix + resource)
 
 
 class V2:
