@@ -247,6 +247,8 @@ def test_migrate_from_two_folders_and_the_python_api_creates_nothing_twice(sandb
     # no network, same ledger, found from the credentials of the pair
     status = _done(_cli(second, credentials, "status", pair=pair))
     assert status["status"] == "complete" and sum(status["counts"]["participant"].values()) == 18
+    exported = _done(_cli(second, credentials, "export-ids", pair=pair))["ids"]
+    assert sum(1 for row in exported if row["kind"] == "participant") == 18
 
 
 def test_status_without_credentials_or_ledger_says_what_to_pass(tmp_path):
