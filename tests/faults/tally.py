@@ -107,9 +107,9 @@ class Tally:
         lines = ["| area | tried | result |", "| --- | --- | --- |"]
         lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
         lines += [
-            f"| **lost** | v1 objects with no v2 counterpart, over every run above | **{totals['lost']}** |",
-            f"| **duplicated** | v2 objects created twice | **{totals['duplicated']}** |",
-            f"| **unknown v2 writes** | v2 objects the ledger does not know | **{totals['unknown_v2_writes']}** |",
+            f"| **lost** | source objects (v1 or v2) with no counterpart in the target, over every run above | **{totals['lost']}** |",
+            f"| **duplicated** | target objects (v2 or RealtimeKit) created twice | **{totals['duplicated']}** |",
+            f"| **unknown target writes** | target objects the ledger does not know | **{totals['unknown_v2_writes']}** |",
             f"| **leaked** | canary occurrences outside the credentials file | **{totals['leaked']}** |",
         ]
         return "\n".join(lines) + "\n"
