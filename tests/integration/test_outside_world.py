@@ -249,6 +249,9 @@ def test_migrate_from_two_folders_and_the_python_api_creates_nothing_twice(sandb
     assert status["status"] == "complete" and sum(status["counts"]["participant"].values()) == 18
     exported = _done(_cli(second, credentials, "export-ids", pair=pair))["ids"]
     assert sum(1 for row in exported if row["kind"] == "participant") == 18
+    copy = tmp_path / "copy.sqlite"
+    _done(_cli(second, credentials, "ledger", "backup", str(copy), pair=pair))
+    assert _done(_cli(first, credentials, "status", ledger=copy, pair=pair))["status"] == "complete"
 
 
 def test_status_without_credentials_or_ledger_says_what_to_pass(tmp_path):
