@@ -47,7 +47,7 @@ from migrator.load import Loader
 from migrator.mapping import MappingSet, default_directory
 from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Finding, Kind, LoadSummary, PlanSummary
 from migrator.plan import Fingerprints, Planner, SavedPlan, planned_actions
-from migrator.settings import Credentials
+from migrator.settings import DEFAULT_PROFILES, Credentials
 from migrator.shards import Shard
 from migrator.shards import label as shard_label
 from migrator.verify import Verifier
@@ -687,9 +687,11 @@ class Migration:
 
 
 # ------------------------------------------------------------------ ledger-only commands
-def status(ledger: Path | None, credentials_file: Path | None = None) -> Outcome:
-    """Progress per kind and state, from the ledger alone (no network). Exit 3 while work remains."""
-    ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file)
+def status(ledger: Path | None, credentials_file: Path | None = None, profiles: tuple[str, str] = DEFAULT_PROFILES) -> Outcome:
+    """Progress per kind and state, from the ledger alone (no network). Exit 3 while work remains.
+
+    `profiles`: the (source, target) whose credentials name the default ledger when `ledger` is None."""
+    ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file, profiles=profiles)
     with Ledger.open(ledger_path, None, lock=False, create=False) as book:
         counts = {kind.value: dict(states) for kind, states in book.counts().items()}
         running = book.is_locked()
@@ -720,12 +722,17 @@ def status(ledger: Path | None, credentials_file: Path | None = None) -> Outcome
 
 
 def export_ids(
-    ledger: Path | None, fmt: str, output: Path | None, credentials_file: Path | None = None, shard: Shard | None = None
+    ledger: Path | None,
+    fmt: str,
+    output: Path | None,
+    credentials_file: Path | None = None,
+    shard: Shard | None = None,
+    profiles: tuple[str, str] = DEFAULT_PROFILES,
 ) -> tuple[Outcome, str]:
     """The id map of what the ledger holds; with `shard`, only if the ledger is that shard's."""
     if fmt not in ("csv", "json"):
         raise ConfigError(f"unknown export format {fmt!r}; choose csv or json")
-    ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file, shard.label if shard else None)
+    ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file, shard.label if shard else None, profiles)
     with Ledger.open(ledger_path, None, lock=False, create=False) as book:
         if shard is not None:
             book.bind_shard(shard.label)
@@ -745,9 +752,11 @@ def export_ids(
     ), text
 
 
-def backup_ledger(ledger: Path | None, target: Path, credentials_file: Path | None = None) -> Outcome:
+def backup_ledger(
+    ledger: Path | None, target: Path, credentials_file: Path | None = None, profiles: tuple[str, str] = DEFAULT_PROFILES
+) -> Outcome:
     """A single-file copy of the ledger (WAL included) that a later run can use as its ledger."""
-    source = ledger_files.ledger_path_for_reading(ledger, credentials_file)
+    source = ledger_files.ledger_path_for_reading(ledger, credentials_file, profiles=profiles)
     size = ledger_backup(source, target)
     return Outcome(
         "ledger backup", "complete", EXIT_OK, {}, {}, [str(target)], f"copied ledger {source} to {target} ({size} bytes)"

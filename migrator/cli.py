@@ -294,6 +294,11 @@ class Context:
     create_app: str | None = None
     source: str = DEFAULT_SOURCE
 
+    @property
+    def profiles(self) -> tuple[str, str]:
+        """(source, target): whose credentials name the default ledger."""
+        return (self.source, self.target)
+
     def migration(self) -> api.Migration:
         credentials = load_credentials(
             self.credentials_file, target=self.target, source=self.source, app_optional=self.create_app is not None
@@ -721,7 +726,7 @@ def migrate(
 @command("status", example="dyte-migrate status --ledger ci/ledger.sqlite", exit_codes=(0, 2, 3), network=False)
 def status(ctx: Context) -> None:
     """Progress per kind and state, from the ledger alone (no network)."""
-    _run(ctx, "status", lambda: _emit(ctx, api.status(ctx.options.ledger, ctx.credentials_file)))
+    _run(ctx, "status", lambda: _emit(ctx, api.status(ctx.options.ledger, ctx.credentials_file, ctx.profiles)))
 
 
 @command("verify", example="dyte-migrate verify || cat reports/verify.md", exit_codes=(0, 1, 2, 3, 4), reports=True)
@@ -748,12 +753,12 @@ def export_ids(ctx: Context, fmt: str, output: Path | None, shard: Any) -> None:
 
     def action() -> None:
         if output is None and ctx.as_json:
-            outcome, text = api.export_ids(ctx.options.ledger, "json", None, ctx.credentials_file, shard)
+            outcome, text = api.export_ids(ctx.options.ledger, "json", None, ctx.credentials_file, shard, ctx.profiles)
             ids = json.loads(text)["ids"]
             _emit(
                 ctx, outcome, [f"id map: {len(ids)} rows, in the `ids` list of the JSON object"], table=False, extra={"ids": ids}
             )
-        outcome, text = api.export_ids(ctx.options.ledger, fmt, output, ctx.credentials_file, shard)
+        outcome, text = api.export_ids(ctx.options.ledger, fmt, output, ctx.credentials_file, shard, ctx.profiles)
         if output is None:
             interrupts.settle()
             click.echo(text, nl=False)
@@ -881,7 +886,9 @@ def ledger_group() -> None:
 @click.argument("copy", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
 def ledger_backup(ctx: Context, copy: Path) -> None:
     """Copy the ledger (write-ahead log included) into one FILE, e.g. to keep it in CI."""
-    _run(ctx, "ledger backup", lambda: _emit(ctx, api.backup_ledger(ctx.options.ledger, copy, ctx.credentials_file)))
+    _run(
+        ctx, "ledger backup", lambda: _emit(ctx, api.backup_ledger(ctx.options.ledger, copy, ctx.credentials_file, ctx.profiles))
+    )
 
 
 @command(

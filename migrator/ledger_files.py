@@ -16,7 +16,7 @@ from pathlib import Path
 import platformdirs
 
 from migrator.errors import ConfigError, CredentialError
-from migrator.settings import Credentials, load_credentials
+from migrator.settings import DEFAULT_PROFILES, Credentials, load_credentials
 
 APP_NAME = "dyte-migrate"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -65,16 +65,22 @@ def ledger_path(given: Path | None, credentials: Credentials, shard: str | None 
     return Path(given) if given is not None else default_ledger(credentials.pair, shard)
 
 
-def ledger_path_for_reading(given: Path | None, credentials_file: Path | None, shard: str | None = None) -> Path:
-    """The ledger of a command that needs no network (status, export-ids).
+def ledger_path_for_reading(
+    given: Path | None,
+    credentials_file: Path | None,
+    shard: str | None = None,
+    profiles: tuple[str, str] = DEFAULT_PROFILES,
+) -> Path:
+    """The ledger of a command that needs no network (status, export-ids, ledger backup).
 
-    Credentials are read only to find the default ledger; without them, one line says
-    what to pass instead.
+    Credentials of the (source, target) `profiles` are read only to find the default ledger
+    (a RealtimeKit target's is named after its app, not the Dyte v2 org); without them, one
+    line says what to pass instead.
     """
     if given is not None:
         return Path(given)
     try:
-        credentials = load_credentials(credentials_file)
+        credentials = load_credentials(credentials_file, source=profiles[0], target=profiles[1])
     except CredentialError as exc:
         raise ConfigError(
             f"which ledger? pass --ledger PATH (or set DYTE_MIGRATE_LEDGER), or the credentials "

@@ -52,6 +52,7 @@ TARGETS = ("dyte-v2", "realtimekit")
 DEFAULT_TARGET = "dyte-v2"
 SOURCES = ("dyte-v1", "dyte-v2")
 DEFAULT_SOURCE = "dyte-v1"
+DEFAULT_PROFILES = (DEFAULT_SOURCE, DEFAULT_TARGET)  # (source, target) when none is chosen
 
 
 @dataclass(frozen=True)

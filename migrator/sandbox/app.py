@@ -117,13 +117,21 @@ def _parse_body(raw: bytes, schema: BodySchema) -> Any:
 
 class SandboxApp:
     def __init__(self, options: ServeOptions) -> None:
-        self.options = options
         self.store = Store(options.org_builder(), options.random_seed)
         self.stats = Stats()
+        self.router = Router(routes_v1.routes() + routes_v2.routes() + routes_rtk.routes())
+        self.set_conditions(options)
+
+    def set_conditions(self, options: ServeOptions) -> None:
+        """Serve with `options`' rate limit, faults and latency from now on; the data stays.
+
+        So an org can be filled over a clean line (a Dyte v2 source seeded by a migration),
+        then served through the faults a test is about.
+        """
+        self.options = options
         self.limiter = RateLimiter(options.rate_limit)
         self.rtk_limiter = RateLimiter(rtk_per_minute(options.rate_limit), window_seconds=RTK_WINDOW_SECONDS)
         self.faults = FaultInjector(FaultPlan.parse(options.faults), options.random_seed)
-        self.router = Router(routes_v1.routes() + routes_v2.routes() + routes_rtk.routes())
         self._latency = max(0.0, options.latency_ms) / 1000.0
 
     def reset(self) -> None:

@@ -6,8 +6,10 @@
   header, every participant token it issued), read straight from its store.
 * `Cli`: one workspace (credentials, ledger, reports); runs `dyte-migrate` as a
   subprocess (for kills, signals and parallel runs) or in-process (for speed).
-* `exactness(org, ledger)`: lost / duplicated objects and v2 objects the ledger does
-  not know, computed from the sandbox's own store, not through the tool.
+* `exactness(org, ledger)`: lost / duplicated objects and target objects the ledger does
+  not know, counted through the source's and the target's own APIs, not through the tool.
+* `pair_of(seed)`: the (source, target) pair a seed migrates, round-robin over `PAIRS`, so
+  a suite's seeds cover every pair without multiplying its runs.
 * `SECRETS`: every canary and every output of every run, scanned by test_secrets.py.
 """
 
@@ -26,7 +28,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ from migrator.cli import read_outcome
 from migrator.sandbox import dataset
 from migrator.sandbox.idgen import IdSource
 from migrator.sandbox.server import SandboxServer
+from tests.integration.helpers import PAIRS, Inventory, inventory, seed_v2_org
 
 REPO = Path(__file__).resolve().parents[2]
 CANARY_PREFIX = "CANARY-"
@@ -47,11 +50,15 @@ def canary(kind: str) -> str:
 
 
 def canary_credentials(ids: IdSource) -> dict[str, dict[str, str]]:
-    return {"v1": {"org_id": ids.uuid(), "api_key": canary("V1-KEY")}, "v2": {"org_id": ids.uuid(), "api_key": canary("V2-KEY")}}
+    return {
+        "v1": {"org_id": ids.uuid(), "api_key": canary("V1-KEY")},
+        "v2": {"org_id": ids.uuid(), "api_key": canary("V2-KEY")},
+        "realtimekit": {"api_token": canary("RTK-TOKEN")},
+    }
 
 
 def canary_document(seed: int, meetings: int, participants: int) -> dict[str, Any]:
-    """The seeded sample org, with canary API keys on both sides."""
+    """The seeded sample org, with canary API keys on every side."""
     ids = IdSource(seed)
     creds = canary_credentials(ids)
     document = copy.deepcopy(dataset.sample(ids, meetings, participants))  # it shares module-level lists
@@ -160,16 +167,19 @@ SECRETS = SecretRegistry()
 # --------------------------------------------------------------------------- orgs
 @dataclass
 class Org:
-    """A sandbox with canary keys; remembers every participant token it issued."""
+    """A sandbox with canary keys, and the pair a test migrates on it; remembers every participant token it issued."""
 
     server: SandboxServer
     document_path: Path | None = None
+    source: str = "dyte-v1"
+    target: str = "dyte-v2"
     tokens: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         creds = self.server.credentials
         for side in ("v1", "v2"):
             SECRETS.add(creds[side]["api_key"], f"{side} API key")
+        SECRETS.add(creds["realtimekit"]["api_token"], "RealtimeKit API token")
         basic = base64.b64encode(f"{creds['v2']['org_id']}:{creds['v2']['api_key']}".encode()).decode()
         SECRETS.add(basic, "v2 Basic authorization value")
         self._record_tokens()
@@ -195,39 +205,51 @@ class Org:
     def credentials(self) -> dict[str, dict[str, str]]:
         return self.server.credentials
 
+    @property
+    def pair(self) -> tuple[str, str]:
+        return (self.source, self.target)
+
+    @property
+    def pair_label(self) -> str:
+        return f"{self.source} → {self.target}"
+
     def stats(self) -> dict[str, Any]:
         return self.server.stats()
 
-    # direct reads of the sandbox's store: independent of the tool and of injected faults
-    def v1_state(self) -> dict[str, Any]:
-        store = self.server.app.store
-        with store.lock:
-            v1 = store.orgs.v1
-            meetings = [dict(m) for m in v1.meetings]
-            participants = {m["id"]: [dict(p) for p in v1.participants_of(m["id"])] for m in meetings}
-            webhooks = [dict(h) for h in v1.webhooks]
-        return {"meetings": meetings, "participants": participants, "webhooks": webhooks}
 
-    def v2_state(self) -> dict[str, Any]:
-        store = self.server.app.store
-        with store.lock:
-            v2 = store.orgs.v2
-            meetings = [dict(m) for m in v2.meetings]
-            participants = {m["id"]: [dict(p) for p in v2.participants_of(m["id"])] for m in meetings}
-            presets = [dict(p) for p in v2.presets]
-            webhooks = [dict(h) for h in v2.webhooks]
-        return {"meetings": meetings, "participants": participants, "presets": presets, "webhooks": webhooks}
+def pair_of(seed: int) -> tuple[str, str]:
+    """The (source, target) pair a seed migrates: the seeds of a suite go round-robin over the pairs."""
+    return PAIRS[seed % len(PAIRS)]
 
 
 def start_org(
-    folder: Path, *, seed: int, meetings: int = 8, participants: int = 6, document: dict[str, Any] | None = None, **options: Any
+    folder: Path,
+    *,
+    seed: int,
+    meetings: int = 8,
+    participants: int = 6,
+    document: dict[str, Any] | None = None,
+    pair: tuple[str, str] = PAIRS[0],
+    **options: Any,
 ) -> Org:
-    """A sandbox serving a canary org (the seeded sample unless `document` is given)."""
+    """A sandbox serving a canary org (the seeded sample unless `document` is given) for a migration of `pair`.
+
+    For a Dyte v2 source the v2 org is first filled from the v1 org by a real migration, over a
+    clean line: the faults, rate limit and latency of `options` start once it is seeded.
+    """
     document = document if document is not None else canary_document(seed, meetings, participants)
     path = write_document(folder, document)
     SECRETS.exclude(path)
-    server = SandboxServer(dataset=str(path), random_seed=seed, **options).start()
-    return Org(server, path)
+    server = SandboxServer(dataset=str(path), random_seed=seed, **options)
+    source, target = pair
+    if source == "dyte-v2":
+        server.app.set_conditions(replace(server.options, faults="", rate_limit=0, latency_ms=0))
+    org = Org(server.start(), path, source, target)
+    if source == "dyte-v2":
+        seed_v2_org(folder, org)
+        server.app.set_conditions(server.options)
+        server.app.stats.reset()
+    return org
 
 
 # --------------------------------------------------------------------------- ledger reads
@@ -268,59 +290,46 @@ def _diff(name: str, want: Counter[Any], have: Counter[Any], out: Exactness) -> 
             out.details.append(f"{name} {key!r}: {h - w} extra")
 
 
-def unknown_v2_objects(org: Org, ledger: Path) -> list[str]:
-    """v2 objects (presets, meetings, participants, webhooks) whose id the ledger does not hold."""
+def unknown_v2_objects(org: Org, ledger: Path, target: Inventory | None = None) -> list[str]:
+    """Target objects (presets, meetings, participants, webhooks) whose id the ledger does not hold."""
     known = ledger_v2_ids(ledger)
-    state = org.v2_state()
-    ids = [("preset", p["id"]) for p in state["presets"]] + [("meeting", m["id"]) for m in state["meetings"]]
-    ids += [("participant", p["id"]) for ps in state["participants"].values() for p in ps]
-    ids += [("webhook", h["id"]) for h in state["webhooks"]]
-    return [f"{kind} {v2_id}" for kind, v2_id in ids if v2_id not in known]
+    target = target or inventory(org, org.target)
+    return [f"{kind} {target_id}" for kind, target_id in target.ids if target_id not in known]
 
 
 def exactness(org: Org, ledger: Path, *, expect_all: bool = True) -> Exactness:
-    """Compare v1 with v2 in the sandbox's own store.
+    """Compare the source with the target, each read through its own API (`org.pair`).
 
-    With `expect_all`, every v1 meeting, participant and webhook must have exactly one
-    v2 counterpart (meetings by title, participants by meeting and custom id, webhooks by
-    url and name) and every preset a participant names must exist. Without it (hostile
-    data, where some objects are rightly unmappable and natural keys may be odd), every
-    entity the ledger calls done must have its own v2 object. In both modes a v2 object
-    the ledger does not know (a duplicate from a blind retry) counts.
+    With `expect_all`, every source meeting, participant and webhook must have exactly one
+    counterpart in the target (meetings by title, participants by meeting and custom id,
+    webhooks by url and name; a Dyte v2 source's presets by name) and every preset a
+    participant names must exist. Without it (hostile data, where some objects are rightly
+    unmappable and natural keys may be odd), every entity the ledger calls done must have
+    its own target object. In both modes a target object the ledger does not know (a
+    duplicate from a blind retry) counts.
     """
     out = Exactness()
-    v1, v2 = org.v1_state(), org.v2_state()
-    titles = {m["id"]: m.get("title") for m in v2["meetings"]}
-    have_meetings = Counter(m.get("title") for m in v2["meetings"])
-    have_participants = Counter(
-        (titles[mid], p.get("custom_participant_id")) for mid, ps in v2["participants"].items() for p in ps
-    )
-    have_hooks = Counter((h.get("url"), h.get("name")) for h in v2["webhooks"])
+    have = inventory(org, org.target)
     if expect_all:
-        v1_titles = {m["id"]: m.get("title") for m in v1["meetings"]}
-        _diff("meeting", Counter(v1_titles.values()), have_meetings, out)
-        _diff(
-            "participant",
-            Counter((v1_titles[mid], p.get("clientSpecificId") or p["id"]) for mid, ps in v1["participants"].items() for p in ps),
-            have_participants,
-            out,
-        )
-        _diff("webhook", Counter((h.get("url"), h.get("name")) for h in v1["webhooks"]), have_hooks, out)
-        presets = {p.get("name") for p in v2["presets"]}
-        missing = {p.get("preset_name") for ps in v2["participants"].values() for p in ps} - presets
+        want = inventory(org, org.source)
+        _diff("meeting", want.meetings, have.meetings, out)
+        _diff("participant", want.participants, have.participants, out)
+        _diff("webhook", want.webhooks, have.webhooks, out)
+        if org.source == "dyte-v2":
+            _diff("preset", want.presets, have.presets, out)
+        missing = {name for _, _, name in have.participant_presets} - set(have.presets)
         out.lost += len(missing)
         out.details += [f"preset {name!r} missing" for name in sorted(missing)]
-    elif ledger.exists():  # through the ledger: each entity it calls done has its own v2 object, which exists
-        v2_ids = {p["id"] for p in v2["presets"]} | {m["id"] for m in v2["meetings"]} | {h["id"] for h in v2["webhooks"]}
-        v2_ids |= {p["id"] for ps in v2["participants"].values() for p in ps}
+    elif ledger.exists():  # through the ledger: each entity it calls done has its own target object, which exists
+        target_ids = {target_id for _, target_id in have.ids}
         rows = ledger_rows(ledger, "SELECT kind, key, v2_id FROM entities WHERE state = 'done' AND action IS NOT 'gone'")
         shared = Counter(v2_id for _, _, v2_id in rows)
         for kind, key, v2_id in rows:
             out.checked += 1
-            if v2_id not in v2_ids or shared[v2_id] > 1:
+            if v2_id not in target_ids or shared[v2_id] > 1:
                 out.lost += 1
-                out.details.append(f"{kind} {key}: its v2 object {v2_id} is missing or shared")
-    unknown = unknown_v2_objects(org, ledger)
+                out.details.append(f"{kind} {key}: its target object {v2_id} is missing or shared")
+    unknown = unknown_v2_objects(org, ledger, have)
     out.unknown_to_ledger = len(unknown)
     out.details += [f"not in the ledger: {u}" for u in unknown[:20]]
     return out
@@ -371,9 +380,18 @@ class Cli:
     """One user's folder: credentials file, ledger and reports; runs dyte-migrate."""
 
     def __init__(
-        self, root: Path, credentials: dict[str, Any] | None, *, timeout: float = 2.0, rate_limit: float = 0, verbose: int = 2
+        self,
+        root: Path,
+        credentials: dict[str, Any] | None,
+        *,
+        timeout: float = 2.0,
+        rate_limit: float = 0,
+        verbose: int = 2,
+        pair: tuple[str, str] | None = None,
     ) -> None:
+        """`pair`: pass `--source` and `--target` (the target paced like the source); else the configured ones."""
         self.root = root
+        self.pair = pair
         root.mkdir(parents=True, exist_ok=True)
         self.credentials = root / "credentials.json"
         if credentials is not None:
@@ -400,6 +418,11 @@ class Cli:
             str(self.timeout),
             "--no-progress",
             "--json",
+            *(
+                ["--source", self.pair[0], "--target", self.pair[1], "--target-rate-limit", str(self.rate_limit)]
+                if self.pair
+                else []
+            ),
             *(["-" + "v" * verbose] if verbose else []),
             *extra,
             *command,
@@ -408,7 +431,7 @@ class Cli:
     def spawn(self, *command: str, extra: tuple[str, ...] = ()) -> subprocess.Popen[str]:
         """Start the CLI; its stdout and stderr go to files under `logs/` (a pipe nobody reads while
         the test polls the ledger would fill up with -vv logs and block the run)."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DYTE_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DYTE_", "CLOUDFLARE_", "REALTIMEKIT_"))}
         logs = self.root / "logs"
         logs.mkdir(exist_ok=True)
         self._spawned += 1

@@ -76,59 +76,13 @@ class Tally:
     def markdown(self) -> str:
         totals = self.totals()
         rows: list[tuple[str, str, str]] = []
-        if self.chaos:
-            kinds: Counter[str] = Counter()
-            for r in self.chaos:
-                kinds.update(r.get("injected", {}))
-            specs = sorted({r["faults"] for r in self.chaos})
-            limited = [r for r in self.chaos if r.get("rate_limit")]
-            seeds = sorted(r["seed"] for r in self.chaos)
-            complete = sum(1 for r in self.chaos if r["migrate_exit"] == 0 and r.get("status") == "complete")
-            resumed = sum(1 for r in self.chaos if r.get("runs", 1) > 1 and r["migrate_exit"] == 0)
-            clean = sum(1 for r in self.chaos if r.get("verify") == "clean")
-            bursts = (
-                f"; 429 bursts from the rate limiter on {len(limited)} seeds "
-                f"(server {limited[0]['rate_limit']:g}/min, client paced at {limited[0]['client_rate_limit']:g}/min)"
-                if limited
-                else ""
-            )
-            rows.append(
-                (
-                    "Chaos (sandbox `--faults`)",
-                    f"`{'`, `'.join(specs)}`{bursts}; {len(seeds)} seeds {_ranges(seeds)}; "
-                    f"{sum(r['requests'] for r in self.chaos)} requests, injected "
-                    + ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items()))
-                    + f", limiter 429s x{sum(r.get('throttled', 0) for r in self.chaos)}",
-                    f"{complete}/{len(self.chaos)} runs complete"
-                    + (f" ({resumed} needed a 2nd/3rd run: heavier soak faults, MAX_UNCERTAIN)" if resumed else "")
-                    + f", {clean}/{len(self.chaos)} verify clean, re-run writes {sum(r.get('rerun_v2_writes') or 0 for r in self.chaos)}",
-                )
-            )
-        if self.kills:
-            seeds = sorted({k["seed"] for k in self.kills})
-            triggers = Counter(k["trigger"] for k in self.kills)
-            in_batch = sum(1 for k in self.kills if k.get("in_batch"))
-            exact = sum(
-                1 for r in self.crash_runs if r.get("lost", 0) == 0 and r.get("duplicated", 0) == 0 and r.get("final_exit") == 0
-            )
-            rows.append(
-                (
-                    "Crashes (SIGKILL, then restart)",
-                    f"{len(self.kills)} kill points over {len(seeds)} seeds {_ranges(seeds)} "
-                    f"({', '.join(f'{n} {t}' for t, n in sorted(triggers.items()))}; {in_batch} inside a write batch)",
-                    f"{exact}/{len(self.crash_runs)} orgs exact after restart, verify clean",
-                )
-            )
-        if self.signals:
-            ok = sum(1 for s in self.signals if s["exit"] == 3 and s.get("consistent"))
-            tried = sorted({f"{s['signal']} during {s['phase']}" for s in self.signals})
-            rows.append(
-                (
-                    "Graceful stop (SIGINT, SIGTERM)",
-                    "; ".join(tried),
-                    f"{ok}/{len(self.signals)} exit 3 with a consistent ledger, then resume exact",
-                )
-            )
+        for pair, chaos in _by_pair(self.chaos).items():
+            rows.append(_chaos_row(pair, chaos))
+        crash_runs = _by_pair(self.crash_runs)
+        for pair, kills in _by_pair(self.kills).items():
+            rows.append(_kills_row(pair, kills, crash_runs.get(pair, [])))
+        for pair, signals in _by_pair(self.signals).items():
+            rows.append(_signals_row(pair, signals))
         if self.hostile:
             groups: dict[str, list[dict[str, Any]]] = {}
             for h in self.hostile:
@@ -164,9 +118,9 @@ class Tally:
         lines = ["| area | tried | result |", "| --- | --- | --- |"]
         lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
         lines += [
-            f"| **lost** | v1 objects with no v2 counterpart, over every run above | **{totals['lost']}** |",
-            f"| **duplicated** | v2 objects created twice | **{totals['duplicated']}** |",
-            f"| **unknown v2 writes** | v2 objects the ledger does not know | **{totals['unknown_v2_writes']}** |",
+            f"| **lost** | source objects (v1 or v2) with no counterpart in the target, over every run above | **{totals['lost']}** |",
+            f"| **duplicated** | target objects (v2 or RealtimeKit) created twice | **{totals['duplicated']}** |",
+            f"| **unknown target writes** | target objects the ledger does not know | **{totals['unknown_v2_writes']}** |",
             f"| **leaked** | canary occurrences outside the credentials file | **{totals['leaked']}** |",
         ]
         return "\n".join(lines) + "\n"
@@ -178,15 +132,15 @@ class Tally:
             out += [
                 "### Chaos runs",
                 "",
-                "| seed | org | faults | hang / --timeout (s) | rate limit server / client | concurrency | requests "
+                "| seed | pair | org | faults | hang / --timeout (s) | rate limit server / client | concurrency | requests "
                 "| injected | limiter 429s | client retries | migrate | verify | re-run writes | lost | dup | unknown |",
-                "| " + " | ".join(["---"] * 16) + " |",
+                "| " + " | ".join(["---"] * 17) + " |",
             ]
             for r in sorted(self.chaos, key=lambda r: r["seed"]):
                 injected = ", ".join(f"{k} {n}" for k, n in sorted(r.get("injected", {}).items()))
                 limit = f"{r['rate_limit']:g} / {r['client_rate_limit']:g}" if r.get("rate_limit") else "off"
                 out.append(
-                    f"| {r['seed']} | {r['org']} | `{r['faults']}` | {r['hang_s']:g} / {r['timeout_s']:g} | {limit} "
+                    f"| {r['seed']} | {r.get('pair', DEFAULT_PAIR)} | {r['org']} | `{r['faults']}` | {r['hang_s']:g} / {r['timeout_s']:g} | {limit} "
                     f"| {r['concurrency']} | {r['requests']} | {injected} | {r.get('throttled', 0)} "
                     f"| {r.get('client_retries')} | {r['migrate_exit']} {r.get('status')}"
                     f"{' after ' + str(r['runs']) + ' runs' if r.get('runs', 1) > 1 else ''} | {r.get('verify')} "
@@ -197,22 +151,22 @@ class Tally:
             out += [
                 "### Kill points (SIGKILL)",
                 "",
-                "| seed | # | trigger | after (s) | phase at the kill | writes of the killed run | intents it left |",
-                "| --- | --- | --- | --- | --- | --- | --- |",
+                "| seed | pair | # | trigger | after (s) | phase at the kill | writes of the killed run | intents it left |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- |",
             ]
             for k in sorted(self.kills, key=lambda k: (k["seed"], k["point"])):
                 out.append(
-                    f"| {k['seed']} | {k['point']} | {k['trigger']} | {k['at_s']} | {k['phase']} "
+                    f"| {k['seed']} | {k.get('pair', DEFAULT_PAIR)} | {k['point']} | {k['trigger']} | {k['at_s']} | {k['phase']} "
                     f"| {k.get('written_by_run', 0)} | {k.get('intents_left', 0)} |"
                 )
             out += [
                 "",
-                "| seed | org | kills | final migrate | verify | lost | dup | unknown |",
-                "| --- | --- | --- | --- | --- | --- | --- | --- |",
+                "| seed | pair | org | kills | final migrate | verify | lost | dup | unknown |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
             ]
             for r in sorted(self.crash_runs, key=lambda r: r["seed"]):
                 out.append(
-                    f"| {r['seed']} | {r['org']} | {r['kills']} | exit {r['final_exit']} | {r['verify']} "
+                    f"| {r['seed']} | {r.get('pair', DEFAULT_PAIR)} | {r['org']} | {r['kills']} | exit {r['final_exit']} | {r['verify']} "
                     f"| {r['lost']} | {r['duplicated']} | {r['unknown']} |"
                 )
             out.append("")
@@ -220,13 +174,13 @@ class Tally:
             out += [
                 "### Graceful stops",
                 "",
-                "| signal | during | exit | error line | ledger consistent | resumed exact |",
-                "| --- | --- | --- | --- | --- | --- |",
+                "| pair | signal | during | exit | error line | ledger consistent | resumed exact |",
+                "| --- | --- | --- | --- | --- | --- | --- |",
             ]
             for r in self.signals:
                 exact = not (r.get("lost") or r.get("duplicated") or r.get("unknown"))
                 out.append(
-                    f"| {r['signal']} | {r['phase']} | {r['exit']} | {_cell(r.get('line') or '(none: summary on stdout)')} "
+                    f"| {r.get('pair', DEFAULT_PAIR)} | {r['signal']} | {r['phase']} | {r['exit']} | {_cell(r.get('line') or '(none: summary on stdout)')} "
                     f"| {'yes' if r.get('consistent') else 'no'} | {'yes' if exact else 'no'} |"
                 )
             out.append("")
@@ -278,6 +232,68 @@ class Tally:
             os.replace(tmp, folder / name)
             written.append(folder / name)
         return written
+
+
+DEFAULT_PAIR = "dyte-v1 → dyte-v2"  # records that name no pair (hostile inputs, secrets) ran this one
+
+
+def _by_pair(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Records grouped by the (source → target) pair they migrated, in the pairs' order."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault(record.get("pair", DEFAULT_PAIR), []).append(record)
+    return dict(sorted(groups.items()))
+
+
+def _chaos_row(pair: str, chaos: list[dict[str, Any]]) -> tuple[str, str, str]:
+    kinds: Counter[str] = Counter()
+    for r in chaos:
+        kinds.update(r.get("injected", {}))
+    specs = sorted({r["faults"] for r in chaos})
+    limited = [r for r in chaos if r.get("rate_limit")]
+    seeds = sorted(r["seed"] for r in chaos)
+    complete = sum(1 for r in chaos if r["migrate_exit"] == 0 and r.get("status") == "complete")
+    resumed = sum(1 for r in chaos if r.get("runs", 1) > 1 and r["migrate_exit"] == 0)
+    clean = sum(1 for r in chaos if r.get("verify") == "clean")
+    bursts = (
+        f"; 429 bursts from the rate limiter on {len(limited)} seeds "
+        f"(server {limited[0]['rate_limit']:g}/min, client paced at {limited[0]['client_rate_limit']:g}/min)"
+        if limited
+        else ""
+    )
+    return (
+        f"Chaos (sandbox `--faults`), {pair}",
+        f"`{'`, `'.join(specs)}`{bursts}; {len(seeds)} seeds {_ranges(seeds)}; "
+        f"{sum(r['requests'] for r in chaos)} requests, injected "
+        + ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items()))
+        + f", limiter 429s x{sum(r.get('throttled', 0) for r in chaos)}",
+        f"{complete}/{len(chaos)} runs complete"
+        + (f" ({resumed} needed a 2nd/3rd run: heavier soak faults, MAX_UNCERTAIN)" if resumed else "")
+        + f", {clean}/{len(chaos)} verify clean, re-run writes {sum(r.get('rerun_v2_writes') or 0 for r in chaos)}",
+    )
+
+
+def _kills_row(pair: str, kills: list[dict[str, Any]], crash_runs: list[dict[str, Any]]) -> tuple[str, str, str]:
+    seeds = sorted({k["seed"] for k in kills})
+    triggers = Counter(k["trigger"] for k in kills)
+    in_batch = sum(1 for k in kills if k.get("in_batch"))
+    exact = sum(1 for r in crash_runs if r.get("lost", 0) == 0 and r.get("duplicated", 0) == 0 and r.get("final_exit") == 0)
+    return (
+        f"Crashes (SIGKILL, then restart), {pair}",
+        f"{len(kills)} kill points over {len(seeds)} seeds {_ranges(seeds)} "
+        f"({', '.join(f'{n} {t}' for t, n in sorted(triggers.items()))}; {in_batch} inside a write batch)",
+        f"{exact}/{len(crash_runs)} orgs exact after restart, verify clean",
+    )
+
+
+def _signals_row(pair: str, signals: list[dict[str, Any]]) -> tuple[str, str, str]:
+    ok = sum(1 for s in signals if s["exit"] == 3 and s.get("consistent"))
+    tried = sorted({f"{s['signal']} during {s['phase']}" for s in signals})
+    return (
+        f"Graceful stop (SIGINT, SIGTERM), {pair}",
+        "; ".join(tried),
+        f"{ok}/{len(signals)} exit 3 with a consistent ledger, then resume exact",
+    )
 
 
 def _ranges(numbers: list[int]) -> str:

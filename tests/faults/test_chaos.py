@@ -2,11 +2,12 @@
 
 Each seed gets its own sandbox with `503`, `reset`, `timeout` (some hanging shorter than
 the client's --timeout, some longer, so both a dropped connection and a client-side
-read timeout happen), `commit-then-drop` and `429` faults; every fourth seed also
-sends its client faster than the sandbox's rate limiter allows, for real 429 bursts
-with `retry-after`. `migrate` runs once as a subprocess and must end complete; `verify`
-must be clean; the sandbox's own store must hold exactly one v2 object per v1 object,
-each known to the ledger; and a second `migrate` must write nothing.
+read timeout happen), `commit-then-drop` and `429` faults; two seeds in five (so every
+pair has some) also send their client faster than the sandbox's rate limiter allows (Dyte's
+bucket, or RealtimeKit's 10-second one), for real 429 bursts with `retry-after`. `migrate` runs once as a subprocess and must end complete; `verify`
+must be clean; the target, read through its API, must hold exactly one object per
+source object, each known to the ledger; and a second `migrate` must write nothing.
+The seeds go round-robin over the (source, target) pairs (`pair_of`).
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ from typing import Any
 
 import pytest
 
-from .support import Cli, Org, exactness
+from tests.integration.helpers import v2_writes
+
+from .support import Cli, Org, exactness, pair_of
 from .tally import Tally
 
 FAULTS = "503:0.05,reset:0.02,timeout:0.01,commit-then-drop:0.01,429:0.02"
 SOAK_FAULTS = "503:0.08,reset:0.04,timeout:0.02,commit-then-drop:0.04,429:0.03,500:0.02"
-LIMITED_SERVER, LIMITED_CLIENT = 900, 4000  # requests/minute: the client is paced above the server's limit
+# Requests/minute: the client is paced above the server's limit. The sandbox gives RealtimeKit 3/4 of
+# Dyte's limit in a bucket holding 10 s worth, so a RealtimeKit target needs a lower one to run dry in one run.
+LIMITED_SERVER = {"dyte-v2": 900, "realtimekit": 600}
+LIMITED_CLIENT = 4000
 
 
 @dataclass(frozen=True)
@@ -47,11 +53,23 @@ class Scenario:
 
     @property
     def limited(self) -> bool:
-        return self.seed % 4 == 0
+        return self.seed % 5 in (3, 4)
 
     @property
     def concurrency(self) -> int:
         return (4, 8, 16)[self.seed % 3]
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return pair_of(self.seed)
+
+    @property
+    def server_rate_limit(self) -> float:
+        return LIMITED_SERVER[self.pair[1]] if self.limited else 0
+
+    @property
+    def client_rate_limit(self) -> float:
+        return LIMITED_CLIENT if self.limited else 0
 
 
 def run_scenario(sc: Scenario, root: Path, start: Callable[..., Org], tally: Tally) -> list[str]:
@@ -62,9 +80,16 @@ def run_scenario(sc: Scenario, root: Path, start: Callable[..., Org], tally: Tal
         participants=sc.participants,
         faults=sc.faults,
         fault_hang_seconds=sc.hang,
-        rate_limit=LIMITED_SERVER if sc.limited else 0,
+        rate_limit=sc.server_rate_limit,
+        pair=sc.pair,
     )
-    cli = Cli(root / f"seed{sc.seed}", org.credentials, timeout=sc.timeout, rate_limit=LIMITED_CLIENT if sc.limited else 0)
+    cli = Cli(
+        root / f"seed{sc.seed}",
+        org.credentials,
+        timeout=sc.timeout,
+        rate_limit=sc.client_rate_limit,
+        pair=org.pair,
+    )
     problems: list[str] = []
     first = migrate = cli.run("migrate", "--concurrency", str(sc.concurrency), timeout=240)
     runs = 1
@@ -74,38 +99,39 @@ def run_scenario(sc: Scenario, root: Path, start: Callable[..., Org], tally: Tal
     outcome = migrate.outcome or {}
     if migrate.code != 0 or outcome.get("status") != "complete":
         problems.append(
-            f"seed {sc.seed}: migrate exit {migrate.code} after {runs} run(s), {outcome.get('status')}: "
+            f"seed {sc.seed} ({org.pair_label}): migrate exit {migrate.code} after {runs} run(s), {outcome.get('status')}: "
             f"{outcome.get('message')} {migrate.error_lines[-1:]}"
         )
     verify = cli.run("verify", timeout=240)
     verified = (verify.outcome or {}).get("status")
     if verify.code != 0 or verified != "clean":
-        problems.append(f"seed {sc.seed}: verify exit {verify.code} {verified}: {verify.error_lines[-1:]}")
+        problems.append(f"seed {sc.seed} ({org.pair_label}): verify exit {verify.code} {verified}: {verify.error_lines[-1:]}")
     exact = exactness(org, cli.ledger)
     if not exact.exact:
-        problems.append(f"seed {sc.seed}: {exact.details[:10]}")
-    writes = org.stats()["totals"]["v2_writes"]
+        problems.append(f"seed {sc.seed} ({org.pair_label}): {exact.details[:10]}")
+    writes = v2_writes(org)
     again = cli.run("migrate", timeout=240)
-    rerun_writes = org.stats()["totals"]["v2_writes"] - writes
+    rerun_writes = v2_writes(org) - writes
     if again.code != 0 or rerun_writes:
-        problems.append(f"seed {sc.seed}: re-run exit {again.code}, {rerun_writes} v2 writes (want 0)")
+        problems.append(f"seed {sc.seed} ({org.pair_label}): re-run exit {again.code}, {rerun_writes} target writes (want 0)")
     for run in (first, migrate, verify, again):
         if "Traceback" in run.stderr or "internal error" in run.stderr:
-            problems.append(f"seed {sc.seed}: traceback in {run.args}: {run.stderr[-400:]}")
+            problems.append(f"seed {sc.seed} ({org.pair_label}): traceback in {run.args}: {run.stderr[-400:]}")
     totals = org.stats()["totals"]
     requests = outcome.get("requests") or {}
     tally.add(
         "chaos",
         {
             "seed": sc.seed,
+            "pair": org.pair_label,
             "faults": sc.faults,
             "hang_s": sc.hang,
             "timeout_s": sc.timeout,
-            "rate_limit": LIMITED_SERVER if sc.limited else 0,
-            "client_rate_limit": LIMITED_CLIENT if sc.limited else 0,
+            "rate_limit": sc.server_rate_limit,
+            "client_rate_limit": sc.client_rate_limit,
             "concurrency": sc.concurrency,
             "org": f"{sc.meetings}x{sc.participants}",
-            "requests": totals["v1"] + totals["v2"],
+            "requests": totals["v1"] + totals["v2"] + totals["rtk"],
             "injected": totals["faults"],
             "throttled": totals["throttled"],
             "client_retries": requests.get("retries"),
@@ -133,7 +159,7 @@ def run_all(scenarios: list[Scenario], tmp_path: Path, org_factory: Callable[...
 
 
 def test_chaos_every_run_completes_and_verifies_clean(tmp_path: Path, org_factory: Any, tally: Tally) -> None:
-    """10 seeds, all fault kinds plus 429 bursts, 8 meetings x 6 participants each."""
+    """10 seeds over the 3 pairs, all fault kinds plus 429 bursts, 8 meetings x 6 participants each."""
     scenarios = [Scenario(seed, FAULTS, meetings=8, participants=6) for seed in range(1, 11)]
     run_all(scenarios, tmp_path, org_factory, tally, workers=3)
 

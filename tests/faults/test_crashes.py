@@ -11,7 +11,9 @@ moments and stops one run with SIGTERM. This file widens both:
   duplicated, every object known to the ledger) and `verify` clean.
 * SIGINT and SIGTERM, during extract and during writes: exit 3, one line, and a
   consistent ledger (integrity ok, no intent left, the run marked interrupted, every
-  v2 object known), then a resume ends exact.
+  target object known), then a resume ends exact.
+
+Seeds and stops are spread over the (source, target) pairs, not multiplied by them.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from typing import Any
 import pytest
 
 from migrator.errors import EXIT_OK, EXIT_PARTIAL
+from tests.integration.helpers import PAIRS
 
-from .support import Cli, Org, exactness, unknown_v2_objects
+from .support import Cli, Org, exactness, pair_of, unknown_v2_objects
 from .tally import Tally
 
 KILL_FAULTS = "commit-then-drop:0.03,503:0.03,reset:0.02,timeout:0.01"
@@ -112,7 +115,7 @@ def wait_for(
     raise AssertionError(f"the run never reached the kill point; last probe {probe}")
 
 
-def kill_cycle(cli: Cli, seed: int, point: int, rng: random.Random, tally: Tally, concurrency: int) -> bool:
+def kill_cycle(cli: Cli, org: Org, seed: int, point: int, rng: random.Random, tally: Tally, concurrency: int) -> bool:
     """Start migrate, kill it at a random kind of kill point; True when a kill happened."""
     before = ledger_probe(cli.ledger) or {"run": 0, "seq": 0}
     since = (before["run"], before["seq"])
@@ -141,6 +144,7 @@ def kill_cycle(cli: Cli, seed: int, point: int, rng: random.Random, tally: Tally
         "kills",
         {
             "seed": seed,
+            "pair": org.pair_label,
             "point": point,
             "trigger": trigger,
             "at_s": round(at, 2),
@@ -165,14 +169,15 @@ def crash_org(
         rate_limit=0,
         faults=KILL_FAULTS,
         fault_hang_seconds=0.5,
+        pair=pair_of(seed),
     )
-    cli = Cli(root / f"crash{seed}", org.credentials, timeout=1.5)
+    cli = Cli(root / f"crash{seed}", org.credentials, timeout=1.5, pair=org.pair)
     rng = random.Random(seed * 7919)
     concurrency = (2, 4)[seed % 2]
     done = attempts = 0
     while done < kills and attempts < kills * 3:
         attempts += 1
-        if kill_cycle(cli, seed, done + 1, rng, tally, concurrency):
+        if kill_cycle(cli, org, seed, done + 1, rng, tally, concurrency):
             done += 1
         elif (ledger_probe(cli.ledger) or {}).get("pending", 1) == 0:
             break  # the org is fully migrated: no work left to interrupt
@@ -184,18 +189,21 @@ def crash_org(
             break
     problems = []
     if final is None or final.code != EXIT_OK:
-        problems.append(f"seed {seed}: migrate never completed after the kills: {final and final.stderr[-600:]}")
+        problems.append(
+            f"seed {seed} ({org.pair_label}): migrate never completed after the kills: {final and final.stderr[-600:]}"
+        )
     verify = cli.run("verify", timeout=240)
     status = (verify.outcome or {}).get("status")
     if verify.code != EXIT_OK or status != "clean":
-        problems.append(f"seed {seed}: verify exit {verify.code} {status}: {verify.stderr[-400:]}")
+        problems.append(f"seed {seed} ({org.pair_label}): verify exit {verify.code} {status}: {verify.stderr[-400:]}")
     exact = exactness(org, cli.ledger)
     if not exact.exact:
-        problems.append(f"seed {seed}: {exact.details[:10]}")
+        problems.append(f"seed {seed} ({org.pair_label}): {exact.details[:10]}")
     tally.add(
         "crash_runs",
         {
             "seed": seed,
+            "pair": org.pair_label,
             "kills": done,
             "restarts": restarts,
             "final_exit": final and final.code,
@@ -207,7 +215,7 @@ def crash_org(
         },
     )
     if done < kills // 2:
-        problems.append(f"seed {seed}: only {done} of {kills} kill points landed before the run finished")
+        problems.append(f"seed {seed} ({org.pair_label}): only {done} of {kills} kill points landed before the run finished")
     return problems
 
 
@@ -235,7 +243,7 @@ def run_crashes(
 
 
 def test_sigkill_at_many_points_across_seeds_then_restart_is_exact(tmp_path: Path, org_factory: Any, tally: Tally) -> None:
-    """4 seeds x 6 kill points (>= 20 landed, >= 5 inside a write batch), restart after each."""
+    """4 seeds (over the 3 pairs) x 6 kill points (>= 20 landed, >= 5 inside a write batch), restart after each."""
     run_crashes([21, 22, 23, 24], 6, tmp_path, org_factory, tally, meetings=10, participants=8, min_points=20, min_in_batch=5)
 
 
@@ -271,24 +279,28 @@ def assert_consistent_after_stop(cli: Cli, org: Org) -> dict[str, Any]:
     return facts
 
 
+V1_V2, V1_RTK, V2_RTK = PAIRS
+
+
 @pytest.mark.parametrize(
-    ("signame", "phase"),
-    [
-        ("SIGINT", "extract"),
-        ("SIGINT", "writes"),
-        ("SIGTERM", "extract"),
-        ("SIGTERM", "writes"),
-        ("SIGINT", "writes, twice"),
+    ("signame", "phase", "pair"),
+    [  # each pair stopped during its extract, both RealtimeKit pairs during writes, both signals in both phases
+        ("SIGINT", "extract", V1_V2),
+        ("SIGINT", "extract", V1_RTK),
+        ("SIGTERM", "extract", V2_RTK),
+        ("SIGTERM", "writes", V1_RTK),
+        ("SIGINT", "writes, twice", V2_RTK),
     ],
+    ids=lambda value: "-to-".join(value) if isinstance(value, tuple) else value,
 )
 def test_signal_stops_gracefully_with_exit_3_and_a_consistent_ledger(
-    tmp_path: Path, org_factory: Any, tally: Tally, signame: str, phase: str
+    tmp_path: Path, org_factory: Any, tally: Tally, signame: str, phase: str, pair: tuple[str, str]
 ) -> None:
-    # tests/integration/test_crash_resume.py stops one run with SIGTERM during writes and resumes it;
-    # here every stop is also checked for a consistent ledger.
+    # tests/integration/test_crash_resume.py stops one v1 -> v2 run with SIGTERM during writes and
+    # resumes it; here every stop is also checked for a consistent ledger.
     slow_extract = phase == "extract"
-    org = org_factory(seed=31, meetings=10, participants=8, rate_limit=0, latency_ms=120 if slow_extract else 30)
-    cli = Cli(tmp_path / "ws", org.credentials)
+    org = org_factory(seed=31, meetings=10, participants=8, rate_limit=0, latency_ms=120 if slow_extract else 30, pair=pair)
+    cli = Cli(tmp_path / "ws", org.credentials, pair=org.pair)
     proc = cli.spawn("migrate", "--concurrency", "4")
     if slow_extract:
         probe = wait_for(proc, cli.ledger, lambda p: p["snapshot"] > 0, poll=0.01)
@@ -315,6 +327,7 @@ def test_signal_stops_gracefully_with_exit_3_and_a_consistent_ledger(
     tally.add(
         "signals",
         {
+            "pair": org.pair_label,
             "signal": signame,
             "phase": phase,
             "exit": run.code,

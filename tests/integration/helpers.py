@@ -8,14 +8,16 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from click.testing import CliRunner, Result
 
 from migrator.cli import cli, read_outcome
+from migrator.sandbox.routes_v2 import DYTE_V2, REALTIMEKIT
 
 
 @dataclass
@@ -80,16 +82,20 @@ class Workspace:
         )
 
 
-def get_json(client: httpx.Client, path: str, params: dict[str, Any] | None = None, attempts: int = 20) -> dict[str, Any]:
-    """GET through the sandbox's injected faults: retry until a clean 200."""
-    for _ in range(attempts):
+def get_json(client: httpx.Client, path: str, params: dict[str, Any] | None = None, within: float = 60) -> dict[str, Any]:
+    """GET through the sandbox's injected faults and rate limit: retry until a clean 200."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        pause = 0.05
         try:
             response = client.get(path, params=params)
             if response.status_code == 200:
                 return response.json()
+            if response.status_code == 429:  # the limiter's bucket is shared with the tool's runs
+                pause = min(float(response.headers.get("retry-after") or 1), 5.0)
         except (httpx.TransportError, json.JSONDecodeError):
             pass
-        time.sleep(0.05)
+        time.sleep(pause)
     raise AssertionError(f"GET {path} kept failing")
 
 
@@ -101,6 +107,12 @@ def v2_writes(sandbox: Any) -> int:
 
 def v2_count(sandbox: Any, method: str, route: str) -> int:
     return sum(r["count"] for r in sandbox.stats()["requests"] if r["method"] == method and r["route"] == route)
+
+
+def target_count(sandbox: Any, target: str, method: str, resource: str) -> int:
+    """Requests `method resource` (a v2 resource template such as `/meetings/{meeting_id}`) that reached `target`."""
+    surface = REALTIMEKIT if target == "realtimekit" else DYTE_V2
+    return v2_count(sandbox, method, surface.route_prefix + surface.spec_prefix + resource)
 
 
 class V2:
@@ -152,6 +164,52 @@ class V1:
             if len(page) < 100:
                 return out
 
+    def webhooks(self) -> list[dict[str, Any]]:
+        return get_json(self.client, "/webhooks")["data"]["webhooks"]
+
+
+@dataclass
+class Inventory:
+    """One side of a migration as its own API lists it: objects counted by their natural keys
+    (what a migration keeps), and the id of every object."""
+
+    meetings: Counter[Any] = field(default_factory=Counter)  # title
+    participants: Counter[tuple[Any, Any]] = field(default_factory=Counter)  # (meeting title, custom participant id)
+    webhooks: Counter[tuple[Any, Any]] = field(default_factory=Counter)  # (url, name)
+    presets: Counter[Any] = field(default_factory=Counter)  # name (Dyte v2 and RealtimeKit)
+    participant_presets: Counter[tuple[Any, Any, Any]] = field(default_factory=Counter)  # (title, custom id, preset name)
+    ids: list[tuple[str, str]] = field(default_factory=list)  # (kind, id)
+
+
+def inventory(sandbox: Any, side: str) -> Inventory:
+    """Read `side` (`dyte-v1`, `dyte-v2` or `realtimekit`) of the sandbox through its API, with its auth."""
+    out = Inventory()
+    if side == "dyte-v1":
+        v1 = V1(sandbox)
+        for m in v1.all("/meetings", "meetings"):
+            out.meetings[m.get("title")] += 1
+            out.ids.append(("meeting", m["id"]))
+            for p in v1.all(f"/meetings/{quote(m['id'], safe='')}/participants", "participants"):
+                out.participants[(m.get("title"), p.get("clientSpecificId") or p["id"])] += 1
+        hooks = v1.webhooks()
+    else:
+        v2 = V2(sandbox, side)
+        for preset in v2.all("/presets"):
+            out.presets[preset.get("name")] += 1
+            out.ids.append(("preset", preset["id"]))
+        for m in v2.all("/meetings"):
+            out.meetings[m.get("title")] += 1
+            out.ids.append(("meeting", m["id"]))
+            for p in v2.all(f"/meetings/{quote(m['id'], safe='')}/participants"):
+                out.participants[(m.get("title"), p.get("custom_participant_id"))] += 1
+                out.participant_presets[(m.get("title"), p.get("custom_participant_id"), p.get("preset_name"))] += 1
+                out.ids.append(("participant", p["id"]))
+        hooks = v2.webhooks()
+    for h in hooks:
+        out.webhooks[(h.get("url"), h.get("name"))] += 1
+        out.ids.append(("webhook", h["id"]))
+    return out
+
 
 # The (source, target) pairs a migration runs between; integration tests are parametrised over them.
 PAIRS = [("dyte-v1", "dyte-v2"), ("dyte-v1", "realtimekit"), ("dyte-v2", "realtimekit")]
@@ -177,42 +235,13 @@ def workspace_for_pair(root: Path, sandbox: Any, source: str, target: str) -> Wo
     return Workspace.for_sandbox(root, sandbox, target, source)
 
 
-def _source_inventory(org: Any, source: str) -> tuple[int, Counter[tuple[str, str]], int]:
-    """(meetings, participants by (meeting title, custom id), webhooks) read from the source's own API."""
-    participants: Counter[tuple[str, str]] = Counter()
-    if source == "dyte-v2":
-        v2 = V2(org, "dyte-v2")
-        meetings = v2.all("/meetings")
-        titles = {m["id"]: m["title"] for m in meetings}
-        participants.update((titles[p["meeting_id"]], p["custom_participant_id"]) for p in v2.participants())
-        return len(meetings), participants, len(v2.webhooks())
-    v1 = V1(org)
-    meetings = v1.all("/meetings", "meetings")
-    for m in meetings:
-        for p in v1.all(f"/meetings/{m['id']}/participants", "participants"):
-            participants[(m["title"], p.get("clientSpecificId") or p["id"])] += 1
-    return len(meetings), participants, len(get_json(v1.client, "/webhooks")["data"]["webhooks"])
-
-
-def assert_exact_copy(org, target: str = "dyte-v2", source: str = "dyte-v1"):
-    """Each source object has exactly one counterpart in the target (checked on the sandbox, not via the tool)."""
-    meetings, participants, webhooks = _source_inventory(org, source)
-    v2 = V2(org, target)
-    v2_meetings = v2.all("/meetings")
-    assert len(v2_meetings) == meetings
-    titles = {m["id"]: m["title"] for m in v2_meetings}
-    v2_participants = Counter((titles[p["meeting_id"]], p["custom_participant_id"]) for p in v2.participants())
-    assert v2_participants == participants
-    presets = {p["name"] for p in v2.all("/presets")}
-    assert all(p["preset_name"] in presets for p in v2.participants())
-    assert len(v2.webhooks()) == webhooks
+def assert_exact_copy(org: Any, target: str = "dyte-v2", source: str = "dyte-v1") -> None:
+    """Each source object has exactly one counterpart in the target (checked through both APIs, not via the tool)."""
+    have, want = inventory(org, target), inventory(org, source)
+    assert sum(have.meetings.values()) == sum(want.meetings.values())
+    assert have.participants == want.participants
+    assert {name for _, _, name in have.participant_presets} <= set(have.presets)
+    assert sum(have.webhooks.values()) == sum(want.webhooks.values())
     if source == "dyte-v2":  # presets keep their names, participants their presets
-        source_v2 = V2(org, "dyte-v2")
-        assert presets == {p["name"] for p in source_v2.all("/presets")}
-        assert Counter(
-            (titles[p["meeting_id"]], p["custom_participant_id"], p["preset_name"]) for p in v2.participants()
-        ) == Counter(
-            (t["title"], p["custom_participant_id"], p["preset_name"])
-            for t in source_v2.all("/meetings")
-            for p in source_v2.all(f"/meetings/{t['id']}/participants")
-        )
+        assert set(have.presets) == set(want.presets)
+        assert have.participant_presets == want.participant_presets

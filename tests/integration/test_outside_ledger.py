@@ -12,7 +12,7 @@ import pytest
 
 from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
-from .helpers import V1, V2, Workspace, assert_exact_copy, v2_writes
+from .helpers import PAIRS, V1, V2, Workspace, assert_exact_copy, v2_writes, workspace_for_pair
 
 
 @pytest.fixture
@@ -31,17 +31,22 @@ def _second(tmp_path, org) -> Workspace:
     return Workspace.for_sandbox(tmp_path / "second", org)
 
 
-def test_a_second_ledger_refuses_to_duplicate_then_import_rebuilds_it(ws, org, tmp_path):
+@pytest.mark.parametrize(("source", "target"), PAIRS)
+def test_a_second_ledger_refuses_to_duplicate_then_import_rebuilds_it(org, tmp_path, source, target):
+    first, second = tmp_path / "first", tmp_path / "second"  # another folder, a lost ledger, a copy without its -wal
+    first.mkdir(), second.mkdir()
+    ws = workspace_for_pair(first, org, source, target)
     assert ws.run("migrate")[0].exit_code == EXIT_OK
-    meetings, participants = len(V2(org).all("/meetings")), len(V2(org).participants())
-    other = _second(tmp_path, org)  # another folder, a lost ledger, a copy without its -wal: all the same
+    v2 = V2(org, target)
+    meetings, participants = len(v2.all("/meetings")), len(v2.participants())
+    other = Workspace.for_sandbox(second, org, target, source)
     writes = v2_writes(org)
 
     result, outcome = other.run("migrate")
     assert result.exit_code == EXIT_USAGE
     assert "knows none of them" in outcome["error"] and "import" in outcome["error"]
     assert v2_writes(org) == writes
-    assert (len(V2(org).all("/meetings")), len(V2(org).participants())) == (meetings, participants)
+    assert (len(v2.all("/meetings")), len(v2.participants())) == (meetings, participants)
 
     result, planned = other.run("plan")
     assert result.exit_code == EXIT_OK
@@ -51,13 +56,13 @@ def test_a_second_ledger_refuses_to_duplicate_then_import_rebuilds_it(ws, org, t
     result, imported = other.run("import")
     assert result.exit_code == EXIT_OK, result.output
     assert sum(c["imported"] for c in imported["counts"].values()) == sum(
-        (meetings, participants, len(V2(org).all("/presets")), len(V2(org).webhooks()))
+        (meetings, participants, len(v2.all("/presets")), len(v2.webhooks()))
     )
-    assert v2_writes(org) == writes, "import writes nothing to v2"
+    assert v2_writes(org) == writes, "import writes nothing to the target"
     result, again = other.run("migrate")
     assert result.exit_code == EXIT_OK and v2_writes(org) == writes, "with the imported ledger, migrate writes 0"
     assert other.run("verify")[0].exit_code == EXIT_OK
-    assert_exact_copy(org)
+    assert_exact_copy(org, target, source)
 
 
 def test_import_leaves_ambiguous_meetings_out(ws, org, tmp_path):

@@ -19,6 +19,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from migrator.api import default_mappings_dir
@@ -26,7 +27,7 @@ from migrator.cli import read_outcome
 from migrator.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
 from migrator.sandbox.dataset import _role
 
-from .helpers import V2, Workspace, assert_exact_copy, get_json, v2_writes
+from .helpers import PAIRS, V2, Workspace, assert_exact_copy, get_json, seed_v2_org, v2_writes
 
 
 def _write(path: Path, document: dict[str, Any]) -> Path:
@@ -159,12 +160,23 @@ def test_a_webhook_already_in_v2_under_another_name_is_not_created_again(sandbox
 
 # ---------------------------------------------------------------- the default ledger (item 1)
 def _cli(
-    cwd: Path, credentials: Path, *command: str, ledger: Path | None = None, env: dict[str, str] | None = None
+    cwd: Path,
+    credentials: Path,
+    *command: str,
+    ledger: Path | None = None,
+    env: dict[str, str] | None = None,
+    pair: tuple[str, str] = PAIRS[0],
 ) -> subprocess.Popen[str]:
     """`dyte-migrate` as a user runs it in `cwd`: no --ledger unless given, so the default applies."""
     args = [
         "--credentials",
         str(credentials),
+        "--source",
+        pair[0],
+        "--target",
+        pair[1],
+        "--target-rate-limit",
+        "0",
         "--reports-dir",
         str(cwd / "reports"),
         "--rate-limit",
@@ -193,8 +205,8 @@ def _done(proc: subprocess.Popen[str], *codes: int) -> dict[str, Any]:
     return read_outcome(out) or {}
 
 
-def _v2_totals(org: Any) -> dict[str, int]:
-    v2 = V2(org)
+def _v2_totals(org: Any, target: str = "dyte-v2") -> dict[str, int]:
+    v2 = V2(org, target)
     return {
         "meetings": len(v2.all("/meetings")),
         "participants": len(v2.participants()),
@@ -203,32 +215,43 @@ def _v2_totals(org: Any) -> dict[str, int]:
     }
 
 
-def test_migrate_from_two_folders_and_the_python_api_creates_nothing_twice(sandbox_factory, tmp_path):
+@pytest.mark.parametrize("pair", PAIRS, ids="-to-".join)
+def test_migrate_from_two_folders_and_the_python_api_creates_nothing_twice(sandbox_factory, tmp_path, monkeypatch, pair):
+    source, target = pair
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # the sandbox's org ids recur: no default ledger shared
     org = sandbox_factory(rate_limit=0, meetings=6, participants=3)
+    if source == "dyte-v2":
+        seed_v2_org(tmp_path, org)
     credentials = _write(tmp_path / "credentials.json", org.credentials)
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir(), second.mkdir()
 
-    _done(_cli(first, credentials, "migrate"))
-    assert_exact_copy(org)
-    after_first = _v2_totals(org)
+    _done(_cli(first, credentials, "migrate", pair=pair))
+    assert_exact_copy(org, target, source)
+    after_first = _v2_totals(org, target)
     writes = v2_writes(org)
-    again = _done(_cli(second, credentials, "migrate"))
-    assert v2_writes(org) == writes and _v2_totals(org) == after_first, again.get("counts")
+    again = _done(_cli(second, credentials, "migrate", pair=pair))
+    assert v2_writes(org) == writes and _v2_totals(org, target) == after_first, again.get("counts")
 
     from migrator.api import Migration, Options
     from migrator.settings import load_credentials
 
     outcome = Migration(
-        load_credentials(credentials),  # the README's snippet, without a ledger path
-        Options(reports_dir=tmp_path / "api-reports", rate_per_minute=0),
+        load_credentials(credentials, target=target, source=source),  # the README's snippet, without a ledger path
+        Options(reports_dir=tmp_path / "api-reports", rate_per_minute=0, target_rate_per_minute=0),
     ).migrate()
     assert outcome.status == "complete" and outcome.details["writes"] == 0
-    assert v2_writes(org) == writes and _v2_totals(org) == after_first
-    assert_exact_copy(org)
+    assert v2_writes(org) == writes and _v2_totals(org, target) == after_first
+    assert_exact_copy(org, target, source)
 
-    status = _done(_cli(second, credentials, "status"))  # no network, same ledger, found from the credentials
+    # no network, same ledger, found from the credentials of the pair
+    status = _done(_cli(second, credentials, "status", pair=pair))
     assert status["status"] == "complete" and sum(status["counts"]["participant"].values()) == 18
+    exported = _done(_cli(second, credentials, "export-ids", pair=pair))["ids"]
+    assert sum(1 for row in exported if row["kind"] == "participant") == 18
+    copy = tmp_path / "copy.sqlite"
+    _done(_cli(second, credentials, "ledger", "backup", str(copy), pair=pair))
+    assert _done(_cli(first, credentials, "status", ledger=copy, pair=pair))["status"] == "complete"
 
 
 def test_status_without_credentials_or_ledger_says_what_to_pass(tmp_path):

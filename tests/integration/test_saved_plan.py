@@ -9,7 +9,7 @@ import pytest
 
 from migrator.errors import EXIT_OK, EXIT_USAGE
 
-from .helpers import V1, V2, Workspace, assert_exact_copy, v2_count, v2_writes
+from .helpers import PAIRS, V1, V2, Workspace, assert_exact_copy, target_count, v2_writes, workspace_for_pair
 
 
 @pytest.fixture
@@ -22,7 +22,10 @@ def ws(tmp_path, org):
     return Workspace.for_sandbox(tmp_path, org)
 
 
-def test_a_reviewed_plan_is_applied_with_no_other_write(ws, org):
+@pytest.mark.parametrize(("source", "target"), PAIRS)
+def test_a_reviewed_plan_is_applied_with_no_other_write(tmp_path, org, source, target):
+    ws = workspace_for_pair(tmp_path, org, source, target)
+    writes = v2_writes(org)  # a v2 source was seeded: Dyte v2 writes already happened
     saved = ws.root / "reviewed.plan.json"
     result, planned = ws.run("plan", "--out", str(saved))
     assert result.exit_code == EXIT_OK, result.output
@@ -30,35 +33,45 @@ def test_a_reviewed_plan_is_applied_with_no_other_write(ws, org):
     document = json.loads(saved.read_text())
     assert set(document["saved_plan"]["fingerprints"]) == {"v1_snapshot", "v2_state", "mappings", "tool_version"}
     creates = sum(planned["counts"][kind].get("create", 0) for kind in planned["counts"])
-    assert v2_writes(org) == 0
+    assert creates > 0 and v2_writes(org) == writes, "plan writes nothing"
 
     result, migrated = ws.run("migrate", "--plan", str(saved))
     assert result.exit_code == EXIT_OK, result.output
     posts = sum(
-        v2_count(org, "POST", route)
-        for route in ("/v2/presets", "/v2/meetings", "/v2/webhooks", "/v2/meetings/{meeting_id}/participants")
+        target_count(org, target, "POST", resource)
+        for resource in ("/presets", "/meetings", "/webhooks", "/meetings/{meeting_id}/participants")
     )
     assert posts == creates, "every planned create was sent once, and nothing else was created"
-    assert_exact_copy(org)
+    assert_exact_copy(org, target, source)
 
 
-def test_a_v1_change_after_the_plan_makes_it_stale(ws, org):
+@pytest.mark.parametrize(("source", "target"), [PAIRS[0], PAIRS[2]])  # each source
+def test_a_source_change_after_the_plan_makes_it_stale(tmp_path, org, source, target):
+    ws = workspace_for_pair(tmp_path, org, source, target)
     saved = ws.root / "reviewed.plan.json"
     assert ws.run("plan", "--out", str(saved))[0].exit_code == EXIT_OK
-    v1 = V1(org)
-    meeting = v1.all("/meetings", "meetings")[0]
-    assert v1.client.put(f"/meetings/{meeting['id']}", json={"title": "Renamed after review"}).status_code == 200
+    if source == "dyte-v2":
+        v2 = V2(org, source)
+        meeting = v2.all("/meetings")[0]
+        assert v2.client.patch(f"/meetings/{meeting['id']}", json={"title": "Renamed after review"}).status_code == 200
+    else:
+        v1 = V1(org)
+        meeting = v1.all("/meetings", "meetings")[0]
+        assert v1.client.put(f"/meetings/{meeting['id']}", json={"title": "Renamed after review"}).status_code == 200
+    writes = v2_writes(org)
 
     result, outcome = ws.run("migrate", "--plan", str(saved))
     assert result.exit_code == EXIT_USAGE
     assert "stale" in outcome["error"] and "v1 changed" in outcome["error"]
-    assert v2_writes(org) == 0, "a stale plan writes nothing"
+    assert v2_writes(org) == writes, "a stale plan writes nothing"
 
 
-def test_a_v2_object_added_after_the_plan_makes_it_stale(ws, org):
+@pytest.mark.parametrize(("source", "target"), PAIRS)
+def test_a_target_object_added_after_the_plan_makes_it_stale(tmp_path, org, source, target):
+    ws = workspace_for_pair(tmp_path, org, source, target)
     saved = ws.root / "reviewed.plan.json"
     assert ws.run("plan", "--out", str(saved))[0].exit_code == EXIT_OK
-    V2(org).client.post("/meetings", json={"title": "Someone else's meeting"}).raise_for_status()
+    V2(org, target).client.post("/meetings", json={"title": "Someone else's meeting"}).raise_for_status()
     writes = v2_writes(org)
 
     result, outcome = ws.run("migrate", "--plan", str(saved))
