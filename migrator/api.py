@@ -25,11 +25,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from migrator import export, kinds, ledger_files, sources, undo
+from migrator import kinds, ledger_files
 from migrator.client import DyteClient
-from migrator.default_preset import default_preset_status, mappings_notice, record_mappings
 from migrator.errors import (
     EXIT_FAILED,
     EXIT_OK,
@@ -40,17 +39,19 @@ from migrator.errors import (
     LedgerWriteError,
     TransportError,
 )
-from migrator.importer import Importer
-from migrator.ledger import Ledger, Scope
-from migrator.ledger import backup as ledger_backup
-from migrator.load import Loader
-from migrator.mapping import MappingSet, default_directory
+from migrator.mapping.folder import default_directory
 from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Finding, Kind, LoadSummary, PlanSummary
-from migrator.plan import Fingerprints, Planner, SavedPlan, planned_actions
 from migrator.settings import Credentials
 from migrator.shards import Shard
 from migrator.shards import label as shard_label
-from migrator.verify import Verifier
+
+# The stages (ledger, mappings, planner, loader...) are imported where a command uses them: a
+# migration's first API call then waits only for the client's imports, and the mappings load
+# in a thread meanwhile (see `Migration._session`).
+if TYPE_CHECKING:
+    from migrator.ledger import Ledger, Scope
+    from migrator.mapping import MappingSet
+    from migrator.plan import Fingerprints
 
 T = TypeVar("T")
 PREVIEW_ITEMS = 10  # how many objects a rollback preview names
@@ -175,6 +176,9 @@ class Migration:
 
     # ------------------------------------------------------------ plumbing
     def _mappings(self) -> MappingSet:
+        from migrator import sources
+        from migrator.mapping import MappingSet
+
         if self._mapping_set is None:
             self._mapping_set = MappingSet.load(
                 self.options.mappings_dir,
@@ -192,6 +196,8 @@ class Migration:
         )
 
     def _ledger(self) -> Ledger:
+        from migrator.ledger import Ledger
+
         ledger = Ledger.open(
             self.ledger_path, self.credentials.pair, shard=self.options.shard.label if self.options.shard else None
         )
@@ -245,9 +251,10 @@ class Migration:
 
     @asynccontextmanager
     async def _session(self, command: str) -> AsyncIterator[tuple[DyteClient, Ledger, int]]:
-        """Preflight both APIs, then open the ledger: a failed preflight never creates or binds one."""
+        """Preflight both APIs while the mappings load, then open the ledger: a failed preflight or a
+        broken mappings folder never creates or binds one."""
         async with self._client() as client:
-            await self._preflight(client)
+            await self._preflight_and_mappings(client)
             ledger = self._ledger()
             run_id = ledger.start_run(command)
             status = "failed"
@@ -263,6 +270,8 @@ class Migration:
                 ledger.close()
 
     async def _extract(self, client: DyteClient, ledger: Ledger, run_id: int, stop: asyncio.Event) -> ExtractSummary:
+        from migrator import sources
+
         with _Stage(self.progress, "extract") as stage:
             extractor = sources.of(self.credentials).extractor(
                 client,
@@ -285,6 +294,8 @@ class Migration:
         read_v2: bool = True,
         fingerprint: bool = False,
     ) -> tuple[PlanSummary, Fingerprints | None]:
+        from migrator.plan import Fingerprints, Planner
+
         planner = Planner(ledger, mappings, client if read_v2 else None)
         summary = await self._until_stopped(stop, planner.run())
         prints = (
@@ -327,15 +338,31 @@ class Migration:
                 raise ConfigError(f"cannot reach the {name} API at {base_url}: {exc}") from None
         return answers
 
+    async def _preflight_and_mappings(self, client: DyteClient) -> None:
+        """The preflight's calls and the loading of the mappings at once: loading (YAML, pydantic, the
+        v2 spec) is CPU work, in a thread, while the calls wait on the network. A broken mappings
+        folder is the error reported when both fail, as when the mappings were read before any call."""
+        loading = asyncio.ensure_future(asyncio.to_thread(self._mappings))
+        probing = asyncio.ensure_future(self._preflight(client))
+        try:
+            await asyncio.wait({loading, probing}, return_when=asyncio.FIRST_EXCEPTION)
+            await asyncio.wait({loading})  # a failed preflight waits for the mappings' verdict
+            loading.result()
+            probing.result()
+        finally:
+            probing.cancel()  # when the mappings failed first
+            await asyncio.gather(probing, return_exceptions=True)
+
     # ------------------------------------------------------------ commands
     def check(self) -> Outcome:
         """Preflight both APIs, then read v1 into the ledger (the extract plan and migrate also run) to
         count the participants that need the org default preset. Exit 2 when they need one that is
         unset or not a v1 preset: they would be unmappable. Writes nothing to the target."""
-        mappings = self._mappings()
+        from migrator.default_preset import default_preset_status, mappings_notice
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("check") as (client, ledger, run_id):
+                mappings = self._mappings()
                 await self._extract(client, ledger, run_id, stop)
                 default = default_preset_status(ledger, mappings)
                 entities = sum(sum(states.values()) for states in ledger.counts().values())
@@ -396,10 +423,12 @@ class Migration:
 
     def plan(self, *, out: Path | None = None) -> Outcome:
         """Dry run; with `out`, also a saved plan that `migrate(plan=out)` applies exactly."""
-        mappings = self._mappings()
+        from migrator.default_preset import default_preset_status, mappings_notice
+        from migrator.plan import planned_actions
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("plan") as (client, ledger, run_id):
+                mappings = self._mappings()
                 extracted = await self._extract(client, ledger, run_id, stop)
                 default = default_preset_status(ledger, mappings)
                 summary, prints = await self._plan(client, ledger, mappings, stop, fingerprint=out is not None)
@@ -455,12 +484,19 @@ class Migration:
             raise ConfigError(f"batch_size must be a whole number of 1 or more, not {batch_size!r}")
         if max_seconds is not None and (not isinstance(max_seconds, (int, float)) or max_seconds <= 0):
             raise ConfigError(f"max_seconds must be more than 0, not {max_seconds!r}")
+        from migrator.plan import SavedPlan
+
         saved = SavedPlan.load(plan) if plan is not None else None
-        mappings = self._mappings()
-        deadline = time.monotonic() + max_seconds if max_seconds else None
 
         async def work(stop: asyncio.Event) -> Outcome:
+            from migrator.default_preset import mappings_notice, record_mappings
+            from migrator.load import Loader
+            from migrator.plan import planned_actions
+
             async with self._session("migrate") as (client, ledger, run_id):
+                # counted from here, as when the mappings were loaded before the run: the time-box is the work's
+                deadline = time.monotonic() + max_seconds if max_seconds else None
+                mappings = self._mappings()
                 await self._extract(client, ledger, run_id, stop)
                 summary, prints = await self._plan(client, ledger, mappings, stop, fingerprint=saved is not None)
                 if saved is not None and prints is not None:
@@ -566,10 +602,11 @@ class Migration:
         )
 
     def verify(self) -> Outcome:
-        mappings = self._mappings()
+        from migrator.verify import Verifier
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("verify") as (client, ledger, run_id):
+                mappings = self._mappings()
                 await self._extract(client, ledger, run_id, stop)
                 planned, _ = await self._plan(client, ledger, mappings, stop, read_v2=False)
                 summary = await self._until_stopped(stop, Verifier(client, ledger).run())
@@ -601,10 +638,11 @@ class Migration:
 
     def import_(self) -> Outcome:
         """Rebuild this ledger from what v2 already holds (see importer.py); writes nothing to v2."""
-        mappings = self._mappings()
+        from migrator.importer import Importer
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("import") as (client, ledger, run_id):
+                mappings = self._mappings()
                 await self._extract(client, ledger, run_id, stop)
                 await self._plan(client, ledger, mappings, stop, read_v2=False)
                 importer = Importer(client, ledger)
@@ -634,6 +672,9 @@ class Migration:
 
     def rollback_preview(self) -> Outcome:
         """What `rollback()` would undo, from the ledger alone: no network, no write."""
+        from migrator import undo
+        from migrator.ledger import Ledger
+
         with Ledger.open(self.ledger_path, self.credentials.pair, create=False) as ledger:
             counts: dict[str, dict[str, int]] = {}
             first: list[dict[str, Any]] = []
@@ -658,7 +699,8 @@ class Migration:
         )
 
     def rollback(self) -> Outcome:
-        self._mappings()  # a broken mappings folder fails before anything is touched
+        from migrator import undo
+        from migrator.load import Loader
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("rollback") as (client, ledger, run_id):
@@ -681,6 +723,8 @@ class Migration:
 # ------------------------------------------------------------------ ledger-only commands
 def status(ledger: Path | None, credentials_file: Path | None = None) -> Outcome:
     """Progress per kind and state, from the ledger alone (no network). Exit 3 while work remains."""
+    from migrator.ledger import Ledger
+
     ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file)
     with Ledger.open(ledger_path, None, lock=False, create=False) as book:
         counts = {kind.value: dict(states) for kind, states in book.counts().items()}
@@ -715,6 +759,9 @@ def export_ids(
     ledger: Path | None, fmt: str, output: Path | None, credentials_file: Path | None = None, shard: Shard | None = None
 ) -> tuple[Outcome, str]:
     """The id map of what the ledger holds; with `shard`, only if the ledger is that shard's."""
+    from migrator import export
+    from migrator.ledger import Ledger
+
     if fmt not in ("csv", "json"):
         raise ConfigError(f"unknown export format {fmt!r}; choose csv or json")
     ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file, shard.label if shard else None)
@@ -739,8 +786,10 @@ def export_ids(
 
 def backup_ledger(ledger: Path | None, target: Path, credentials_file: Path | None = None) -> Outcome:
     """A single-file copy of the ledger (WAL included) that a later run can use as its ledger."""
+    from migrator.ledger import backup
+
     source = ledger_files.ledger_path_for_reading(ledger, credentials_file)
-    size = ledger_backup(source, target)
+    size = backup(source, target)
     return Outcome(
         "ledger backup", "complete", EXIT_OK, {}, {}, [str(target)], f"copied ledger {source} to {target} ({size} bytes)"
     )

@@ -11,20 +11,26 @@ masked. With `GITHUB_STEP_SUMMARY` set, the Markdown is appended to that file to
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from migrator.reports.build import import_report, migrate_report, plan_report, rollback_report, verify_report
 from migrator.reports.files import append_atomically, write_atomically
-from migrator.reports.html import html_chunks
 from migrator.reports.jsonout import json_chunks
 from migrator.reports.markdown import markdown
 from migrator.reports.model import SCHEMA_VERSION, RowStream
 from migrator.reports.redact import redacted_document
+
+if TYPE_CHECKING:
+    from migrator.reports.build import import_report, migrate_report, plan_report, rollback_report, verify_report
+
+# The builders (ledger, mappings) and the HTML form (jinja2) load on first use, so that a command
+# importing a light part of this package (redaction, the unresolved rows) does not pay for them.
+_BUILDERS = frozenset({"import_report", "migrate_report", "plan_report", "rollback_report", "verify_report"})
 
 REPORT_SCHEMA_VERSION = SCHEMA_VERSION
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -43,6 +49,8 @@ def load_schema() -> dict[str, Any]:
 
 def write_report(reports_dir: Path, name: str, data: dict[str, Any]) -> list[str]:
     """Write `<name>.json`, `<name>.md` and `<name>.html` atomically; return their paths."""
+    from migrator.reports.html import html_chunks
+
     reports_dir.mkdir(parents=True, exist_ok=True)
     doc = redacted_document(data)
     text = markdown(doc)
@@ -64,6 +72,12 @@ def write_saved_plan(path: Path, data: dict[str, Any], saved: dict[str, Any]) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, json_chunks(redacted_document({**data, "saved_plan": saved})))
     return str(path)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BUILDERS:
+        return getattr(importlib.import_module("migrator.reports.build"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
