@@ -342,8 +342,8 @@ class Migration:
         """The preflight's calls and the loading of the mappings at once: loading (YAML, pydantic, the
         v2 spec) is CPU work, in a thread, while the calls wait on the network. A broken mappings
         folder is the error reported when both fail, as when the mappings were read before any call."""
+        probing = asyncio.ensure_future(self._preflight(client))  # first: its call leaves before the thread starts
         loading = asyncio.ensure_future(asyncio.to_thread(self._mappings))
-        probing = asyncio.ensure_future(self._preflight(client))
         try:
             await asyncio.wait({loading, probing}, return_when=asyncio.FIRST_EXCEPTION)
             await asyncio.wait({loading})  # a failed preflight waits for the mappings' verdict
@@ -484,16 +484,18 @@ class Migration:
             raise ConfigError(f"batch_size must be a whole number of 1 or more, not {batch_size!r}")
         if max_seconds is not None and (not isinstance(max_seconds, (int, float)) or max_seconds <= 0):
             raise ConfigError(f"max_seconds must be more than 0, not {max_seconds!r}")
-        from migrator.plan import SavedPlan
+        saved = None
+        if plan is not None:
+            from migrator.plan import SavedPlan
 
-        saved = SavedPlan.load(plan) if plan is not None else None
+            saved = SavedPlan.load(plan)
 
         async def work(stop: asyncio.Event) -> Outcome:
-            from migrator.default_preset import mappings_notice, record_mappings
-            from migrator.load import Loader
-            from migrator.plan import planned_actions
-
             async with self._session("migrate") as (client, ledger, run_id):
+                from migrator.default_preset import mappings_notice, record_mappings
+                from migrator.load import Loader
+                from migrator.plan import planned_actions
+
                 # counted from here, as when the mappings were loaded before the run: the time-box is the work's
                 deadline = time.monotonic() + max_seconds if max_seconds else None
                 mappings = self._mappings()
