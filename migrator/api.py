@@ -358,10 +358,11 @@ class Migration:
         """Preflight both APIs, then read v1 into the ledger (the extract plan and migrate also run) to
         count the participants that need the org default preset. Exit 2 when they need one that is
         unset or not a v1 preset: they would be unmappable. Writes nothing to the target."""
-        from migrator.default_preset import default_preset_status, mappings_notice
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("check") as (client, ledger, run_id):
+                from migrator.default_preset import default_preset_status, mappings_notice
+
                 mappings = self._mappings()
                 await self._extract(client, ledger, run_id, stop)
                 default = default_preset_status(ledger, mappings)
@@ -423,11 +424,12 @@ class Migration:
 
     def plan(self, *, out: Path | None = None) -> Outcome:
         """Dry run; with `out`, also a saved plan that `migrate(plan=out)` applies exactly."""
-        from migrator.default_preset import default_preset_status, mappings_notice
-        from migrator.plan import planned_actions
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("plan") as (client, ledger, run_id):
+                from migrator.default_preset import default_preset_status, mappings_notice
+                from migrator.plan import planned_actions
+
                 mappings = self._mappings()
                 extracted = await self._extract(client, ledger, run_id, stop)
                 default = default_preset_status(ledger, mappings)
@@ -496,7 +498,8 @@ class Migration:
                 from migrator.load import Loader
                 from migrator.plan import planned_actions
 
-                # counted from here, as when the mappings were loaded before the run: the time-box is the work's
+                # --max-seconds time-boxes the work: it counts from the open session (it counted from the
+                # loaded mappings when they were read before the run)
                 deadline = time.monotonic() + max_seconds if max_seconds else None
                 mappings = self._mappings()
                 await self._extract(client, ledger, run_id, stop)
@@ -604,10 +607,10 @@ class Migration:
         )
 
     def verify(self) -> Outcome:
-        from migrator.verify import Verifier
-
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("verify") as (client, ledger, run_id):
+                from migrator.verify import Verifier
+
                 mappings = self._mappings()
                 await self._extract(client, ledger, run_id, stop)
                 planned, _ = await self._plan(client, ledger, mappings, stop, read_v2=False)
@@ -640,10 +643,11 @@ class Migration:
 
     def import_(self) -> Outcome:
         """Rebuild this ledger from what v2 already holds (see importer.py); writes nothing to v2."""
-        from migrator.importer import Importer
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("import") as (client, ledger, run_id):
+                from migrator.importer import Importer
+
                 mappings = self._mappings()
                 await self._extract(client, ledger, run_id, stop)
                 await self._plan(client, ledger, mappings, stop, read_v2=False)
@@ -701,11 +705,11 @@ class Migration:
         )
 
     def rollback(self) -> Outcome:
-        from migrator import undo
-        from migrator.load import Loader
-
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("rollback") as (client, ledger, run_id):
+                from migrator import undo
+                from migrator.load import Loader
+
                 loader = Loader(client, ledger, run_id, stop=stop)
                 await loader.reconcile_in_flight()
                 summary = await undo.rollback(client, ledger, run_id)

@@ -59,9 +59,10 @@ def _credentials(tmp_path: Path, base_url: str) -> Path:
     return path
 
 
-def test_migrate_reaches_its_first_call_without_the_heavy_modules(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["migrate", "plan"])
+def test_a_command_reaches_its_first_call_without_the_heavy_modules(tmp_path: Path, command: str) -> None:
     argv = ["--credentials", str(_credentials(tmp_path, "http://127.0.0.1:9")), "--ledger", str(tmp_path / "l.sqlite")]
-    argv += ["--reports-dir", str(tmp_path / "r"), "--no-progress", "--json", "migrate"]
+    argv += ["--reports-dir", str(tmp_path / "r"), "--no-progress", "--json", command]
     run = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY, argv=argv)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.strip().splitlines()[-1]) == [], "imported before the first API call"
