@@ -6,8 +6,9 @@ command's settings do) does not pay for pydantic models, YAML and the v2 spec.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from migrator.lazy import loader
 
 _PUBLIC = {
     "PresetCatalog": "migrator.mapping.catalog",
@@ -30,10 +31,7 @@ if TYPE_CHECKING:
     from migrator.mapping.results import Mapped, Note, PresetChoice, Unmappable
 
 
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'migrator.mapping' has no attribute {name!r}")
+__getattr__ = loader(__name__, _PUBLIC)
 
 
 __all__ = [

@@ -11,7 +11,6 @@ masked. With `GITHUB_STEP_SUMMARY` set, the Markdown is appended to that file to
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -19,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from migrator.lazy import loader
 from migrator.reports.files import append_atomically, write_atomically
 from migrator.reports.jsonout import json_chunks
 from migrator.reports.markdown import markdown
@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 
 # The builders (ledger, mappings) and the HTML form (jinja2) load on first use, so that a command
 # importing a light part of this package (redaction, the unresolved rows) does not pay for them.
-_BUILDERS = frozenset({"import_report", "migrate_report", "plan_report", "rollback_report", "verify_report"})
+_BUILDERS = dict.fromkeys(
+    ("import_report", "migrate_report", "plan_report", "rollback_report", "verify_report"), "migrator.reports.build"
+)
 
 REPORT_SCHEMA_VERSION = SCHEMA_VERSION
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -74,10 +76,7 @@ def write_saved_plan(path: Path, data: dict[str, Any], saved: dict[str, Any]) ->
     return str(path)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _BUILDERS:
-        return getattr(importlib.import_module("migrator.reports.build"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = loader(__name__, _BUILDERS)
 
 
 __all__ = [
