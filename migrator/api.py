@@ -60,6 +60,8 @@ PREVIEW_ITEMS = 10  # how many objects a rollback preview names
 def _reports() -> ModuleType:
     """The report stack (jinja2 and the renderers), imported when a command writes reports, not at start-up."""
     import migrator.reports
+    import migrator.reports.build
+    import migrator.reports.html
     import migrator.reports.model
     import migrator.reports.unresolved
 
@@ -250,14 +252,16 @@ class Migration:
         raise Interrupted("stopped by a signal before any v2 write; nothing to resume but the extract")
 
     @asynccontextmanager
-    async def _session(self, command: str) -> AsyncIterator[tuple[DyteClient, Ledger, int]]:
+    async def _session(self, command: str, *, reports: bool = True) -> AsyncIterator[tuple[DyteClient, Ledger, int]]:
         """Preflight both APIs while the mappings load, then open the ledger: a failed preflight or a
-        broken mappings folder never creates or binds one."""
+        broken mappings folder never creates or binds one. A command that ends with `reports` imports
+        them in a thread meanwhile, while its calls wait on the network, rather than after its last call."""
         async with self._client() as client:
             await self._preflight_and_mappings(client)
             ledger = self._ledger()
             run_id = ledger.start_run(command)
             status = "failed"
+            importing = asyncio.ensure_future(asyncio.to_thread(_reports)) if reports else None
             try:
                 yield client, ledger, run_id
                 status = ledger.run_status or "done"
@@ -265,6 +269,8 @@ class Migration:
                 status = "interrupted"
                 raise
             finally:
+                if importing is not None:  # an import error would surface again where the reports are written
+                    await asyncio.gather(importing, return_exceptions=True)
                 with contextlib.suppress(sqlite3.Error):  # a full disk must not hide the error that stopped the run
                     ledger.end_run(run_id, status, {})
                 ledger.close()
@@ -360,7 +366,7 @@ class Migration:
         unset or not a v1 preset: they would be unmappable. Writes nothing to the target."""
 
         async def work(stop: asyncio.Event) -> Outcome:
-            async with self._session("check") as (client, ledger, run_id):
+            async with self._session("check", reports=False) as (client, ledger, run_id):
                 from migrator.default_preset import default_preset_status, mappings_notice
 
                 mappings = self._mappings()
@@ -409,7 +415,7 @@ class Migration:
 
     def extract(self) -> Outcome:
         async def work(stop: asyncio.Event) -> Outcome:
-            async with self._session("extract") as (client, ledger, run_id):
+            async with self._session("extract", reports=False) as (client, ledger, run_id):
                 summary = await self._extract(client, ledger, run_id, stop)
                 counts = _kinds_line(summary.counts)
                 return Outcome(
