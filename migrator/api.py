@@ -302,7 +302,7 @@ class Migration:
     ) -> tuple[PlanSummary, Fingerprints | None]:
         from migrator.plan import Fingerprints, Planner
 
-        planner = Planner(ledger, mappings, client if read_v2 else None)
+        planner = Planner(ledger, mappings, client if read_v2 else None, fingerprint=fingerprint)
         summary = await self._until_stopped(stop, planner.run())
         prints = (
             Fingerprints(

@@ -276,6 +276,13 @@ def with_global_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
+APP_OUTCOMES = {
+    "created": "created",
+    "adopted": "adopted: created by this run or an earlier one whose answer was lost",
+    "reused": "recorded in the ledger by an earlier run, reused",
+}
+
+
 @dataclass
 class Context:
     options: api.Options
@@ -298,8 +305,7 @@ class Context:
             if self.options.ledger is None:  # the default ledger is named after the app it would create
                 raise ConfigError("--create-app needs --ledger PATH: the app id it creates is recorded there")
             choice = ensure_app(credentials, self.create_app, self.options.ledger, self.options.timeout)
-            verb = "created" if choice.created else "recorded in the ledger by an earlier run, reused"
-            click.echo(f"realtimekit app {choice.app_id} ({verb})", err=True)
+            click.echo(f"realtimekit app {choice.app_id} ({APP_OUTCOMES[choice.outcome]})", err=True)
             credentials = choice.credentials
         return api.Migration(credentials, self.options, progress=ProgressDisplay(self.progress))
 

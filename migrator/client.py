@@ -267,10 +267,14 @@ class DyteClient:
         # Named for errors: "v1", or "v2" when Dyte v2 is the source.
         self._v1 = _target(creds.v1.profile.name.removeprefix("dyte-"), creds.v1, source_bucket)
         self._v2 = _target("v2", creds.v2, target_bucket)
-        # RealtimeKit's account level (`.../realtime/kit/apps`), beside the app-scoped base.
-        self._v2_account = _target("v2", creds.v2, target_bucket, creds.v2.account_url) if creds.v2.account_url else None
         self.source = ApiSide(self, self._v1, PAGINGS[creds.v1.profile.paging])
         self.target = ApiSide(self, self._v2, PAGINGS[creds.v2.profile.paging])
+        # The target's account level (RealtimeKit: `.../realtime/kit`, where apps are), beside the app-scoped base.
+        self.account = (
+            ApiSide(self, _target("v2", creds.v2, target_bucket, creds.v2.account_url), PAGINGS[creds.v2.profile.paging])
+            if creds.v2.account_url
+            else None
+        )
         self._slots = asyncio.Semaphore(concurrency)
         self._max_attempts = max_attempts
         self._max_throttled_retries = max_throttled_retries
@@ -300,12 +304,6 @@ class DyteClient:
     async def v2(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> JsonObject:
         """Call the target (Dyte v2 or RealtimeKit); `path` is below its base URL. Returns the parsed body."""
         return await self._request(self._v2, method, path, params, json)
-
-    async def v2_account(self, method: str, path: str, *, json: Any = None) -> JsonObject:
-        """Call the target's account level (RealtimeKit: `/apps`); only targets that have one."""
-        if self._v2_account is None:
-            raise ValueError(f"the {self._v2.name} target has no account-level routes")
-        return await self._request(self._v2_account, method, path, None, json)
 
     async def document(self, url: str) -> JsonObject:
         """GET a public JSON document (a preset/role `s3URL`): no credentials, not paced."""

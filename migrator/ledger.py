@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -32,7 +32,16 @@ from migrator.errors import ConfigError, LedgerConflict, LedgerError, scrub
 from migrator.ledger_files import pair_locks
 from migrator.model import Action, Entity, Kind, State, WriteResult
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+
+
+class HeldInV2(NamedTuple):
+    key: str
+    v2_id: str
+    parent_key: str | None
+    gone: bool  # deleted from the source since it was written
+
+
 Scope = dict[Kind, frozenset[str]]  # a canary run's entities, per kind
 BATCH = 2000  # plan rows per transaction: one commit per entity would be slow
 
@@ -257,12 +266,15 @@ class Ledger:
             tables = set(self._db.table_names())
             if "meta" in tables:
                 missing = {"runs", "snapshot", "entities", "journal"} - tables
-                if "baseline" not in tables and not missing and self.meta("schema_version") == SCHEMA_VERSION:
+                if "baseline" not in tables and not missing and self.meta("schema_version") in ("2", SCHEMA_VERSION):
                     with self.transaction():
                         self._create_baseline()
                 version = self.meta("schema_version")
                 if version == "1" and not missing:
                     self._upgrade_from_1()
+                    version = "2"
+                if version == "2" and not missing:
+                    self._upgrade_from_2()
                     version = SCHEMA_VERSION
                 if version != SCHEMA_VERSION:
                     raise LedgerError(f"ledger {self.path} has schema version {version!r}; this tool writes {SCHEMA_VERSION}")
@@ -297,7 +309,8 @@ class Ledger:
             "CREATE TABLE entities (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL, "
             "v1_id TEXT, parent_key TEXT, v2_id TEXT, state TEXT NOT NULL, action TEXT, origin TEXT, reason TEXT, "
             "desired TEXT, written TEXT, natural_key TEXT, adopt_v2_id TEXT, extra TEXT, "
-            "attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, intent_at TEXT, updated_at TEXT, UNIQUE (kind, key))"
+            "attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, intent_at TEXT, updated_at TEXT, inputs TEXT, "
+            "UNIQUE (kind, key))"
         )
         db.table("entities").create_index(["kind", "state"], index_name="entities_state")
         db.table("entities").create_index(["kind", "parent_key"], index_name="entities_parent")
@@ -306,6 +319,7 @@ class Ledger:
             "kind TEXT, key TEXT, event TEXT NOT NULL, detail TEXT)"
         )
         self._create_baseline()
+        self._create_note_sets()
         self.set_meta("schema_version", SCHEMA_VERSION)
         self.set_meta("created_at", now_iso())
 
@@ -322,6 +336,18 @@ class Ledger:
                 "UPDATE entities SET adopt_v2_id = json_extract(extra, '$.adopt_v2_id'), "
                 "extra = json_remove(extra, '$.adopt_v2_id') WHERE json_extract(extra, '$.adopt_v2_id') IS NOT NULL"
             )
+            self.set_meta("schema_version", "2")
+
+    def _create_note_sets(self) -> None:
+        """The mapping notes of entities the plan does not map again: one set per distinct list of notes,
+        with the before/after values of up to three entities as examples."""
+        self._db.table("note_sets").create({"sig": str, "key": str, "notes": str}, pk=("sig", "key"))
+
+    def _upgrade_from_2(self) -> None:
+        """Schema 3 remembers what each entity was mapped from (`inputs`); NULL maps it again once."""
+        with self.transaction():
+            self._conn.execute("ALTER TABLE entities ADD COLUMN inputs TEXT")
+            self._create_note_sets()
             self.set_meta("schema_version", SCHEMA_VERSION)
 
     def _bind(self, pair: tuple[str, str]) -> None:
@@ -457,12 +483,71 @@ class Ledger:
     def snapshot_count(self, kind: str) -> int:
         return int(self._conn.execute("SELECT count(*) FROM snapshot WHERE kind = ?", (kind,)).fetchone()[0])
 
-    def snapshot_fingerprint(self) -> str:
-        """One hash of the whole v1 snapshot (the content hash of every object, in key order)."""
+    def snapshot_fingerprint(self, kinds: Iterable[str] | None = None) -> str:
+        """One hash of the v1 snapshot (of `kinds`, or all): the content hash of every object, in key order."""
         digest = hashlib.sha256()
-        for kind, v1_id, hashed in self._conn.execute("SELECT kind, v1_id, hash FROM snapshot ORDER BY kind, v1_id"):
+        chosen = sorted(kinds) if kinds is not None else None
+        where = f"WHERE kind IN ({','.join('?' * len(chosen))}) " if chosen is not None else ""
+        for kind, v1_id, hashed in self._conn.execute(
+            f"SELECT kind, v1_id, hash FROM snapshot {where}ORDER BY kind, v1_id", chosen or ()
+        ):
             digest.update(f"{kind}\0{v1_id}\0{hashed}\n".encode())
         return digest.hexdigest()[:32]
+
+    # An entity's inputs: the mapping context, its own v1 object's hash, its parent's (if any).
+    # It is settled when it was written as planned from these very inputs: the plan keeps it.
+    _INPUTS_SQL = "(:context || ':' || s.hash || ':' || coalesce(m.hash, '-'))"
+    _SETTLED_SQL = (
+        f"e.state = 'done' AND e.action != 'gone' AND e.written = e.desired AND e.inputs = {_INPUTS_SQL} "
+        "AND (:parent IS NULL OR m.hash IS NOT NULL)"
+    )
+
+    def _inputs_query(self, columns: str, settled: bool, *, group_by: str | None = None, having_notes: bool = False) -> str:
+        return (
+            f"SELECT {columns} FROM snapshot s "
+            "LEFT JOIN snapshot m ON m.kind = :parent AND m.v1_id = s.parent_id "
+            "LEFT JOIN entities e ON e.kind = s.kind AND e.key = s.v1_id "
+            f"WHERE s.kind = :kind AND {'' if settled else 'NOT '}coalesce({self._SETTLED_SQL}, 0) "
+            + ("AND json_extract(e.extra, '$.notes') IS NOT NULL " if having_notes else "")
+            + (f"GROUP BY {group_by}" if group_by else "ORDER BY s.rowid")
+        )
+
+    def to_map(self, kind: Kind, context: str, parent: Kind | None = None) -> Iterator[tuple[dict[str, Any], str]]:
+        """The v1 objects of `kind` the plan must map (again), each with the inputs it is mapped from.
+
+        `context` names everything else the mapping depends on (the mapping files, the tool
+        version, the preset catalog); `parent` the kind whose object also feeds it.
+        """
+        params = {"kind": kind.value, "context": context, "parent": parent.value if parent else None}
+        for data, inputs in self._conn.execute(self._inputs_query(f"s.data, {self._INPUTS_SQL}", False), params):
+            yield json.loads(data), inputs
+
+    def settled(self, kind: Kind, context: str, parent: Kind | None = None) -> Iterator[tuple[str | None, str | None, int]]:
+        """The entities `to_map` leaves out, as (`choice` JSON, notes signature, how many) groups."""
+        params = {"kind": kind.value, "context": context, "parent": parent.value if parent else None}
+        columns = "json_extract(e.extra, '$.choice'), json_extract(e.extra, '$.notes_sig')"
+        yield from self._conn.execute(self._inputs_query(f"{columns}, count(*)", True, group_by=columns), params)
+
+    def record_note_set(self, sig: str, key: str, notes: list[dict[str, Any]], examples: int) -> None:
+        """Keep an entity's notes as an example of their signature, while it has fewer than `examples`."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT OR IGNORE INTO note_sets(sig, key, notes) SELECT ?, ?, ? "
+                "WHERE (SELECT count(*) FROM note_sets WHERE sig = ?) < ?",
+                (sig, key, dumps(notes), sig, examples),
+            )
+
+    def note_set(self, sig: str) -> list[tuple[str, list[dict[str, Any]]]]:
+        """(key, notes) of the entities kept as examples of one notes signature."""
+        rows = self._conn.execute("SELECT key, notes FROM note_sets WHERE sig = ? ORDER BY rowid", (sig,))
+        return [(key, json.loads(notes)) for key, notes in rows]
+
+    def settled_notes(self, kind: Kind, context: str, parent: Kind | None = None) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """(key, notes) of the entities `to_map` leaves out that carry mapping notes, in plan order."""
+        params = {"kind": kind.value, "context": context, "parent": parent.value if parent else None}
+        query = self._inputs_query("e.key, json_extract(e.extra, '$.notes')", True, having_notes=True)
+        for key, notes in self._conn.execute(query, params):
+            yield key, json.loads(notes)
 
     # ------------------------------------------------------------ plan verbs
     def record_plan(self, entities: Iterable[Entity]) -> None:
@@ -485,6 +570,7 @@ class Ledger:
                     "natural_key": entity.natural_key,
                     "extra": dumps(entity.extra or {}),
                     "reason": entity.reason,
+                    "inputs": entity.inputs,
                     "at": now_iso(),
                 }
             )
@@ -497,11 +583,14 @@ class Ledger:
     def _upsert_plan(self, rows: list[dict[str, Any]]) -> None:
         with self.transaction():
             self._conn.executemany(
-                "INSERT INTO entities(kind, key, v1_id, parent_key, state, action, desired, natural_key, extra, reason, updated_at) "
-                "VALUES (:kind, :key, :v1_id, :parent_key, :state, :action, :desired, :natural_key, :extra, :reason, :at) "
+                "INSERT INTO entities(kind, key, v1_id, parent_key, state, action, desired, natural_key, extra, reason, "
+                "inputs, updated_at) "
+                "VALUES (:kind, :key, :v1_id, :parent_key, :state, :action, :desired, :natural_key, :extra, :reason, "
+                ":inputs, :at) "
                 "ON CONFLICT(kind, key) DO UPDATE SET v1_id = excluded.v1_id, parent_key = excluded.parent_key, "
                 "action = excluded.action, desired = excluded.desired, natural_key = excluded.natural_key, "
-                "extra = excluded.extra, reason = excluded.reason, updated_at = excluded.updated_at, adopt_v2_id = NULL, "
+                "extra = excluded.extra, reason = excluded.reason, inputs = excluded.inputs, "
+                "updated_at = excluded.updated_at, adopt_v2_id = NULL, "
                 "state = CASE WHEN entities.state = 'intent' THEN entities.state "
                 "             WHEN excluded.state = 'unmappable' THEN 'unmappable' "
                 "             WHEN entities.v2_id IS NOT NULL THEN 'done' ELSE 'pending' END",
@@ -687,6 +776,14 @@ class Ledger:
             sql += " AND parent_key = ?"
             args.append(parent_key)
         return {r[0] for r in self._conn.execute(sql, args)}
+
+    def held_in_v2(self, kind: Kind) -> Iterator[HeldInV2]:
+        """Every entity of a kind the ledger says is in the target (gone from the source or not): for drift checks."""
+        for key, v2_id, parent_key, gone in self._conn.execute(
+            "SELECT key, v2_id, parent_key, action = 'gone' FROM entities WHERE kind = ? AND v2_id IS NOT NULL ORDER BY seq",
+            (kind.value,),
+        ):
+            yield HeldInV2(key, v2_id, parent_key, bool(gone))
 
     def v2_ids(self, kind: Kind) -> dict[str, str | None]:
         """Key -> v2 id of every entity of a kind (None where it has none yet)."""

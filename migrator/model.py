@@ -104,6 +104,7 @@ class Entity:
     last_error: str | None = None
     intent_at: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # facts for people: titles, emails, room names
+    inputs: str | None = None  # what `desired` was mapped from (see Ledger.to_map): unchanged inputs are not re-mapped
 
 
 @dataclass

@@ -17,16 +17,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migrator import kinds
+from migrator import __version__, kinds
 from migrator.client import DyteClient
 from migrator.errors import ConfigError
 from migrator.kinds import KindSpec, Lookup
-from migrator.ledger import Ledger, content_hash
+from migrator.ledger import HeldInV2, Ledger, content_hash
 from migrator.mapping import Mapped, MappingSet, PresetCatalog, PresetChoice, Unmappable
 from migrator.model import (
     Action,
@@ -46,32 +47,43 @@ SAVED_PLAN_VERSION = 1
 
 
 class Planner:
-    def __init__(self, ledger: Ledger, mappings: MappingSet, client: DyteClient | None) -> None:
+    def __init__(self, ledger: Ledger, mappings: MappingSet, client: DyteClient | None, *, fingerprint: bool = False) -> None:
         self.ledger, self.mappings, self.client = ledger, mappings, client
+        self.fingerprint = fingerprint  # hash what v2 answered, for a saved plan (costs a dump of every listing)
         self.summary = PlanSummary()
         self._tallies: dict[tuple[Kind, str, str | None, str | None, str], NoteTally] = {}
         self._v2_read = hashlib.sha256()  # every v2 object a decision rests on, in reading order
         self._listings: dict[tuple[Kind, str | None], list[dict[str, Any]]] = {}
         self._name_clashes: dict[str, set[str]] = {}  # v2 preset name -> the choices sharing it
+        self._examples_kept: Counter[str] = Counter()  # notes signature -> entities kept as its examples
 
     # ------------------------------------------------------------------ notes
-    def _tally(self, kind: Kind, key: str, mapped: Mapped, keep_per_entity: bool) -> None:
-        for note in mapped.notes:
-            tk = (kind, note.kind, note.source, note.target, note.reason)
+    def _tally(self, kind: Kind, key: str, notes: list[dict[str, Any]], keep_per_entity: bool, entities: int = 1) -> None:
+        for note in notes:
+            tk = (kind, note["kind"], note["source"], note["target"], note["reason"])
             tally = self._tallies.get(tk)
             if tally is None:
-                tally = self._tallies[tk] = NoteTally(kind, note.kind, note.source, note.target, note.reason)
-            tally.count += 1
-            if len(tally.examples) < EXAMPLES_PER_NOTE and (note.before is not None or note.after is not None):
-                tally.examples.append({"key": key, "before": note.before, "after": note.after})
-        if keep_per_entity and mapped.notes:
-            self.summary.entity_notes[(kind, key)] = [
-                {"kind": n.kind, "source": n.source, "target": n.target, "before": n.before, "after": n.after, "reason": n.reason}
-                for n in mapped.notes
-            ]
+                tally = self._tallies[tk] = NoteTally(kind, *tk[1:])
+            tally.count += entities
+            if len(tally.examples) < EXAMPLES_PER_NOTE and (note["before"] is not None or note["after"] is not None):
+                tally.examples.append({"key": key, "before": note["before"], "after": note["after"]})
+        if keep_per_entity and notes:
+            self.summary.entity_notes[(kind, key)] = notes
 
     def _mapped(self, entity: Entity, mapped: Mapped, keep_notes: bool = True) -> Entity:
-        self._tally(entity.kind, entity.key, mapped, keep_per_entity=keep_notes)
+        notes = [
+            {"kind": n.kind, "source": n.source, "target": n.target, "before": n.before, "after": n.after, "reason": n.reason}
+            for n in mapped.notes
+        ]
+        if notes and entity.inputs is not None:  # a later plan that does not map it again still reports them
+            if keep_notes:
+                entity.extra["notes"] = notes
+            else:  # many entities share a few lists of notes: keep the list once, with three examples
+                sig = entity.extra["notes_sig"] = _signature(notes)
+                if self._examples_kept[sig] < EXAMPLES_PER_NOTE:
+                    self._examples_kept[sig] += 1
+                    self.ledger.record_note_set(sig, entity.key, notes, EXAMPLES_PER_NOTE)
+        self._tally(entity.kind, entity.key, notes, keep_per_entity=keep_notes)
         entity.desired = mapped.payload
         entity.natural_key = kinds.spec(entity.kind).natural_key(mapped.payload)
         return entity
@@ -89,10 +101,15 @@ class Planner:
         return entity
 
     # ------------------------------------------------------------------ map
-    def _meetings(self, meetings: dict[str, dict[str, Any]]) -> Iterator[Entity]:
-        for mid, meeting in meetings.items():
+    def _meetings(self, context: str) -> Iterator[Entity]:
+        for meeting, inputs in self.ledger.to_map(Kind.MEETING, context):
+            mid = str(meeting["id"])
             entity = Entity(
-                Kind.MEETING, mid, v1_id=mid, extra={"roomName": meeting.get("roomName"), "title": meeting.get("title")}
+                Kind.MEETING,
+                mid,
+                v1_id=mid,
+                extra={"roomName": meeting.get("roomName"), "title": meeting.get("title")},
+                inputs=inputs,
             )
             try:
                 yield self._mapped(entity, self.mappings.map_meeting(meeting))
@@ -100,10 +117,9 @@ class Planner:
                 yield from _present(self._refused(entity, exc))
 
     def _participants(
-        self, meetings: dict[str, dict[str, Any]], catalog: PresetCatalog, choices: dict[str, PresetChoice]
+        self, meetings: dict[str, dict[str, Any]], catalog: PresetCatalog, choices: dict[str, PresetChoice], context: str
     ) -> Iterator[Entity]:
-        relocation = self.summary.relocation
-        for p in self.ledger.snapshot(Kind.PARTICIPANT.value):
+        for p, inputs in self.ledger.to_map(Kind.PARTICIPANT, context, Kind.MEETING):
             pid, mid = str(p["id"]), str(p.get("meetingId"))
             entity = Entity(
                 Kind.PARTICIPANT,
@@ -116,6 +132,7 @@ class Planner:
                     "email": p.get("email"),
                     "name": p.get("name"),
                 },
+                inputs=inputs,
             )
             meeting = meetings.get(mid)
             try:
@@ -126,19 +143,41 @@ class Planner:
             except Unmappable as exc:
                 yield from _present(self._refused(entity, exc))
                 continue
-            first = choices.setdefault(choice.v2_name, choice)
-            if (first.preset, first.role, first.waiting_room) != (choice.preset, choice.role, choice.waiting_room):
-                self._name_clashes.setdefault(choice.v2_name, set()).update({_described(first), _described(choice)})
-            entry = relocation.get(choice.v2_name)
-            if entry is None:
-                entry = relocation[choice.v2_name] = Relocation(
-                    choice.v2_name, choice.preset, choice.role, bool(choice.waiting_room)
-                )
-            entry.participants += 1
-            entry.by_source[choice.source] += 1
-            entry.reasons[choice.reason] += 1
+            self._needs(choice, choices, 1)
             entity.extra["preset_source"] = choice.source
+            entity.extra["choice"] = dataclasses.asdict(choice)  # what a later plan counts without resolving again
             yield self._mapped(entity, mapped, keep_notes=False)
+
+    def _needs(self, choice: PresetChoice, choices: dict[str, PresetChoice], participants: int) -> None:
+        """Participants need this preset choice: collect it, count them, and catch generated-name clashes."""
+        first = choices.setdefault(choice.v2_name, choice)
+        if (first.preset, first.role, first.waiting_room) != (choice.preset, choice.role, choice.waiting_room):
+            self._name_clashes.setdefault(choice.v2_name, set()).update({_described(first), _described(choice)})
+        entry = self.summary.relocation.get(choice.v2_name)
+        if entry is None:
+            entry = self.summary.relocation[choice.v2_name] = Relocation(
+                choice.v2_name, choice.preset, choice.role, bool(choice.waiting_room)
+            )
+        entry.participants += participants
+        entry.by_source[choice.source] += participants
+        entry.reasons[choice.reason] += participants
+
+    def _settled(self, kind: Kind, context: str, choices: dict[str, PresetChoice] | None = None) -> None:
+        """Entities not mapped again still count: their notes, and (participants) the presets they need."""
+        parent = kinds.spec(kind).parent
+        if kind is Kind.MEETING:  # a few, each with its own notes in the report
+            for key, notes in self.ledger.settled_notes(kind, context, parent):
+                self._tally(kind, key, notes, keep_per_entity=True)
+            return
+        for choice, sig, entities in self.ledger.settled(kind, context, parent):
+            if sig is not None:
+                examples = self.ledger.note_set(sig)
+                self._tally(kind, examples[0][0], examples[0][1], keep_per_entity=False, entities=entities)
+                for key, notes in examples[1:]:
+                    self._tally(kind, key, notes, keep_per_entity=False, entities=0)
+            if choices is not None:
+                assert choice is not None, "a v1 participant's preset choice is recorded with its inputs"
+                self._needs(PresetChoice(**json.loads(choice)), choices, entities)
 
     def _presets(self, choices: dict[str, PresetChoice], catalog: PresetCatalog) -> Iterator[Entity]:
         for name, choice in choices.items():
@@ -151,11 +190,13 @@ class Planner:
                 entity.natural_key = name
                 yield from _present(self._refused(entity, exc))
 
-    def _participants_with_their_presets(self, meetings: dict[str, dict[str, Any]]) -> Iterator[Entity]:
+    def _participants_with_their_presets(self, meetings: dict[str, dict[str, Any]], context: str) -> Iterator[Entity]:
         """A v2 source's participants: each names its own preset, so nothing is resolved."""
-        for p in self.ledger.snapshot(Kind.PARTICIPANT.value):
+        for p, inputs in self.ledger.to_map(Kind.PARTICIPANT, context, Kind.MEETING):
             pid, mid = str(p["id"]), str(p.get("meetingId"))
-            entity = Entity(Kind.PARTICIPANT, pid, v1_id=pid, parent_key=mid, extra={"meetingId": mid, "name": p.get("name")})
+            entity = Entity(
+                Kind.PARTICIPANT, pid, v1_id=pid, parent_key=mid, extra={"meetingId": mid, "name": p.get("name")}, inputs=inputs
+            )
             try:
                 if mid not in meetings:
                     raise Unmappable(f"its source meeting {mid} is not in the snapshot")
@@ -183,18 +224,29 @@ class Planner:
             except Unmappable as exc:
                 yield from _present(self._refused(entity, exc))
 
+    def _context(self, *catalog_kinds: str) -> str:
+        """Everything besides an entity's own v1 object (and its parent's) that its mapping depends on."""
+        parts = [self.mappings.fingerprint, __version__, self.ledger.snapshot_fingerprint(catalog_kinds) if catalog_kinds else ""]
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
     def map_all(self) -> None:
+        """Map what changed since it was last written; entities written from unchanged inputs are kept as they are."""
         meetings = {m["id"]: m for m in self.ledger.snapshot(Kind.MEETING.value)}
-        self.ledger.record_plan(self._meetings(meetings))
+        context = self._context()
+        self._settled(Kind.MEETING, context)
+        self.ledger.record_plan(self._meetings(context))
         presets: set[str] = set()
         if self.mappings.resolves_presets:  # v1: presets and their variants follow from the participants
             catalog = PresetCatalog(self.ledger.snapshot("preset"), self.ledger.snapshot("role"))
             choices: dict[str, PresetChoice] = {c.v2_name: c for c in self.mappings.base_presets(catalog)}
-            self.ledger.record_plan(self._participants(meetings, catalog, choices))
+            with_catalog = self._context("preset", "role")
+            self._settled(Kind.PARTICIPANT, with_catalog, choices)
+            self.ledger.record_plan(self._participants(meetings, catalog, choices, with_catalog))
             self.ledger.record_plan(self._presets(choices, catalog))
             presets.update(choices)
         else:  # a v2 source: participants name their presets, presets are whole objects
-            self.ledger.record_plan(self._participants_with_their_presets(meetings))
+            self._settled(Kind.PARTICIPANT, context)
+            self.ledger.record_plan(self._participants_with_their_presets(meetings, context))
             self.ledger.record_plan(self._whole_presets(presets))
         self.ledger.record_plan(self._webhooks())
         for spec in kinds.KINDS:  # a variant preset no participant needs any more leaves the plan too
@@ -227,7 +279,8 @@ class Planner:
     # ------------------------------------------------------------------ compare with v2
     def _read(self, value: Any) -> Any:
         """Note a v2 answer a decision rests on (for a saved plan's fingerprint); return it."""
-        self._v2_read.update(json.dumps(value, sort_keys=True, default=str).encode())
+        if self.fingerprint:
+            self._v2_read.update(json.dumps(value, sort_keys=True, default=str).encode())
         return value
 
     async def _listing(self, spec: KindSpec, parent_v2: str | None = None) -> list[dict[str, Any]]:
@@ -263,34 +316,24 @@ class Planner:
                         Finding(entity.kind, entity.key, entity.v2_id, "deleted in v1, kept in v2 (migrate --prune removes it)")
                     )
 
-    def _in_v2(self, spec: KindSpec) -> dict[str | None, list[Entity]]:
-        """Entities the ledger says are in v2 (gone from v1 or not), grouped by parent key."""
-        grouped: dict[str | None, list[Entity]] = {}
-        for entity in [
-            *self.ledger.entities(spec.kind, in_v2=True),
-            *self.ledger.entities(spec.kind, actions=[Action.GONE], in_v2=True),
-        ]:
-            grouped.setdefault(entity.parent_key if spec.parent else None, []).append(entity)
-        return grouped
-
     async def _drift(self, spec: KindSpec) -> int:
         """What the ledger says exists in v2 but a listing no longer holds is planned again (recreate)."""
-        grouped = self._in_v2(spec)
+        grouped: dict[str | None, list[HeldInV2]] = {}
+        for held in self.ledger.held_in_v2(spec.kind):
+            grouped.setdefault(held.parent_key if spec.parent else None, []).append(held)
         parents = self.ledger.v2_ids(spec.parent) if spec.parent is not None else {}
-        lost: list[Entity] = []
+        lost: list[HeldInV2] = []
         for parent_key, group in grouped.items():
             parent_v2 = parents.get(parent_key or "") if spec.parent is not None else None
             if spec.parent is not None and not parent_v2:
                 lost += group  # its parent is gone from v2, and took it along
                 continue
-            held = {o["id"] for o in await self._listing(spec, parent_v2)}
-            lost += [e for e in group if e.v2_id not in held]
+            listed = {o["id"] for o in await self._listing(spec, parent_v2)}
+            lost += [e for e in group if e.v2_id not in listed]
         if lost:
             self.ledger.lost_in_v2(spec.kind, [e.key for e in lost])
             self.summary.recreated += [
-                Finding(e.kind, e.key, e.v2_id, "deleted in v2 after migration; created again")
-                for e in lost
-                if e.action is not Action.GONE
+                Finding(spec.kind, e.key, e.v2_id, "deleted in v2 after migration; created again") for e in lost if not e.gone
             ]
         return len(lost)
 
@@ -411,6 +454,12 @@ class Planner:
 
 def _described(choice: PresetChoice) -> str:
     return f"preset {choice.preset!r} with role {choice.role!r}" + (" in a waiting-room meeting" if choice.waiting_room else "")
+
+
+def _signature(notes: list[dict[str, Any]]) -> str:
+    """Names a list of notes by what they say (not by the values they quote)."""
+    said = [(n["kind"], n["source"], n["target"], n["reason"]) for n in notes]
+    return hashlib.sha256(json.dumps(said).encode()).hexdigest()[:16]
 
 
 def _present(entity: Entity | None) -> Iterator[Entity]:

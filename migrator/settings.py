@@ -29,6 +29,7 @@ class Profile:
     rate_domain: str  # APIs of one domain share one server-side bucket (Dyte: v1 and v2 per client IP)
     rate_per_minute: float  # the documented limit of that bucket
     paging: Literal["offset", "page"]  # v1 lists by offset/limit, v2 and RealtimeKit by page_no/per_page
+    apps_path: str = ""  # below the account URL: list (GET) and create (POST) apps; "" when the API has no apps
 
 
 DYTE_RATE_PER_MINUTE = 2000.0
@@ -44,6 +45,7 @@ PROFILES: dict[str, Profile] = {
         "realtimekit",
         250 * 6.0,
         "page",
+        apps_path="/apps",
     ),
 }
 TARGETS = ("dyte-v2", "realtimekit")

@@ -3,7 +3,7 @@
 `mappings/targets/<target>.yaml` names the spec the target's request bodies are checked
 against and, per mapping file, what differs: the request body names (`v2_body`), rules
 replaced by their `from`, defaults replaced (or added) by their `to`, defaults removed,
-webhook `payload_changes` replaced, and notes added. The base file and its overlay are
+webhook `payload_changes` set, and notes added. The base file and its overlay are
 merged before validation, so the merged rules pass every check a base file does.
 """
 
@@ -30,7 +30,11 @@ class FilePatch(Strict):
     rules: list[dict[str, Any]] = []  # each replaces the base rule with the same `from`
     defaults: list[dict[str, Any]] = []  # each replaces the base default with the same `to`, or is added
     remove_defaults: list[str] = []
-    payload_changes: list[PayloadChange] | None = None  # webhooks.yaml: replaces the list
+    # webhooks.yaml, what receivers see change: `payload_changes` for every source; with the v1 rules,
+    # they and `v1_payload_changes` replace the base list (Dyte v2's changes); for a Dyte v2 source
+    # they come before the source file's own.
+    payload_changes: list[PayloadChange] = []
+    v1_payload_changes: list[PayloadChange] = []
     notes: list[ReportNote] = []
 
 
@@ -55,7 +59,7 @@ class Overlay:
         """`source` with this overlay's patch for it; unchanged when the overlay has none.
 
         `replace_rules=False`: the file copies v2 fields one to one (a Dyte v2 source), so the
-        patch's rule replacements, written for the v1 rules, do not apply; the rest does.
+        patch's rule replacements and v1 payload changes, written for the v1 rules, do not apply; the rest does.
         """
         patch = self.model.files.get(source.name)
         if patch is None:
@@ -80,8 +84,10 @@ class Overlay:
             else:
                 defaults[index] = default
         data["defaults"] = defaults
-        if patch.payload_changes is not None:
-            data["payload_changes"] = [change.model_dump() for change in patch.payload_changes]
+        if patch.payload_changes or patch.v1_payload_changes:
+            own = [*patch.payload_changes, *(patch.v1_payload_changes if replace_rules else [])]
+            kept = [] if replace_rules else list(data.get("payload_changes", []))
+            data["payload_changes"] = [*(change.model_dump() for change in own), *kept]
         applied = ReportNote(
             topic=f"Target: {self.model.title}", text=f"The rules of {source.name} with the overlay {self.name} applied."
         )

@@ -1,4 +1,4 @@
-"""The five rules, applied to one source. Each yields findings without the file path.
+"""The rules, applied to one source. Each yields findings without the file path.
 
 Candidates are found with regular expressions over the whole text (fast, and the same in
 every language); the source then says whether a candidate is code (not a comment), which
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from migrator.scan._knowledge import Knowledge, Operation
+from migrator.scan._knowledge import FieldAdvice, Knowledge, Operation
 from migrator.scan._source import Source
 
 _ROUTE = re.compile(r"/organizations/[^/?#\s\"'`]+/[^?#\s\"'`]*")
@@ -73,7 +73,7 @@ def _method(source: Source, offset: int, methods: set[str]) -> str | None:
 
 def _v2(kb: Knowledge, operation: Operation) -> str:
     if operation.v2 is None:
-        return "no v2 route: " + operation.why
+        return f"no {kb.label} route: " + operation.why
     method, _, path = operation.v2.partition(" ")
     return f"{method} {kb.base_url}{path}"
 
@@ -135,21 +135,47 @@ def routes(kb: Knowledge, source: Source) -> Iterator[Hit]:
             )
 
 
+def v2_hosts(kb: Knowledge, source: Source) -> Iterator[Hit]:
+    """Dyte v2 base URLs, for a target that replaces them (RealtimeKit): the routes after them stay."""
+    if not kb.v2_base_urls:
+        return
+    for match in _base_url_pattern(kb.v2_base_urls).finditer(source.text):
+        if not source.in_comment(match.start()):
+            why = f"{kb.label} serves the same v2 routes under its own base URL; only the host part changes."
+            yield Hit(match.start(), "dyte-v2-base-url", match.group(), kb.base_url, why, kb.docs)
+
+
 def auth(kb: Knowledge, source: Source) -> Iterator[Hit]:
-    """A header set to the raw API key: an Authorization line with no Basic or Bearer scheme."""
+    """A header set to the raw API key (no Basic or Bearer scheme), or to the v2 scheme the target replaces."""
     for match in _AUTH_SET.finditer(source.text):
-        if source.in_comment(match.start()) or _SCHEME.search(source.line(match.start())):
+        if source.in_comment(match.start()):
             continue
-        yield Hit(match.start(), "dyte-v1-auth", "Authorization: <raw API key>", kb.auth, kb.auth_reason, kb.docs)
+        scheme = _SCHEME.search(source.line(match.start()))
+        if scheme is None:
+            yield Hit(match.start(), "dyte-v1-auth", "Authorization: <raw API key>", kb.auth, kb.auth_reason, kb.docs)
+        elif kb.v2_auth_scheme is not None and scheme.group().lower() == kb.v2_auth_scheme.lower():
+            found = f"Authorization: {kb.v2_auth_scheme} <orgId:apiKey>"
+            yield Hit(match.start(), "dyte-v2-auth", found, kb.auth, kb.auth_reason, kb.docs)
+
+
+def _names(advice: dict[str, FieldAdvice], rule: str, source: Source) -> Iterator[Hit]:
+    """Whole-word, case-sensitive names outside comments, each with its advice."""
+    if not advice:
+        return
+    for match in _field_pattern(tuple(advice)).finditer(source.text):
+        if not source.in_comment(match.start()):
+            found = advice[match.group()]
+            yield Hit(match.start(), rule, match.group(), found.replacement, found.why, found.link)
 
 
 def fields(kb: Knowledge, source: Source) -> Iterator[Hit]:
-    """v1 field names, whole words, case-sensitive; the advice comes from the mapping rules."""
-    for match in _field_pattern(tuple(kb.fields)).finditer(source.text):
-        if source.in_comment(match.start()):
-            continue
-        advice = kb.fields[match.group()]
-        yield Hit(match.start(), "dyte-v1-field", match.group(), advice.replacement, advice.why, advice.link)
+    """v1 field names; the advice comes from the mapping rules."""
+    yield from _names(kb.fields, "dyte-v1-field", source)
+
+
+def target_names(kb: Knowledge, source: Source) -> Iterator[Hit]:
+    """Names the target changes (RealtimeKit: webhook headers, meeting body fields), in v1 and v2 code alike."""
+    yield from _names(kb.names, "dyte-target-name", source)
 
 
 def credentials(kb: Knowledge, source: Source) -> Iterator[Hit]:
@@ -168,4 +194,4 @@ def credentials(kb: Knowledge, source: Source) -> Iterator[Hit]:
         )
 
 
-DETECTORS: tuple[Callable[[Knowledge, Source], Iterator[Hit]], ...] = (routes, auth, fields, credentials)
+DETECTORS: tuple[Callable[[Knowledge, Source], Iterator[Hit]], ...] = (routes, v2_hosts, auth, fields, target_names, credentials)

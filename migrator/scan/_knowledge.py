@@ -7,7 +7,7 @@ from the rules of meetings.yaml and participants.yaml, hosts and auth from scan.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import Field
@@ -21,11 +21,26 @@ TARGETS = ("dyte-v2", "realtimekit")
 _SEGMENT = r"[^/?#\s]+"
 
 
+class _FromV2(Strict):
+    base_urls: list[str] = Field(min_length=1)
+    auth_scheme: str = Field(pattern=r"^[A-Za-z]+$")
+
+
+class _NameEntry(Strict):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
+    use: str
+    why: str
+    see: str
+
+
 class _Target(Strict):
+    label: str
     base_url: str
     auth: str
     auth_reason: str
     docs: str
+    from_v2: _FromV2 | None = None
+    names: list[_NameEntry] = []
 
 
 class _FieldEntry(Strict):
@@ -65,6 +80,7 @@ class FieldAdvice:
 @dataclass(frozen=True)
 class Knowledge:
     target: str
+    label: str
     base_url: str
     auth: str
     auth_reason: str
@@ -72,6 +88,9 @@ class Knowledge:
     v1_base_urls: tuple[str, ...]
     operations: tuple[Operation, ...]
     fields: dict[str, FieldAdvice]
+    v2_base_urls: tuple[str, ...] = ()  # Dyte v2 hosts the target replaces (none when it is Dyte v2)
+    v2_auth_scheme: str | None = None  # the v2 auth scheme the target replaces
+    names: dict[str, FieldAdvice] = field(default_factory=dict)  # names the target changes
 
 
 def _first_sentence(text: str) -> str:
@@ -165,6 +184,7 @@ def load(directory: Path, target: str) -> Knowledge:
     chosen = scan.targets[target]
     return Knowledge(
         target=target,
+        label=chosen.label,
         base_url=chosen.base_url,
         auth=chosen.auth,
         auth_reason=chosen.auth_reason,
@@ -172,4 +192,7 @@ def load(directory: Path, target: str) -> Knowledge:
         v1_base_urls=tuple(scan.v1_base_urls),
         operations=_operations(files.read(ENDPOINTS_FILE)),
         fields={entry.v1: _advice(entry, files) for entry in scan.fields},
+        v2_base_urls=tuple(chosen.from_v2.base_urls) if chosen.from_v2 else (),
+        v2_auth_scheme=chosen.from_v2.auth_scheme if chosen.from_v2 else None,
+        names={entry.name: FieldAdvice(entry.use, entry.why, entry.see) for entry in chosen.names},
     )

@@ -55,6 +55,29 @@ RULES: dict[str, Rule] = {
             "migrates the field (mappings/*.yaml), so code and data move the same way.",
         ),
         Rule(
+            "dyte-v2-base-url",
+            "V2BaseUrl",
+            "Dyte v2 base URL (scan --target realtimekit)",
+            "error",
+            "Dyte's v2 host is being retired too. RealtimeKit serves the same v2 routes under its "
+            "app's base URL: only the host part changes.",
+        ),
+        Rule(
+            "dyte-v2-auth",
+            "V2AuthHeader",
+            "v2 auth scheme: HTTP Basic orgId:apiKey (scan --target realtimekit)",
+            "error",
+            "RealtimeKit does not take Dyte's organization id and API key: it wants a Bearer Cloudflare API token.",
+        ),
+        Rule(
+            "dyte-target-name",
+            "TargetName",
+            "A Dyte name the target changes (a webhook header, a body field)",
+            "warning",
+            "The target names this differently or has no such field (scan.yaml `names`): webhook "
+            "receivers and request bodies must change with the migration.",
+        ),
+        Rule(
             "dyte-hardcoded-credential",
             "HardcodedCredential",
             "Credential written in the source",

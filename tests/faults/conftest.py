@@ -1,15 +1,8 @@
-"""Fixtures of the robustness suite, and the hook that writes its tally.
-
-At the end of any session that ran tests from this folder, the suite writes
-`reports/robustness.json` and `reports/robustness.md` (override the folder with
-`ROBUSTNESS_REPORT_DIR`) and prints the Markdown table: the README's robustness table
-is pasted from there.
-"""
+"""Fixtures of the robustness suite (its tally is written by hooks in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,31 +40,3 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     import migrator.client
 
     monkeypatch.setattr(migrator.client, "backoff_delay", lambda failures, base, cap: 0.01)
-
-
-def _report_dir(config: pytest.Config) -> Path:
-    return Path(os.environ.get("ROBUSTNESS_REPORT_DIR") or config.rootpath / "reports")
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if TALLY:
-        try:
-            session.config.stash[_written] = TALLY.write(_report_dir(session.config))
-        except Exception as exc:  # the tally must never turn a green run red
-            print(f"robustness tally not written: {type(exc).__name__}: {exc}")
-
-
-_written = pytest.StashKey[list]()
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    if not TALLY:
-        return
-    terminalreporter.section("robustness tally")
-    try:
-        terminalreporter.write(TALLY.markdown())
-    except Exception as exc:
-        terminalreporter.write_line(f"robustness tally failed: {type(exc).__name__}: {exc}")
-    for path in config.stash.get(_written, []):
-        terminalreporter.write_line(f"written: {path}")

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+SECTIONS = ("chaos", "kills", "crash_runs", "signals", "hostile", "secrets")
+
 
 @dataclass
 class Tally:
@@ -36,6 +38,15 @@ class Tally:
     def add(self, section: str, record: dict[str, Any]) -> None:
         with self._lock:
             getattr(self, section).append(record)
+
+    def records(self) -> dict[str, list[dict[str, Any]]]:
+        """Every section's records (what an xdist worker sends to the controller)."""
+        return {section: list(getattr(self, section)) for section in SECTIONS}
+
+    def absorb(self, records: dict[str, list[dict[str, Any]]]) -> None:
+        with self._lock:
+            for section in SECTIONS:
+                getattr(self, section).extend(records.get(section, []))
 
     def __bool__(self) -> bool:
         return any((self.chaos, self.kills, self.crash_runs, self.signals, self.hostile, self.secrets))

@@ -30,6 +30,17 @@ def test_migrated_meetings_and_participants_read_back_through_the_sdk_match_v1(
 ) -> None:
     org = sandbox_factory(rate_limit=0, meetings=9, participants=4)
     ws = Workspace.for_sandbox(tmp_path, org, "realtimekit")
+    planned, _ = ws.run("plan")
+    assert planned.exit_code == EXIT_OK, planned.output
+    # The plan names the overlay it applied and tells webhook receivers what RealtimeKit changes.
+    report = (ws.reports / "plan.md").read_text(encoding="utf-8")
+    assert "with the overlay targets/realtimekit.yaml applied" in report
+    changes = {c["field"]: c["change"] for c in json.loads((ws.reports / "plan.json").read_text())["webhook_payload_changes"]}
+    assert (
+        "rtk-signature" in changes["header: dyte-signature"] and "/.well-known/webhooks.json" in changes["header: dyte-signature"]
+    )
+    assert "rtk-uuid" in changes["header: dyte-uuid"] and "rtk-webhook-id" in changes["header: dyte-uuid"]
+    assert "customParticipantId" in changes["participant.customParticipantId"]
     result, migrated = ws.run("migrate")
     assert result.exit_code == EXIT_OK, result.output
     assert migrated is not None and migrated["status"] == "complete"
@@ -67,17 +78,24 @@ def test_migrated_meetings_and_participants_read_back_through_the_sdk_match_v1(
     assert org.stats()["totals"]["v2_writes"] == 0  # nothing went to Dyte v2
 
 
-def test_create_app_makes_one_app_and_reuses_it(tmp_path: Any, sandbox_factory: SandboxFactory) -> None:
-    org = sandbox_factory(rate_limit=0, meetings=2, participants=2)
+def _without_app_id(tmp_path: Any, org: Any) -> Workspace:
+    """A workspace whose RealtimeKit credentials name the account but no app (`--create-app` makes one)."""
     creds = org.credentials
     rtk = creds["realtimekit"]
     creds["realtimekit"] = {
         "account_id": rtk["account_id"],
         "api_token": rtk["api_token"],
         "base_url": rtk["base_url"].rsplit("/", 1)[0] + "/{app_id}",
-    }  # no app id yet
+    }
     ws = Workspace.for_sandbox(tmp_path, org, "realtimekit")
     ws.credentials.write_text(json.dumps(creds))
+    return ws
+
+
+def test_create_app_makes_one_app_and_reuses_it(tmp_path: Any, sandbox_factory: SandboxFactory) -> None:
+    org = sandbox_factory(rate_limit=0, meetings=2, participants=2)
+    rtk = org.credentials["realtimekit"]
+    ws = _without_app_id(tmp_path, org)
     kit = sdk_client(org).realtime_kit
     account = rtk["account_id"]
 
@@ -95,3 +113,24 @@ def test_create_app_makes_one_app_and_reuses_it(tmp_path: Any, sandbox_factory: 
     assert again.exit_code == EXIT_OK and "reused" in again.stderr
     assert outcome is not None and all(c["created"] == 0 for c in outcome["counts"].values())
     assert [a.name for a in kit.apps.get(account_id=account).data].count("production") == 1
+
+
+def test_create_app_whose_answer_is_lost_adopts_the_app_and_never_makes_a_second(
+    tmp_path: Any, sandbox_factory: SandboxFactory
+) -> None:
+    """Every write commits, then the connection drops: the POST /apps answer never arrives."""
+    org = sandbox_factory(rate_limit=0, meetings=1, participants=0, faults="commit-then-drop:1")
+    ws = _without_app_id(tmp_path, org)
+    kit = sdk_client(org).realtime_kit
+    account = org.credentials["realtimekit"]["account_id"]
+
+    first, _ = ws.run("--create-app", "production", "plan")
+    made = [a for a in kit.apps.get(account_id=account).data if a.name == "production"]
+    assert len(made) == 1
+    assert first.exit_code == EXIT_OK, first.output
+    assert f"realtimekit app {made[0].id} (adopted" in first.stderr
+
+    again, _ = ws.run("--create-app", "production", "plan")
+    assert again.exit_code == EXIT_OK and "reused" in again.stderr
+    assert [a.name for a in kit.apps.get(account_id=account).data].count("production") == 1
+    assert org.stats()["totals"]["faults"] == {"commit-then-drop": 1}  # one POST /apps in all

@@ -157,3 +157,17 @@ def test_no_field_is_dropped_as_unknown_for_the_spec_fields() -> None:
         rtk.map_whole_preset({**v2_preset("host"), "id": "p"}),
     ):
         assert not [n for n in mapped.notes if "no rule" in (n.reason or "")]
+
+
+def test_receivers_of_dyte_v2_events_are_told_what_realtimekit_changes_in_v2_terms() -> None:
+    """v2 -> RealtimeKit: the headers, key and delivery rules; the meeting ids; nothing written about v1 events."""
+    v2_source = _rtk().webhook_payload_changes
+    fields = {change.field for change in v2_source}
+    assert {"header: dyte-signature", "header: dyte-uuid", "delivery", "meeting.id"} <= fields
+    assert "webhooks.json" in next(c.change for c in v2_source if c.field == "header: dyte-signature")
+    assert "Dyte v2" in next(c.change for c in v2_source if c.field == "meeting.id")
+    assert not [c.field for c in v2_source if "v1" in c.change]  # Dyte v2 already had every event RealtimeKit sends
+
+    v1_source = MappingSet.load(target="realtimekit").webhook_payload_changes
+    assert fields - {"meeting.id"} <= {change.field for change in v1_source}
+    assert "the v1 one" in next(c.change for c in v1_source if c.field == "meeting.id")
