@@ -1,7 +1,7 @@
 """The loaded `mappings/` folder: what the extractor, planner, loader and reports call.
 
 Loading validates every file (structure with pydantic, promises against the v2 spec) so a
-bad edit stops the run before anything is read or written (exit 2).
+bad edit stops the run before the ledger is opened or anything is written (exit 2).
 """
 
 from __future__ import annotations
