@@ -11,8 +11,9 @@ use, so `import migrator` (and the CLI's start-up) stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from migrator.lazy import loader
 
 __version__ = "0.1.0"
 
@@ -37,10 +38,7 @@ if TYPE_CHECKING:
     from migrator.settings import load_credentials
 
 
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'migrator' has no attribute {name!r}")
+__getattr__ = loader(__name__, _PUBLIC)
 
 
 __all__ = [

@@ -25,11 +25,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from migrator import export, kinds, ledger_files, sources, undo
+from migrator import kinds, ledger_files
 from migrator.client import DyteClient
-from migrator.default_preset import default_preset_status, mappings_notice, record_mappings
 from migrator.errors import (
     EXIT_FAILED,
     EXIT_OK,
@@ -40,17 +39,19 @@ from migrator.errors import (
     LedgerWriteError,
     TransportError,
 )
-from migrator.importer import Importer
-from migrator.ledger import Ledger, Scope
-from migrator.ledger import backup as ledger_backup
-from migrator.load import Loader
-from migrator.mapping import MappingSet, default_directory
+from migrator.mapping.folder import default_directory
 from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Finding, Kind, LoadSummary, PlanSummary
-from migrator.plan import Fingerprints, Planner, SavedPlan, planned_actions
 from migrator.settings import DEFAULT_PROFILES, Credentials
 from migrator.shards import Shard
 from migrator.shards import label as shard_label
-from migrator.verify import Verifier
+
+# The stages (ledger, mappings, planner, loader...) are imported where a command uses them: a
+# migration's first API call then waits only for the client's imports, and the mappings load
+# in a thread meanwhile (see `Migration._session`).
+if TYPE_CHECKING:
+    from migrator.ledger import Ledger, Scope
+    from migrator.mapping import MappingSet
+    from migrator.plan import Fingerprints
 
 T = TypeVar("T")
 PREVIEW_ITEMS = 10  # how many objects a rollback preview names
@@ -59,6 +60,8 @@ PREVIEW_ITEMS = 10  # how many objects a rollback preview names
 def _reports() -> ModuleType:
     """The report stack (jinja2 and the renderers), imported when a command writes reports, not at start-up."""
     import migrator.reports
+    import migrator.reports.build
+    import migrator.reports.html
     import migrator.reports.model
     import migrator.reports.unresolved
 
@@ -175,6 +178,9 @@ class Migration:
 
     # ------------------------------------------------------------ plumbing
     def _mappings(self) -> MappingSet:
+        from migrator import sources
+        from migrator.mapping import MappingSet
+
         if self._mapping_set is None:
             self._mapping_set = MappingSet.load(
                 self.options.mappings_dir,
@@ -192,6 +198,8 @@ class Migration:
         )
 
     def _ledger(self) -> Ledger:
+        from migrator.ledger import Ledger
+
         ledger = Ledger.open(
             self.ledger_path, self.credentials.pair, shard=self.options.shard.label if self.options.shard else None
         )
@@ -244,13 +252,16 @@ class Migration:
         raise Interrupted("stopped by a signal before any v2 write; nothing to resume but the extract")
 
     @asynccontextmanager
-    async def _session(self, command: str) -> AsyncIterator[tuple[DyteClient, Ledger, int]]:
-        """Preflight both APIs, then open the ledger: a failed preflight never creates or binds one."""
+    async def _session(self, command: str, *, reports: bool = True) -> AsyncIterator[tuple[DyteClient, Ledger, int]]:
+        """Preflight both APIs while the mappings load, then open the ledger: a failed preflight or a
+        broken mappings folder never creates or binds one. A command that ends with `reports` imports
+        them in a thread meanwhile, while its calls wait on the network, rather than after its last call."""
         async with self._client() as client:
-            await self._preflight(client)
+            await self._preflight_and_mappings(client)
             ledger = self._ledger()
             run_id = ledger.start_run(command)
             status = "failed"
+            importing = asyncio.ensure_future(asyncio.to_thread(_reports)) if reports else None
             try:
                 yield client, ledger, run_id
                 status = ledger.run_status or "done"
@@ -258,11 +269,15 @@ class Migration:
                 status = "interrupted"
                 raise
             finally:
+                if importing is not None:  # an import error would surface again where the reports are written
+                    await asyncio.gather(importing, return_exceptions=True)
                 with contextlib.suppress(sqlite3.Error):  # a full disk must not hide the error that stopped the run
                     ledger.end_run(run_id, status, {})
                 ledger.close()
 
     async def _extract(self, client: DyteClient, ledger: Ledger, run_id: int, stop: asyncio.Event) -> ExtractSummary:
+        from migrator import sources
+
         with _Stage(self.progress, "extract") as stage:
             extractor = sources.of(self.credentials).extractor(
                 client,
@@ -286,6 +301,8 @@ class Migration:
         refresh: bool = True,
         fingerprint: bool = False,
     ) -> tuple[PlanSummary, Fingerprints | None]:
+        from migrator.plan import Fingerprints, Planner
+
         planner = Planner(ledger, mappings, client if read_v2 else None, refresh=refresh, fingerprint=fingerprint)
         summary = await self._until_stopped(stop, planner.run())
         prints = (
@@ -328,15 +345,32 @@ class Migration:
                 raise ConfigError(f"cannot reach the {name} API at {base_url}: {exc}") from None
         return answers
 
+    async def _preflight_and_mappings(self, client: DyteClient) -> None:
+        """The preflight's calls and the loading of the mappings at once: loading (YAML, pydantic, the
+        v2 spec) is CPU work, in a thread, while the calls wait on the network. A broken mappings
+        folder is the error reported when both fail, as when the mappings were read before any call."""
+        probing = asyncio.ensure_future(self._preflight(client))  # first: its call leaves before the thread starts
+        loading = asyncio.ensure_future(asyncio.to_thread(self._mappings))
+        try:
+            await asyncio.wait({loading, probing}, return_when=asyncio.FIRST_EXCEPTION)
+            await asyncio.wait({loading})  # a failed preflight waits for the mappings' verdict
+            loading.result()
+            probing.result()
+        finally:
+            probing.cancel()  # when the mappings failed first
+            await asyncio.gather(probing, return_exceptions=True)
+
     # ------------------------------------------------------------ commands
     def check(self) -> Outcome:
         """Preflight both APIs, then read v1 into the ledger (the extract plan and migrate also run) to
         count the participants that need the org default preset. Exit 2 when they need one that is
         unset or not a v1 preset: they would be unmappable. Writes nothing to the target."""
-        mappings = self._mappings()
 
         async def work(stop: asyncio.Event) -> Outcome:
-            async with self._session("check") as (client, ledger, run_id):
+            async with self._session("check", reports=False) as (client, ledger, run_id):
+                from migrator.default_preset import default_preset_status, mappings_notice
+
+                mappings = self._mappings()
                 await self._extract(client, ledger, run_id, stop)
                 default = default_preset_status(ledger, mappings)
                 entities = sum(sum(states.values()) for states in ledger.counts().values())
@@ -382,7 +416,7 @@ class Migration:
 
     def extract(self) -> Outcome:
         async def work(stop: asyncio.Event) -> Outcome:
-            async with self._session("extract") as (client, ledger, run_id):
+            async with self._session("extract", reports=False) as (client, ledger, run_id):
                 summary = await self._extract(client, ledger, run_id, stop)
                 counts = _kinds_line(summary.counts)
                 return Outcome(
@@ -400,10 +434,13 @@ class Migration:
 
         `refresh=False` skips reading the target for objects deleted there since we wrote them."""
         _check_refresh(refresh, out)
-        mappings = self._mappings()
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("plan") as (client, ledger, run_id):
+                from migrator.default_preset import default_preset_status, mappings_notice
+                from migrator.plan import planned_actions
+
+                mappings = self._mappings()
                 extracted = await self._extract(client, ledger, run_id, stop)
                 default = default_preset_status(ledger, mappings)
                 summary, prints = await self._plan(client, ledger, mappings, stop, refresh=refresh, fingerprint=out is not None)
@@ -463,12 +500,21 @@ class Migration:
             raise ConfigError(f"batch_size must be a whole number of 1 or more, not {batch_size!r}")
         if max_seconds is not None and (not isinstance(max_seconds, (int, float)) or max_seconds <= 0):
             raise ConfigError(f"max_seconds must be more than 0, not {max_seconds!r}")
-        saved = SavedPlan.load(plan) if plan is not None else None
-        mappings = self._mappings()
-        deadline = time.monotonic() + max_seconds if max_seconds else None
+        saved = None
+        if plan is not None:
+            from migrator.plan import SavedPlan
+
+            saved = SavedPlan.load(plan)
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("migrate") as (client, ledger, run_id):
+                from migrator.default_preset import mappings_notice, record_mappings
+                from migrator.load import Loader
+                from migrator.plan import planned_actions
+
+                # --max-seconds counts from the open session
+                deadline = time.monotonic() + max_seconds if max_seconds else None
+                mappings = self._mappings()
                 await self._extract(client, ledger, run_id, stop)
                 summary, prints = await self._plan(client, ledger, mappings, stop, refresh=refresh, fingerprint=saved is not None)
                 if saved is not None and prints is not None:
@@ -574,10 +620,11 @@ class Migration:
         )
 
     def verify(self) -> Outcome:
-        mappings = self._mappings()
-
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("verify") as (client, ledger, run_id):
+                from migrator.verify import Verifier
+
+                mappings = self._mappings()
                 await self._extract(client, ledger, run_id, stop)
                 planned, _ = await self._plan(client, ledger, mappings, stop, read_v2=False)
                 summary = await self._until_stopped(stop, Verifier(client, ledger).run())
@@ -609,10 +656,12 @@ class Migration:
 
     def import_(self) -> Outcome:
         """Rebuild this ledger from what v2 already holds (see importer.py); writes nothing to v2."""
-        mappings = self._mappings()
 
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("import") as (client, ledger, run_id):
+                from migrator.importer import Importer
+
+                mappings = self._mappings()
                 await self._extract(client, ledger, run_id, stop)
                 await self._plan(client, ledger, mappings, stop, read_v2=False)
                 importer = Importer(client, ledger)
@@ -642,6 +691,9 @@ class Migration:
 
     def rollback_preview(self) -> Outcome:
         """What `rollback()` would undo, from the ledger alone: no network, no write."""
+        from migrator import undo
+        from migrator.ledger import Ledger
+
         with Ledger.open(self.ledger_path, self.credentials.pair, create=False) as ledger:
             counts: dict[str, dict[str, int]] = {}
             first: list[dict[str, Any]] = []
@@ -666,10 +718,11 @@ class Migration:
         )
 
     def rollback(self) -> Outcome:
-        self._mappings()  # a broken mappings folder fails before anything is touched
-
         async def work(stop: asyncio.Event) -> Outcome:
             async with self._session("rollback") as (client, ledger, run_id):
+                from migrator import undo
+                from migrator.load import Loader
+
                 loader = Loader(client, ledger, run_id, stop=stop)
                 await loader.reconcile_in_flight()
                 summary = await undo.rollback(client, ledger, run_id)
@@ -691,6 +744,8 @@ def status(ledger: Path | None, credentials_file: Path | None = None, profiles: 
     """Progress per kind and state, from the ledger alone (no network). Exit 3 while work remains.
 
     `profiles`: the (source, target) whose credentials name the default ledger when `ledger` is None."""
+    from migrator.ledger import Ledger
+
     ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file, profiles=profiles)
     with Ledger.open(ledger_path, None, lock=False, create=False) as book:
         counts = {kind.value: dict(states) for kind, states in book.counts().items()}
@@ -730,6 +785,9 @@ def export_ids(
     profiles: tuple[str, str] = DEFAULT_PROFILES,
 ) -> tuple[Outcome, str]:
     """The id map of what the ledger holds; with `shard`, only if the ledger is that shard's."""
+    from migrator import export
+    from migrator.ledger import Ledger
+
     if fmt not in ("csv", "json"):
         raise ConfigError(f"unknown export format {fmt!r}; choose csv or json")
     ledger_path = ledger_files.ledger_path_for_reading(ledger, credentials_file, shard.label if shard else None, profiles)
@@ -756,8 +814,10 @@ def backup_ledger(
     ledger: Path | None, target: Path, credentials_file: Path | None = None, profiles: tuple[str, str] = DEFAULT_PROFILES
 ) -> Outcome:
     """A single-file copy of the ledger (WAL included) that a later run can use as its ledger."""
+    from migrator.ledger import backup
+
     source = ledger_files.ledger_path_for_reading(ledger, credentials_file, profiles=profiles)
-    size = ledger_backup(source, target)
+    size = backup(source, target)
     return Outcome(
         "ledger backup", "complete", EXIT_OK, {}, {}, [str(target)], f"copied ledger {source} to {target} ({size} bytes)"
     )

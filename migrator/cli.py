@@ -23,13 +23,10 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from migrator import api, interrupts
 from migrator import config as config_module
@@ -37,6 +34,10 @@ from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, Conf
 from migrator.model import Kind
 from migrator.progress import ProgressDisplay
 from migrator.settings import DEFAULT_SOURCE, DEFAULT_TARGET, SOURCES, TARGETS, load_credentials
+
+if TYPE_CHECKING:  # rich is imported when a table is printed, at the end of a command
+    from rich.console import Console
+    from rich.table import Table
 
 # ------------------------------------------------------------------ help: layout, examples, env, exit codes
 _NO_BREAK_HYPHEN = "\u2011"
@@ -318,6 +319,8 @@ class Context:
         click.echo(scrub(line), err=self.as_json)
 
     def console(self) -> Console:
+        from rich.console import Console
+
         return Console(file=sys.stderr if self.as_json else sys.stdout, highlight=False, soft_wrap=False)
 
 
@@ -440,6 +443,9 @@ def _failure(command: str | None, message: str, code: int) -> dict[str, Any]:
 
 def counts_table(counts: dict[str, dict[str, int]], title: str | None = None) -> Table:
     """One row per kind, one column per count name (actions, outcomes or states), in first-seen order."""
+    from rich import box
+    from rich.table import Table
+
     columns = list(dict.fromkeys(name for tally in counts.values() for name in tally))
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("kind")

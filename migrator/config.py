@@ -18,13 +18,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from migrator.errors import ConfigError
-from migrator.mapping import default_directory
+from migrator.mapping.folder import default_directory
 from migrator.settings import DEFAULT_TARGET
+
+if TYPE_CHECKING:
+    from migrator.config_file import ConfigFile
 
 CONFIG_FILE = Path("dyte-migrate.toml")
 CONFIG_ENV = "DYTE_MIGRATE_CONFIG"
@@ -32,20 +33,6 @@ CONFIG_ENV = "DYTE_MIGRATE_CONFIG"
 _CREDENTIAL_KEY = re.compile(
     r"(api_?key|token|secret|password|credential|org_id|account_id|^v1$|^v2$|^realtimekit$)", re.IGNORECASE
 )
-
-
-class ConfigFile(BaseModel):
-    """What dyte-migrate.toml may set (every key optional)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    default_preset: str | None = Field(default=None, min_length=1)
-    ledger: Path | None = None
-    reports_dir: Path | None = None
-    rate_limit: float | None = Field(default=None, ge=0)
-    concurrency: int | None = Field(default=None, ge=1, le=64)
-    target: Literal["dyte-v2", "realtimekit"] | None = None
-    mappings: Path | None = None  # a mappings folder (a copy made by `init --with-mappings`)
 
 
 @dataclass(frozen=True)
@@ -76,12 +63,6 @@ class Resolved:
     file: Path | None  # the config file read, if any
 
 
-def _one_line(error: ValidationError, where: str) -> str:
-    first = error.errors()[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(file)"
-    return f"{where}: key {key!r}: {first['msg']}"
-
-
 def _credential_keys(table: Mapping[str, Any], prefix: str = "") -> list[str]:
     found = []
     for key, value in table.items():
@@ -108,10 +89,9 @@ def read_config(path: Path) -> ConfigFile:
             f"config file {path} holds a credential ({', '.join(secrets)}): credentials never go in the "
             "config file; use the environment (DYTE_V1_*, DYTE_V2_*) or --credentials FILE"
         )
-    try:
-        config = ConfigFile.model_validate(table)
-    except ValidationError as exc:
-        raise ConfigError(_one_line(exc, f"config file {path}")) from None
+    from migrator.config_file import checked
+
+    config = checked(table, f"config file {path}")
     base = path.parent  # relative paths in the file are relative to the file, wherever the command runs
     return config.model_copy(
         update={
@@ -134,7 +114,7 @@ def find_config(given: Path | None, env: Mapping[str, str]) -> tuple[Path | None
 def resolve(flags: Mapping[str, Any], env: Mapping[str, str], config_path: Path | None) -> Resolved:
     """Each setting from the first that sets it: a flag given on the command line (`flags`), the
     environment, the config file, the built-in default."""
-    config = read_config(config_path) if config_path is not None else ConfigFile()
+    config = read_config(config_path) if config_path is not None else None
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for setting in SETTINGS:
@@ -142,12 +122,11 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], config_path: Path 
         if setting.name in flags:
             values[setting.name], sources[setting.name] = flags[setting.name], setting.flag
         elif raw_env.strip():
-            try:
-                parsed = ConfigFile.model_validate({setting.name: raw_env.strip()})
-            except ValidationError as exc:
-                raise ConfigError(_one_line(exc, f"environment variable {setting.env}")) from None
+            from migrator.config_file import checked
+
+            parsed = checked({setting.name: raw_env.strip()}, f"environment variable {setting.env}")
             values[setting.name], sources[setting.name] = getattr(parsed, setting.name), f"env {setting.env}"
-        elif getattr(config, setting.name) is not None:
+        elif config is not None and getattr(config, setting.name) is not None:
             values[setting.name], sources[setting.name] = getattr(config, setting.name), f"config file {config_path}"
         else:
             values[setting.name], sources[setting.name] = setting.default, DEFAULT_SOURCE

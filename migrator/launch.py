@@ -30,9 +30,17 @@ def before_work(signum: int, _frame: object) -> None:
     os._exit(128 + signum)
 
 
+def without_httpx_cli() -> None:
+    """Keep httpx from importing its own command line (`httpx._main`: rich, pygments), which it
+    does on import whenever those are installed, as ours are: a tenth of a second of every start.
+    This process never runs httpx's command line; its `httpx.main` stays a stub that says so."""
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None: importing it fails
+
+
 def main() -> None:
     for sig in _NAMES:
         signal.signal(sig, before_work)
+    without_httpx_cli()
     from migrator import interrupts
     from migrator.cli import cli  # httpx, pydantic, rich...
 

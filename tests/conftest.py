@@ -29,15 +29,19 @@ SandboxFactory = Callable[..., SandboxServer]
 
 @pytest.fixture(scope="session", autouse=True)
 def private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Default ledgers and org-pair locks go to the user's state directory: in tests, a
-    private one (CLI subprocesses inherit it), never the real home's."""
-    saved = os.environ.get("XDG_STATE_HOME")
-    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+    """Default ledgers and org-pair locks go to the user's state directory, the parsed v2 spec
+    to the user's cache directory: in tests, private ones (CLI subprocesses inherit them), never
+    the real home's."""
+    names = ("XDG_STATE_HOME", "XDG_CACHE_HOME")
+    saved = {name: os.environ.get(name) for name in names}
+    for name in names:
+        os.environ[name] = str(tmp_path_factory.mktemp(name.split("_")[1].lower()))
     yield
-    if saved is None:
-        os.environ.pop("XDG_STATE_HOME", None)
-    else:
-        os.environ["XDG_STATE_HOME"] = saved
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture

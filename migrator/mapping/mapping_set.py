@@ -1,7 +1,7 @@
 """The loaded `mappings/` folder: what the extractor, planner, loader and reports call.
 
 Loading validates every file (structure with pydantic, promises against the v2 spec) so a
-bad edit stops the run before anything is read or written (exit 2).
+bad edit stops the run before the ledger is opened or anything is written (exit 2).
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ from migrator.mapping.filemodels import (
     ReportNote,
     WebhookFile,
 )
+from migrator.mapping.folder import default_directory
 from migrator.mapping.overlay import DEFAULT_TARGET, Overlay, load_overlay
 from migrator.mapping.resolution import PresetResolver
 from migrator.mapping.results import Mapped, PresetChoice, Unmappable
 from migrator.mapping.yamlsource import read
-
-DEFAULT_DIRECTORY = Path(__file__).resolve().parent.parent.parent / "mappings"
 
 
 @dataclass(frozen=True)
@@ -86,12 +85,6 @@ V2_IDENTITY_LAYOUT = Layout(
     endpoints=False,
     overlay_rules=False,
 )
-
-
-def default_directory() -> Path:
-    """The project's `mappings/` in a checkout, else the copy a wheel ships inside the package."""
-    packaged = Path(__file__).resolve().parent.parent / "_mappings"
-    return DEFAULT_DIRECTORY if DEFAULT_DIRECTORY.is_dir() else packaged
 
 
 class MappingSet:

@@ -16,15 +16,23 @@ import logging
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from migrator.reports.build import import_report, migrate_report, plan_report, rollback_report, verify_report
+from migrator.lazy import loader
 from migrator.reports.files import append_atomically, write_atomically
-from migrator.reports.html import html_chunks
 from migrator.reports.jsonout import json_chunks
 from migrator.reports.markdown import markdown
 from migrator.reports.model import SCHEMA_VERSION, RowStream
 from migrator.reports.redact import redacted_document
+
+if TYPE_CHECKING:
+    from migrator.reports.build import import_report, migrate_report, plan_report, rollback_report, verify_report
+
+# The builders (ledger, mappings) and the HTML form (jinja2) load on first use, so that a command
+# importing a light part of this package (redaction, the unresolved rows) does not pay for them.
+_BUILDERS = dict.fromkeys(
+    ("import_report", "migrate_report", "plan_report", "rollback_report", "verify_report"), "migrator.reports.build"
+)
 
 REPORT_SCHEMA_VERSION = SCHEMA_VERSION
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -43,6 +51,8 @@ def load_schema() -> dict[str, Any]:
 
 def write_report(reports_dir: Path, name: str, data: dict[str, Any]) -> list[str]:
     """Write `<name>.json`, `<name>.md` and `<name>.html` atomically; return their paths."""
+    from migrator.reports.html import html_chunks
+
     reports_dir.mkdir(parents=True, exist_ok=True)
     doc = redacted_document(data)
     text = markdown(doc)
@@ -64,6 +74,9 @@ def write_saved_plan(path: Path, data: dict[str, Any], saved: dict[str, Any]) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, json_chunks(redacted_document({**data, "saved_plan": saved})))
     return str(path)
+
+
+__getattr__ = loader(__name__, _BUILDERS)
 
 
 __all__ = [

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrator import kinds
-from migrator.ledger import Ledger
-from migrator.mapping import MappingSet
 from migrator.model import (
     PLAN_ACTIONS,
     EntityError,
@@ -24,6 +22,10 @@ from migrator.model import (
 from migrator.reports.ledger_rows import changed_rows, journal_rows, plan_rows, unmappable_rows
 from migrator.reports.model import RowStream, document
 from migrator.reports.unresolved import unresolved_rows
+
+if TYPE_CHECKING:
+    from migrator.ledger import Ledger
+    from migrator.mapping import MappingSet
 
 # What a reviewer must see first: what is lost, then what is changed, then the rest.
 NOTE_ORDER = ("lossy", "dropped", "converted", "relocated", "renamed", "defaulted")

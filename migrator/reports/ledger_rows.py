@@ -7,11 +7,14 @@ asks the ledger again, one entity at a time.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from migrator import kinds
-from migrator.ledger import Ledger
 from migrator.model import Action, Entity, Kind, PlanSummary
 from migrator.reports.model import Row, RowStream
+
+if TYPE_CHECKING:
+    from migrator.ledger import Ledger
 
 # Participants last: they are the many, so a page that can hold only some rows loses only participants.
 ROW_KIND_ORDER = (Kind.PRESET, Kind.MEETING, Kind.WEBHOOK, Kind.PARTICIPANT)

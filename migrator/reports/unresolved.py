@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from migrator import kinds
-from migrator.ledger import Ledger
 from migrator.model import Action, Entity, Finding, State
 from migrator.reports.model import Row, RowStream
+
+if TYPE_CHECKING:
+    from migrator.ledger import Ledger
 
 CONSOLE_ROWS = 20  # entities named on the terminal; the reports name them all
 MAPPINGS_META = "mappings_fingerprint"

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from migrator.mapping.mapping_set import default_directory
+from migrator.mapping.folder import default_directory
 from migrator.scan._detect import DETECTORS
 from migrator.scan._knowledge import Knowledge, load
 from migrator.scan._model import Finding, ScanResult

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 
 from migrator.errors import EXIT_LOCKED, EXIT_OK, EXIT_USAGE
 
@@ -55,7 +56,9 @@ def test_shards_killed_and_restarted_merge_to_an_exact_copy_and_rerun_writes_not
 
     merged = Workspace(tmp_path, workspaces[0].credentials)
     merged_ledger = tmp_path / "merged.sqlite"
-    status = subprocess.run(["dyte-migrate", "--ledger", str(merged_ledger), "status"], capture_output=True, text=True)
+    status = subprocess.run(
+        [sys.executable, "-m", "migrator", "--ledger", str(merged_ledger), "status"], capture_output=True, text=True
+    )
     assert status.returncode == EXIT_OK, status.stdout + status.stderr
     verify = merged.run("--ledger", str(merged_ledger), "verify")[0]
     assert verify.exit_code == EXIT_OK, verify.output
