@@ -163,6 +163,7 @@ def _split(sandbox: Sandbox, count: int, rate: float) -> dict[str, Any]:
                 "throttled_429": int(((run.outcome or {}).get("requests") or {}).get("throttled", 0)),
                 "floor_s": round(floor, 2),
                 "efficiency": round(floor / run.wall, 3),
+                "cpu_s": round(run.cpu_s, 2),
             }
         )
     return {
