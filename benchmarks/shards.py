@@ -201,6 +201,7 @@ def _split(sandbox: Sandbox, count: int, rate: float) -> dict[str, Any]:
             raise RuntimeError(f"shard {index}/{count} exited {run.exit_code}: {run.stderr_tail}")
     clients = sandbox.stats()["clients"]
     merged = sandbox.workdir / f"n{count}-merged.sqlite"
+    merge_started = time.perf_counter()
     merge = subprocess.run(
         [sys.executable, "-m", "migrator", "ledger", "merge", *[str(ws.ledger) for ws in roots], "--output", str(merged)],
         capture_output=True,
@@ -209,12 +210,14 @@ def _split(sandbox: Sandbox, count: int, rate: float) -> dict[str, Any]:
     )
     if merge.returncode != 0:
         raise RuntimeError(f"ledger merge exited {merge.returncode}: {merge.stderr[-500:]}")
+    merge_s = time.perf_counter() - merge_started
     shards = [_shard_figures(i, count, run, clients.get(_address(i), {}), rate) for i, run in enumerate(runs, 1)]
     return {
         "shards": count,
         "wall_s": max(s["wall_s"] for s in shards),
         "api_calls": sum(s["api_calls"] for s in shards),
         "per_shard": shards,
+        "merge_s": round(merge_s, 2),
         "sandbox_cpu_s": round(sandbox_cpu, 2),
         "machine": machine.result,
         "count": count_copy(sandbox.credentials, [merged]),
@@ -301,7 +304,7 @@ def table(result: dict[str, Any]) -> list[tuple[str, str, str]]:
             )
         rows.append(
             (
-                f"  N={n}: merged, counted via the APIs",
+                f"  N={n}: merged ({split['merge_s']} s), counted via the APIs",
                 f"lost {c['lost']}, duplicated {c['duplicated']}",
                 f"v1 {c['v1_meetings']} meetings / {c['v1_participants']} participants; v2 {c['v2_meetings']} / "
                 f"{c['v2_participants']}; merged ledger ids = v2 ids: {c['ledger_matches_v2']}",
