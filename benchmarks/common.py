@@ -380,10 +380,22 @@ def workspace(sandbox: Sandbox, name: str) -> Iterator[Workspace]:
 
 @contextmanager
 def scratch(prefix: str, keep: bool = False) -> Iterator[Path]:
+    """A temporary folder, also the state folder (XDG_STATE_HOME) of every process started meanwhile.
+
+    The sandbox's seeded orgs have the same ids everywhere, and the tool locks an org pair
+    in the user's state folder: without this, someone else's run against another sandbox
+    on the same machine would hold "our" pair's lock (exit 4).
+    """
     directory = Path(tempfile.mkdtemp(prefix=f"dyte-bench-{prefix}-"))
+    saved = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(directory / "state")
     try:
         yield directory
     finally:
+        if saved is None:
+            os.environ.pop("XDG_STATE_HOME", None)
+        else:
+            os.environ["XDG_STATE_HOME"] = saved
         if not keep:
             shutil.rmtree(directory, ignore_errors=True)
 
