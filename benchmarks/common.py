@@ -185,6 +185,8 @@ class CliRun:
     outcome: dict[str, Any] | None
     stderr_tail: str
     timeline: list[tuple[float, float]] = field(default_factory=list)  # (t, rss MB) samples
+    started: float = 0.0  # time.monotonic() when the process was started (the sandbox's stats use that clock)
+    runqueue_wait_s: float | None = None  # time it was runnable but not running, waiting for a CPU (Linux)
 
 
 @dataclass
@@ -240,7 +242,7 @@ def run_process(
     """Run one process to its end (killed after `timeout`): wall time, exact peak RSS and CPU via wait4."""
     out_path, err_path = cwd / ".bench.stdout", cwd / ".bench.stderr"
     with open(out_path, "w") as out, open(err_path, "w") as err:
-        started = time.perf_counter()
+        started, started_monotonic = time.perf_counter(), time.monotonic()
         process = subprocess.Popen(argv, stdout=out, stderr=err, cwd=cwd, text=True, env={**os.environ, **env} if env else None)
     timeline: list[tuple[float, float]] = []
     status, usage = 0, None
@@ -252,11 +254,13 @@ def run_process(
             ps = psutil.Process(process.pid)
         except Exception:  # noqa: BLE001 - no psutil, or the process is already gone
             ps = None
+    runqueue_wait: float | None = None
     try:
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
+            runqueue_wait = _runqueue_wait(process.pid, runqueue_wait)
             elapsed = time.perf_counter() - started
             if elapsed > timeout:
                 process.kill()
@@ -284,7 +288,87 @@ def run_process(
         read_outcome(stdout),
         stderr[-2000:],
         timeline,
+        started_monotonic,
+        runqueue_wait,
     )
+
+
+def _runqueue_wait(pid: int, last: float | None) -> float | None:
+    """Seconds the process has waited on a run queue so far (/proc/PID/schedstat), else the last value read."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as file:
+            return int(file.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return last
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds a process has used so far (psutil, from the test extras; 0 without it)."""
+    try:
+        import psutil
+    except ImportError:
+        return 0.0
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+class MachineLoad:
+    """What the whole machine did during a block: busy share of all CPUs, load average, the top CPU users.
+
+    Benchmarks here share two cores with other people's work: this says how much of the
+    machine a figure had. `others` are the processes alive at both ends, outside `ours`
+    (short-lived ones, e.g. someone's test subprocesses, show only in `busy_share`).
+    """
+
+    def __init__(self, ours: set[int] | None = None) -> None:
+        self.ours = ours if ours is not None else set()
+        self.result: dict[str, Any] = {}
+        self._cpu: tuple[int, int] = (0, 0)
+        self._processes: dict[int, tuple[str, float]] = {}
+
+    @staticmethod
+    def _stat() -> tuple[int, int]:
+        try:
+            with open("/proc/stat") as file:
+                ticks = [int(v) for v in file.readline().split()[1:]]
+        except (OSError, ValueError):
+            return (0, 0)
+        return sum(ticks), ticks[3] + ticks[4]  # all, idle + iowait
+
+    @staticmethod
+    def _process_cpu() -> dict[int, tuple[str, float]]:
+        try:
+            import psutil
+        except ImportError:
+            return {}
+        seen: dict[int, tuple[str, float]] = {}
+        for proc in psutil.process_iter(["pid", "name", "cmdline", "cpu_times"]):
+            info = proc.info
+            times = info.get("cpu_times")
+            if times is None:
+                continue
+            command = " ".join(info.get("cmdline") or [info.get("name") or "?"])
+            seen[info["pid"]] = (command[:80], times.user + times.system)
+        return seen
+
+    def __enter__(self) -> MachineLoad:
+        self._cpu, self._processes = self._stat(), self._process_cpu()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        (total, idle), (total0, idle0) = self._stat(), self._cpu
+        used: list[tuple[float, str]] = []
+        for pid, (command, cpu) in self._process_cpu().items():
+            if pid not in self.ours and pid != os.getpid():
+                used.append((cpu - self._processes.get(pid, (command, 0.0))[1], command))
+        used.sort(reverse=True)
+        self.result = {
+            "cpus": os.cpu_count(),
+            "busy_share": round(1 - (idle - idle0) / (total - total0), 3) if total > total0 else None,
+            "loadavg_1m": round(os.getloadavg()[0], 2),
+            "others_cpu_s": round(sum(cpu for cpu, _ in used), 1),
+            "others_top": [f"{cpu:.1f} s {command}" for cpu, command in used[:4] if cpu >= 0.5],
+        }
 
 
 @contextmanager
@@ -296,10 +380,22 @@ def workspace(sandbox: Sandbox, name: str) -> Iterator[Workspace]:
 
 @contextmanager
 def scratch(prefix: str, keep: bool = False) -> Iterator[Path]:
+    """A temporary folder, also the state folder (XDG_STATE_HOME) of every process started meanwhile.
+
+    The sandbox's seeded orgs have the same ids everywhere, and the tool locks an org pair
+    in the user's state folder: without this, someone else's run against another sandbox
+    on the same machine would hold "our" pair's lock (exit 4).
+    """
     directory = Path(tempfile.mkdtemp(prefix=f"dyte-bench-{prefix}-"))
+    saved = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(directory / "state")
     try:
         yield directory
     finally:
+        if saved is None:
+            os.environ.pop("XDG_STATE_HOME", None)
+        else:
+            os.environ["XDG_STATE_HOME"] = saved
         if not keep:
             shutil.rmtree(directory, ignore_errors=True)
 

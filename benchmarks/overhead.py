@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.common import Sandbox, StatsSampler, minimum_calls, scratch, stats_delta, workspace
+from benchmarks.common import Sandbox, StatsSampler, cpu_seconds, minimum_calls, scratch, stats_delta, workspace
 
 MEETINGS, PARTICIPANTS, CONCURRENCY = 100, 100, 8
 REPEATS = 2  # alternate rounds; the best of each side counts (the machine is shared and noisy)
@@ -118,24 +118,14 @@ async def raw_loop(v2: dict[str, str], writes: dict[str, list[Any]], concurrency
     }
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU seconds a process has used so far (psutil, from the test extras; 0 without it)."""
-    try:
-        import psutil
-    except ImportError:
-        return 0.0
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
-
-
 def _tool_once(sandbox: Sandbox, name: str, concurrency: int, profile: str | None) -> dict[str, Any]:
     sandbox.reset()  # initial dataset, empty v2, zero counters
     with workspace(sandbox, name) as ws:
-        before, sandbox_cpu = sandbox.stats(), _cpu_seconds(sandbox.pid)
+        before, sandbox_cpu = sandbox.stats(), cpu_seconds(sandbox.pid)
         wrap = ["py-spy", "record", "-r", "200", "--format", "raw", "-o", profile, "--"] if profile else None
         with StatsSampler(sandbox.base_url) as sampler:
             tool = ws.run("migrate", "--concurrency", str(concurrency), timeout=600, wrap=wrap)
-        sandbox_cpu = _cpu_seconds(sandbox.pid) - sandbox_cpu
+        sandbox_cpu = cpu_seconds(sandbox.pid) - sandbox_cpu
         delta = stats_delta(before, sandbox.stats())
         if tool.exit_code != 0:
             raise RuntimeError(f"migrate exited {tool.exit_code}: {tool.stderr_tail}")
@@ -166,10 +156,10 @@ def _tool_once(sandbox: Sandbox, name: str, concurrency: int, profile: str | Non
 
 def _raw_once(sandbox: Sandbox, writes: dict[str, list[Any]], concurrency: int) -> dict[str, Any]:
     sandbox.reset()
-    sandbox_cpu, own_cpu = _cpu_seconds(sandbox.pid), time.process_time()
+    sandbox_cpu, own_cpu = cpu_seconds(sandbox.pid), time.process_time()
     raw = asyncio.run(raw_loop(sandbox.v2_credentials(), writes, concurrency))
     raw["cpu_s"] = round(time.process_time() - own_cpu, 2)
-    raw["sandbox_cpu_s"] = round(_cpu_seconds(sandbox.pid) - sandbox_cpu, 2)
+    raw["sandbox_cpu_s"] = round(cpu_seconds(sandbox.pid) - sandbox_cpu, 2)
     return raw
 
 

@@ -49,6 +49,11 @@ def rtk_per_minute(dyte_per_minute: float) -> float:
     return RTK_REQUESTS * (60.0 / RTK_WINDOW_SECONDS) * dyte_per_minute / DYTE_DEFAULT_PER_MINUTE
 
 
+def _client_address(scope: Scope) -> str:
+    """The address a request came from: what Dyte's limit (and the per-client stats) key on."""
+    return str((scope.get("client") or ("?",))[0])
+
+
 class ClientGone(Exception):
     """The client disconnected while its request body was being read."""
 
@@ -156,27 +161,27 @@ class SandboxApp:
             return
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, path: str, area: Area | None) -> None:
-        method = scope["method"]
+        method, client = scope["method"], _client_address(scope)
         match = self.router.match(method, path)
         route_name = match.route.template if isinstance(match, Match) else UNMATCHED
         if area is None:
             await self._answer(send, Reply(404, error_body("sandbox", 404, f"No route {path}")))
             return
         if area in API_AREAS:
-            wait = self._rate_limit(scope, path, area)
+            wait = self._rate_limit(client, path, area)
             if wait:
                 self.stats.count_throttled()
-                await self._finish(send, method, route_name, area, self._throttled(area, wait))
+                await self._finish(send, client, method, route_name, area, self._throttled(area, wait))
                 return
         if not isinstance(match, Match):
             status, message = (405, f"Method {method} not allowed on {path}") if match else (404, f"No route {path}")
-            await self._finish(send, method, route_name, area, Reply(status, error_body(area, status, message)))
+            await self._finish(send, client, method, route_name, area, Reply(status, error_body(area, status, message)))
             return
         fault = self.faults.draw(method in WRITE_METHODS) if area in API_AREAS else None
         if fault is not None:
             self.stats.count_fault(fault)
             if fault != "commit-then-drop":
-                await self._inject(send, method, route_name, area, fault)
+                await self._inject(send, client, method, route_name, area, fault)
                 return
         if self._latency:
             await asyncio.sleep(self._latency)
@@ -187,7 +192,7 @@ class SandboxApp:
             self.stats.record(method, route_name, DROPPED, area)
             await drop_connection(send)
             return
-        await self._finish(send, method, route_name, area, reply)
+        await self._finish(send, client, method, route_name, area, reply)
 
     async def _handle(self, scope: Scope, receive: Receive, match: Match) -> Reply:
         route = match.route
@@ -232,31 +237,33 @@ class SandboxApp:
             if params.get("account_id") != account.id:
                 raise ApiError(403, "The API token has no access to this account")
 
-    def _rate_limit(self, scope: Scope, path: str, area: Area) -> int:
+    def _rate_limit(self, client: str, path: str, area: Area) -> int:
         """Dyte: one bucket per client IP across v1 and v2; RealtimeKit: one per account."""
         if area == "rtk":
             parts = path.split("/")  # /client/v4/accounts/{account_id}/...
             return self.rtk_limiter.acquire(parts[4] if len(parts) > 4 else "")
-        return self.limiter.acquire((scope.get("client") or ("?",))[0])
+        return self.limiter.acquire(client)
 
     def _throttled(self, area: Area, wait: int) -> Reply:
         return Reply(429, error_body(area, 429, "Too many requests"), ((b"retry-after", str(wait).encode()), *THROTTLE_HEADERS))
 
-    async def _inject(self, send: Send, method: str, route_name: str, area: Area, fault: str) -> None:
+    async def _inject(self, send: Send, client: str, method: str, route_name: str, area: Area, fault: str) -> None:
         if fault in ("503", "500"):
             status = int(fault)
             message = "Service unavailable" if status == 503 else "Internal server error"
-            await self._finish(send, method, route_name, area, Reply(status, error_body(area, status, message)))
+            await self._finish(send, client, method, route_name, area, Reply(status, error_body(area, status, message)))
         elif fault == "429":
-            await self._finish(send, method, route_name, area, self._throttled(area, 1))
+            await self._finish(send, client, method, route_name, area, self._throttled(area, 1))
         else:  # reset, timeout: nothing applied, no answer
             if fault == "timeout":
                 await asyncio.sleep(self.options.fault_hang_seconds)
             self.stats.record(method, route_name, DROPPED, area)
             await drop_connection(send)
 
-    async def _finish(self, send: Send, method: str, route_name: str, area: Area, reply: Reply) -> None:
+    async def _finish(self, send: Send, client: str, method: str, route_name: str, area: Area, reply: Reply) -> None:
         self.stats.record(method, route_name, reply.status, area)
+        if area in API_AREAS:  # documents are not API calls
+            self.stats.record_client(client, reply.status)
         await self._answer(send, reply)
 
     @staticmethod

@@ -12,7 +12,7 @@ import sys
 
 from migrator.errors import EXIT_LOCKED, EXIT_OK, EXIT_USAGE
 
-from .helpers import Workspace, assert_exact_copy, v2_writes
+from .helpers import Workspace, assert_exact_copy, v2_count, v2_writes
 from .test_crash_resume import _wait_for_writes
 
 SHARDS = 3
@@ -78,6 +78,8 @@ def test_a_shard_reads_and_speaks_only_for_its_meetings(tmp_path, sandbox_factor
     assert result.exit_code == EXIT_OK, result.output
     planned = outcome["counts"]["meeting"]
     assert 0 < sum(planned.values()) < 12
+    participant_reads = v2_count(org, "GET", "/v1/organizations/{organizationId}/meetings/{meetingId}/participants")
+    assert participant_reads == sum(planned.values()), "a shard read the participants of another shard's meetings"
     result, _ = ws.run("export-ids", "--shard", "1/4", "--format", "json")
     assert result.exit_code == EXIT_OK
     result, _ = ws.run("export-ids", "--shard", "2/4")

@@ -86,6 +86,26 @@ def test_a_burst_over_the_limit_gets_429_with_retry_after(sandbox_factory: Facto
     assert api.get(f"{sandbox.base_url}/_sandbox/stats").json()["totals"]["throttled"] == len(throttled)
 
 
+def test_each_client_address_has_its_own_budget_and_its_own_counts(sandbox_factory: Factory) -> None:
+    sandbox = sandbox_factory(dataset="empty", rate_limit=60)  # a bucket of 1 per address
+    apis = {address: SandboxClient(sandbox) for address in ("127.0.0.2", "127.0.0.3")}
+    for address, api in apis.items():
+        api.http = httpx.Client(timeout=15, transport=httpx.HTTPTransport(local_address=address))
+    started = time.monotonic()
+    statuses = {address: [api.v2("GET", "/meetings").status_code for _ in range(3)] for address, api in apis.items()}
+    assert statuses == {"127.0.0.2": [200, 429, 429], "127.0.0.3": [200, 429, 429]}
+    clients = sandbox.stats()["clients"]
+    assert set(clients) == {"127.0.0.2", "127.0.0.3"}
+    for seen in clients.values():
+        assert (seen["api_calls"], seen["throttled"]) == (1, 2)
+        assert started <= seen["first_call"] == seen["last_call"] <= time.monotonic()
+    apis["127.0.0.2"].get(f"{sandbox.base_url}/_sandbox/stats")  # not API calls: not counted
+    apis["127.0.0.3"].get(f"{sandbox.base_url}/s3/nothing.json")
+    assert sandbox.stats()["clients"] == clients
+    sandbox.reset()
+    assert sandbox.stats()["clients"] == {}
+
+
 def test_documents_are_not_rate_limited(sandbox_factory: Factory) -> None:
     sandbox = sandbox_factory(rate_limit=60, meetings=1, participants=0)
     api = SandboxClient(sandbox)
