@@ -18,15 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Sandbox, StatsSampler, scratch, stats_delta, workspace
-from migrator.load import NEXT_PARTICIPANT_CREATES_SQL, NEXT_UPDATES_WHERE
-from migrator.plan import DECIDE_SQL
+from migrator import kinds
+from migrator.ledger import DECIDE_SQL, NEXT_UPDATES_WHERE, next_creates_sql
+from migrator.model import Kind
 
 SIZES = ((100, 100), (1000, 100))  # (meetings, participants per meeting)
 CONCURRENCY = 8
 GOAL_RSS_MB, GOAL_GROWTH = 200.0, 1.5
 
-NEXT_CREATES_SQL = NEXT_PARTICIPANT_CREATES_SQL
-NEXT_UPDATES_SQL = f"SELECT * FROM entities WHERE kind = ? AND state IN (?) AND {NEXT_UPDATES_WHERE} ORDER BY seq"
+# the ledger's own queries for participants, as the loader runs them
+_PARTICIPANTS = kinds.spec(Kind.PARTICIPANT)
+NEXT_CREATES_SQL = next_creates_sql(_PARTICIPANTS.parent, _PARTICIPANTS.requires)
+NEXT_UPDATES_SQL = f"SELECT * FROM entities WHERE kind = ? AND state = 'done' AND {NEXT_UPDATES_WHERE} ORDER BY seq"
 
 
 def _ledger_bytes(ledger: Path) -> int:
@@ -72,19 +75,19 @@ def _queries(ledger: Path, directory: Path) -> dict[str, Any]:
             return [row[-1] for row in target.execute("EXPLAIN QUERY PLAN " + sql, params)]
 
         # as a re-run sees it: every participant done, none to update (a full scan of the kind)
-        out["next_updates_ms"] = timed(NEXT_UPDATES_SQL, ("participant", "done"))
-        out["next_updates_plan"] = plan(NEXT_UPDATES_SQL, ("participant", "done"))
+        out["next_updates_ms"] = timed(NEXT_UPDATES_SQL, ("participant",))
+        out["next_updates_plan"] = plan(NEXT_UPDATES_SQL, ("participant",))
         # as a first run sees it: every participant pending
         target.execute("UPDATE entities SET state = 'pending', v2_id = NULL, written = NULL WHERE kind = 'participant'")
         target.commit()
-        out["next_creates_ms"] = timed(NEXT_CREATES_SQL, (64,))
-        out["next_creates_plan"] = plan(NEXT_CREATES_SQL, (64,))
+        out["next_creates_ms"] = timed(NEXT_CREATES_SQL, ("participant", 64))
+        out["next_creates_plan"] = plan(NEXT_CREATES_SQL, ("participant", 64))
         # the last chunk: every pending row but 64 already done, the scan must still find them fast
         target.execute(
             "UPDATE entities SET state = 'done' WHERE kind = 'participant' AND seq NOT IN "
             "(SELECT seq FROM entities WHERE kind = 'participant' ORDER BY seq DESC LIMIT 64)"
         )
-        out["next_creates_last_chunk_ms"] = timed(NEXT_CREATES_SQL, (64,))
+        out["next_creates_last_chunk_ms"] = timed(NEXT_CREATES_SQL, ("participant", 64))
         target.rollback()
         out["decide_ms"] = timed(DECIDE_SQL, repeat=1)
         out["decide_plan"] = plan(DECIDE_SQL)
