@@ -14,6 +14,7 @@ nothing to v2. A saved plan (`SavedPlan`) adds fingerprints of its inputs, so `m
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -288,11 +289,19 @@ class Planner:
 
     async def _listing(self, spec: KindSpec, parent_v2: str | None = None) -> list[dict[str, Any]]:
         """A v2 listing, read once per plan (drift, baseline, collisions share it) and fingerprinted."""
-        key = (spec.kind, parent_v2)
-        if key not in self._listings:
-            assert self.client is not None
-            self._listings[key] = self._read(sorted(await spec.listing(self.client, parent_v2), key=lambda o: str(o.get("id"))))
-        return self._listings[key]
+        if (spec.kind, parent_v2) not in self._listings:
+            await self._prefetch(spec, [parent_v2])
+        return self._listings[(spec.kind, parent_v2)]
+
+    async def _prefetch(self, spec: KindSpec, parents: list[str | None]) -> None:
+        """Read the listings of these parents side by side (the client bounds and paces the
+        calls): one parent after another would wait out every round trip in turn."""
+        assert self.client is not None
+        client = self.client
+        missing = sorted({p for p in parents if (spec.kind, p) not in self._listings}, key=str)
+        answers = await asyncio.gather(*(spec.listing(client, p) for p in missing))
+        for parent_v2, listing in zip(missing, answers, strict=True):  # fingerprinted in a fixed order
+            self._listings[(spec.kind, parent_v2)] = self._read(sorted(listing, key=lambda o: str(o.get("id"))))
 
     async def compare_with_v2(self) -> None:
         """Read v2 where it can change a decision: drift, objects that are not ours, collisions, updates."""
@@ -325,6 +334,8 @@ class Planner:
         for held in self.ledger.held_in_v2(spec.kind):
             grouped.setdefault(held.parent_key if spec.parent else None, []).append(held)
         parents = self.ledger.v2_ids(spec.parent) if spec.parent is not None else {}
+        if spec.parent is not None:
+            await self._prefetch(spec, [v2 for key in grouped if (v2 := parents.get(key or ""))])
         lost: list[HeldInV2] = []
         for parent_key, group in grouped.items():
             parent_v2 = parents.get(parent_key or "") if spec.parent is not None else None
@@ -386,7 +397,9 @@ class Planner:
         """New children of parents that already exist in v2 may already be there."""
         assert self.client is not None
         settled = not self.ledger.has_in_flight(spec.kind)  # once per kind, not per parent
-        for parent_key, parent_v2 in self.ledger.parents_with_new_children(spec.kind, parent):
+        with_new = self.ledger.parents_with_new_children(spec.kind, parent)
+        await self._prefetch(spec, [parent_v2 for _, parent_v2 in with_new])
+        for parent_key, parent_v2 in with_new:
             known = self.ledger.known_v2_ids(spec.kind, parent_key)
             by_key: dict[str, list[dict[str, Any]]] = {}
             foreign = [item for item in await self._listing(spec, parent_v2) if item["id"] not in known]
