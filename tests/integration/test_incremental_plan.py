@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +181,21 @@ def test_no_refresh_cannot_make_or_apply_a_saved_plan(org, tmp_path, call):
     with pytest.raises(ConfigError, match="--no-refresh cannot make or apply a saved plan"):
         getattr(_migration(org, tmp_path), call)(**{"out" if call == "plan" else "plan": tmp_path / "p.json"}, refresh=False)
     assert org.stats()["totals"]["all"] == 0, "refused before any request"
+
+
+def test_a_ledger_of_the_previous_schema_is_upgraded_and_continues(org, tmp_path, mapped):
+    _migrated(org, tmp_path, mapped)
+    with closing(sqlite3.connect(tmp_path / "l.sqlite")) as conn, conn:  # as the previous release left it
+        conn.execute("ALTER TABLE entities DROP COLUMN inputs")
+        conn.execute("DROP TABLE note_sets")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    writes = v2_writes(org)
+    outcome = _migration(org, tmp_path).migrate()
+    assert outcome.exit_code == EXIT_OK, outcome.message
+    assert v2_writes(org) == writes, "the upgraded ledger still knows everything it wrote"
+    assert mapped == {"meeting": MEETINGS, "participant": MEETINGS * PARTICIPANTS}, "no inputs recorded yet: mapped once"
+    mapped.clear()
+    assert _migration(org, tmp_path).migrate().exit_code == EXIT_OK
+    assert mapped == {}, "from then on, incremental"
+    with closing(sqlite3.connect(tmp_path / "l.sqlite")) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
