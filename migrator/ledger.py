@@ -519,7 +519,14 @@ class Ledger:
         version, the preset catalog); `parent` the kind whose object also feeds it.
         """
         params = {"kind": kind.value, "context": context, "parent": parent.value if parent else None}
-        for data, inputs in self._conn.execute(self._inputs_query(f"s.data, {self._INPUTS_SQL}", False), params):
+        # Settled or not is decided once, up front, into a temporary table: the plan writes the
+        # entities table while it reads these rows, and must not read its own writes.
+        self._conn.execute("DROP TABLE IF EXISTS temp.to_map")
+        self._conn.execute(
+            f"CREATE TEMP TABLE to_map AS {self._inputs_query(f's.rowid AS row, {self._INPUTS_SQL} AS inputs', False)}", params
+        )
+        query = "SELECT s.data, t.inputs FROM temp.to_map t JOIN snapshot s ON s.rowid = t.row ORDER BY t.row"
+        for data, inputs in self._conn.execute(query):
             yield json.loads(data), inputs
 
     def settled(self, kind: Kind, context: str, parent: Kind | None = None) -> Iterator[tuple[str | None, str | None, int]]:
