@@ -42,58 +42,36 @@ def _org(name: str, spec: dict[str, Any], repeats: int, profile: str | None, no_
             first = ws.run("migrate", rate_limit=rate, timeout=600)
             if first.exit_code != 0:
                 raise RuntimeError(f"first migrate exited {first.exit_code}: {first.stderr_tail}")
-            reruns, extracts = [], []
-            for i in range(repeats):
-                before = sandbox.stats()
-                wrap = (
-                    ["py-spy", "record", "-r", "200", "--format", "raw", "-o", f"{profile}-{name}-rerun", "--"]
-                    if profile and i == 0
-                    else None
-                )
-                again = ws.run("migrate", rate_limit=rate, timeout=600, wrap=wrap)
-                delta = stats_delta(before, sandbox.stats())
-                reruns.append(
-                    {
-                        "wall_s": round(again.wall, 2),
-                        "cpu_s": round(again.cpu_s, 2),
-                        "exit_code": again.exit_code,
-                        "status": (again.outcome or {}).get("status"),
-                        "api_calls": delta["api_calls"],
-                        "v2_writes": delta["totals"]["v2_writes"],
-                        "by_route": delta["by_route"],
-                    }
-                )
-            quick = []  # `migrate --no-refresh`: without the drift check's target listings
-            for _ in range(repeats if no_refresh else 0):
-                before = sandbox.stats()
-                again = ws.run("migrate", "--no-refresh", rate_limit=rate, timeout=600)
-                delta = stats_delta(before, sandbox.stats())
-                quick.append(
-                    {
-                        "wall_s": round(again.wall, 2),
-                        "cpu_s": round(again.cpu_s, 2),
-                        "exit_code": again.exit_code,
-                        "api_calls": delta["api_calls"],
-                        "v2_writes": delta["totals"]["v2_writes"],
-                    }
-                )
-            for i in range(repeats):
-                before = sandbox.stats()
-                wrap = (
-                    ["py-spy", "record", "-r", "200", "--format", "raw", "-o", f"{profile}-{name}-extract", "--"]
-                    if profile and i == 0
-                    else None
-                )
-                alone = ws.run("extract", rate_limit=rate, timeout=600, wrap=wrap)
-                delta = stats_delta(before, sandbox.stats())
-                extracts.append(
-                    {
-                        "wall_s": round(alone.wall, 2),
-                        "cpu_s": round(alone.cpu_s, 2),
-                        "exit_code": alone.exit_code,
-                        "api_calls": delta["api_calls"],
-                    }
-                )
+
+            def series(*command: str, times: int, label: str) -> list[dict[str, Any]]:
+                """Run `command` `times` times on the same ledger: wall, CPU, calls and v2 writes of each."""
+                runs = []
+                for i in range(times):
+                    before = sandbox.stats()
+                    wrap = (
+                        ["py-spy", "record", "-r", "200", "--format", "raw", "-o", f"{profile}-{name}-{label}", "--"]
+                        if profile and i == 0
+                        else None
+                    )
+                    done = ws.run(*command, rate_limit=rate, timeout=600, wrap=wrap)
+                    delta = stats_delta(before, sandbox.stats())
+                    runs.append(
+                        {
+                            "wall_s": round(done.wall, 2),
+                            "cpu_s": round(done.cpu_s, 2),
+                            "exit_code": done.exit_code,
+                            "status": (done.outcome or {}).get("status"),
+                            "api_calls": delta["api_calls"],
+                            "v2_writes": delta["totals"]["v2_writes"],
+                            "by_route": delta["by_route"],
+                        }
+                    )
+                return runs
+
+            reruns = series("migrate", times=repeats, label="rerun")
+            # `migrate --no-refresh`: without the drift check's target listings
+            quick = series("migrate", "--no-refresh", times=repeats if no_refresh else 0, label="no-refresh")
+            extracts = series("extract", times=repeats, label="extract")
     best_rerun = min(r["wall_s"] for r in reruns)
     best_extract = min(e["wall_s"] for e in extracts)
     no_refresh_figures = (
