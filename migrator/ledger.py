@@ -502,15 +502,18 @@ class Ledger:
         "AND (:parent IS NULL OR m.hash IS NOT NULL)"
     )
 
-    def _inputs_query(self, columns: str, settled: bool, *, group_by: str | None = None, having_notes: bool = False) -> str:
-        return (
+    def _inputs_query(
+        self, columns: str, settled: bool, kind: Kind, context: str, parent: Kind | None, *, also: str = "", group_by: str = ""
+    ) -> tuple[str, dict[str, Any]]:
+        """One kind's snapshot rows, settled or not, with their entities: the SQL and its parameters."""
+        sql = (
             f"SELECT {columns} FROM snapshot s "
             "LEFT JOIN snapshot m ON m.kind = :parent AND m.v1_id = s.parent_id "
             "LEFT JOIN entities e ON e.kind = s.kind AND e.key = s.v1_id "
-            f"WHERE s.kind = :kind AND {'' if settled else 'NOT '}coalesce({self._SETTLED_SQL}, 0) "
-            + ("AND json_extract(e.extra, '$.notes') IS NOT NULL " if having_notes else "")
+            f"WHERE s.kind = :kind AND {'' if settled else 'NOT '}coalesce({self._SETTLED_SQL}, 0) {also} "
             + (f"GROUP BY {group_by}" if group_by else "ORDER BY s.rowid")
         )
+        return sql, {"kind": kind.value, "context": context, "parent": parent.value if parent else None}
 
     def to_map(self, kind: Kind, context: str, parent: Kind | None = None) -> Iterator[tuple[dict[str, Any], str]]:
         """The v1 objects of `kind` the plan must map (again), each with the inputs it is mapped from.
@@ -518,22 +521,19 @@ class Ledger:
         `context` names everything else the mapping depends on (the mapping files, the tool
         version, the preset catalog); `parent` the kind whose object also feeds it.
         """
-        params = {"kind": kind.value, "context": context, "parent": parent.value if parent else None}
         # Settled or not is decided once, up front, into a temporary table: the plan writes the
         # entities table while it reads these rows, and must not read its own writes.
+        sql, params = self._inputs_query(f"s.rowid AS row, {self._INPUTS_SQL} AS inputs", False, kind, context, parent)
         self._conn.execute("DROP TABLE IF EXISTS temp.to_map")
-        self._conn.execute(
-            f"CREATE TEMP TABLE to_map AS {self._inputs_query(f's.rowid AS row, {self._INPUTS_SQL} AS inputs', False)}", params
-        )
+        self._conn.execute(f"CREATE TEMP TABLE to_map AS {sql}", params)
         query = "SELECT s.data, t.inputs FROM temp.to_map t JOIN snapshot s ON s.rowid = t.row ORDER BY t.row"
         for data, inputs in self._conn.execute(query):
             yield json.loads(data), inputs
 
     def settled(self, kind: Kind, context: str, parent: Kind | None = None) -> Iterator[tuple[str | None, str | None, int]]:
         """The entities `to_map` leaves out, as (`choice` JSON, notes signature, how many) groups."""
-        params = {"kind": kind.value, "context": context, "parent": parent.value if parent else None}
         columns = "json_extract(e.extra, '$.choice'), json_extract(e.extra, '$.notes_sig')"
-        yield from self._conn.execute(self._inputs_query(f"{columns}, count(*)", True, group_by=columns), params)
+        yield from self._conn.execute(*self._inputs_query(f"{columns}, count(*)", True, kind, context, parent, group_by=columns))
 
     def record_note_set(self, sig: str, key: str, notes: list[dict[str, Any]], examples: int) -> None:
         """Keep an entity's notes as an example of their signature, while it has fewer than `examples`."""
@@ -551,9 +551,9 @@ class Ledger:
 
     def settled_notes(self, kind: Kind, context: str, parent: Kind | None = None) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """(key, notes) of the entities `to_map` leaves out that carry mapping notes, in plan order."""
-        params = {"kind": kind.value, "context": context, "parent": parent.value if parent else None}
-        query = self._inputs_query("e.key, json_extract(e.extra, '$.notes')", True, having_notes=True)
-        for key, notes in self._conn.execute(query, params):
+        notes_column = "json_extract(e.extra, '$.notes')"
+        query = self._inputs_query(f"e.key, {notes_column}", True, kind, context, parent, also=f"AND {notes_column} IS NOT NULL")
+        for key, notes in self._conn.execute(*query):
             yield key, json.loads(notes)
 
     # ------------------------------------------------------------ plan verbs
