@@ -45,6 +45,7 @@ from migrator.model import (
 
 EXAMPLES_PER_NOTE = 3
 SAVED_PLAN_VERSION = 1
+UPDATE_READS = 256  # current v2 objects of planned updates read side by side (the client bounds and paces them)
 
 
 class Planner:
@@ -414,34 +415,45 @@ class Planner:
                     await self._adopt_or_conflict(entity, found, found["id"])
 
     async def _check_updates(self) -> None:
+        """Read the current v2 object of each planned update (side by side, in chunks, in plan order)."""
         assert self.client is not None
+        client = self.client
         parents: dict[Kind, dict[str, str | None]] = {}
-        for entity in list(self.ledger.entities(actions=[Action.UPDATE])):
+
+        async def current(entity: Entity) -> dict[str, Any] | None:
             spec = kinds.spec(entity.kind)
             parent_v2 = None
             if spec.parent is not None:
                 parent_v2 = parents.setdefault(spec.parent, self.ledger.v2_ids(spec.parent)).get(entity.parent_key or "")
-            actual = self._read(await spec.fetch(self.client, entity.v2_id or "", parent_v2))
-            if actual is None:
-                reason = "the v2 object we created is gone"
-                self.ledger.conflict(entity.kind, entity.key, reason)
-                self.summary.conflicts.append(
-                    Finding(entity.kind, entity.key, entity.v2_id, reason, changes(None, entity.desired))
-                )
-                continue
-            changed_by_others = changes(actual, entity.written or {})
-            immutable = spec.immutable_changes(entity.desired or {}, entity.written or {})
-            wanted = changes(actual, entity.desired)
-            if changed_by_others or immutable:
-                reason = (
-                    f"v2 changed since we wrote it at {', '.join(c.path for c in changed_by_others[:5])}"
-                    if changed_by_others
-                    else f"v2 cannot change {', '.join(immutable)} of an existing {entity.kind}"
-                )
-                self.ledger.conflict(entity.kind, entity.key, reason)
-                self.summary.conflicts.append(Finding(entity.kind, entity.key, entity.v2_id, reason, wanted))
-            else:
-                self.summary.updates.append(Finding(entity.kind, entity.key, entity.v2_id, "update", wanted))
+            return await spec.fetch(client, entity.v2_id or "", parent_v2)
+
+        updates = list(self.ledger.entities(actions=[Action.UPDATE]))
+        for start in range(0, len(updates), UPDATE_READS):
+            chunk = updates[start : start + UPDATE_READS]
+            for entity, actual in zip(chunk, await asyncio.gather(*map(current, chunk)), strict=True):
+                self._judge_update(entity, self._read(actual))
+
+    def _judge_update(self, entity: Entity, actual: dict[str, Any] | None) -> None:
+        """An update goes ahead only if v2 still holds what we wrote and the change is allowed."""
+        spec = kinds.spec(entity.kind)
+        if actual is None:
+            reason = "the v2 object we created is gone"
+            self.ledger.conflict(entity.kind, entity.key, reason)
+            self.summary.conflicts.append(Finding(entity.kind, entity.key, entity.v2_id, reason, changes(None, entity.desired)))
+            return
+        changed_by_others = changes(actual, entity.written or {})
+        immutable = spec.immutable_changes(entity.desired or {}, entity.written or {})
+        wanted = changes(actual, entity.desired)
+        if changed_by_others or immutable:
+            reason = (
+                f"v2 changed since we wrote it at {', '.join(c.path for c in changed_by_others[:5])}"
+                if changed_by_others
+                else f"v2 cannot change {', '.join(immutable)} of an existing {entity.kind}"
+            )
+            self.ledger.conflict(entity.kind, entity.key, reason)
+            self.summary.conflicts.append(Finding(entity.kind, entity.key, entity.v2_id, reason, wanted))
+        else:
+            self.summary.updates.append(Finding(entity.kind, entity.key, entity.v2_id, "update", wanted))
 
     def _refuse_name_clashes(self) -> None:
         """A v2 preset name generated for two different choices is a conflict, never a silent merge."""
