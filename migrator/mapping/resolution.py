@@ -272,8 +272,21 @@ class PresetResolver:
                 mapped.notes.append(Note("defaulted", None, ".".join(path), None, value, self.role_only.reason))
         mapped.payload = {"name": choice.v2_name, **mapped.payload}
         # The listing and the preset's document share fields (name, description): one note each.
-        mapped.notes = [note for i, note in enumerate(mapped.notes) if note not in mapped.notes[:i]]
+        mapped.notes = _unique(mapped.notes)
         return mapped
+
+
+def _unique(notes: list[Note]) -> list[Note]:
+    """The notes without repeats, in order: compared within a (kind, source, target, reason)
+    bucket, since `before`/`after` may be unhashable and a preset carries hundreds of notes."""
+    seen: dict[tuple[Any, ...], list[Note]] = {}
+    kept = []
+    for note in notes:
+        bucket = seen.setdefault((note.kind, note.source, note.target, note.reason), [])
+        if note not in bucket:
+            bucket.append(note)
+            kept.append(note)
+    return kept
 
 
 @functools.cache
