@@ -497,10 +497,8 @@ class Ledger:
     # An entity's inputs: the mapping context, its own v1 object's hash, its parent's (if any).
     # It is settled when it was written as planned from these very inputs: the plan keeps it.
     _INPUTS_SQL = "(:context || ':' || s.hash || ':' || coalesce(m.hash, '-'))"
-    _SETTLED_SQL = (
-        f"e.state = 'done' AND e.action != 'gone' AND e.written = e.desired AND e.inputs = {_INPUTS_SQL} "
-        "AND (:parent IS NULL OR m.hash IS NOT NULL)"
-    )
+    _WRITTEN_AS_PLANNED_SQL = "e.state = 'done' AND e.action != 'gone' AND e.written = e.desired"
+    _SETTLED_SQL = f"{_WRITTEN_AS_PLANNED_SQL} AND e.inputs = {_INPUTS_SQL} AND (:parent IS NULL OR m.hash IS NOT NULL)"
 
     def _inputs_query(
         self, columns: str, settled: bool, kind: Kind, context: str, parent: Kind | None, *, also: str = "", group_by: str = ""
@@ -555,6 +553,14 @@ class Ledger:
         query = self._inputs_query(f"e.key, {notes_column}", True, kind, context, parent, also=f"AND {notes_column} IS NOT NULL")
         for key, notes in self._conn.execute(*query):
             yield key, json.loads(notes)
+
+    def written_as_planned(self, kind: Kind) -> dict[str, tuple[str | None, list[dict[str, Any]]]]:
+        """Entities of a kind with no v1 object of their own (a v1 source's presets), written as
+        planned: key -> (the inputs they were mapped from, their mapping notes)."""
+        query = f"SELECT e.key, e.inputs, json_extract(e.extra, '$.notes') FROM entities e WHERE e.kind = ? AND {self._WRITTEN_AS_PLANNED_SQL}"
+        return {
+            key: (inputs, json.loads(notes) if notes else []) for key, inputs, notes in self._conn.execute(query, (kind.value,))
+        }
 
     # ------------------------------------------------------------ plan verbs
     def record_plan(self, entities: Iterable[Entity]) -> None:

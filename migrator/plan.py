@@ -184,10 +184,21 @@ class Planner:
                 assert choice is not None, "a v1 participant's preset choice is recorded with its inputs"
                 self._needs(PresetChoice(**json.loads(choice)), choices, entities)
 
-    def _presets(self, choices: dict[str, PresetChoice], catalog: PresetCatalog) -> Iterator[Entity]:
+    def _presets(self, choices: dict[str, PresetChoice], catalog: PresetCatalog, context: str) -> Iterator[Entity]:
+        """The v2 presets the participants need; one written from the same choice, catalog and
+        mappings is kept as it is (its notes still count)."""
+        written = self.ledger.written_as_planned(Kind.PRESET)
         for name, choice in choices.items():
+            what = json.dumps([choice.preset, choice.role, choice.waiting_room])
+            inputs = f"{context}:{hashlib.sha256(what.encode()).hexdigest()[:16]}"
+            if name in written and written[name][0] == inputs:
+                self._tally(Kind.PRESET, name, written[name][1], keep_per_entity=True)
+                continue
             entity = Entity(
-                Kind.PRESET, name, extra={"preset": choice.preset, "role": choice.role, "waiting_room": choice.waiting_room}
+                Kind.PRESET,
+                name,
+                extra={"preset": choice.preset, "role": choice.role, "waiting_room": choice.waiting_room},
+                inputs=inputs,
             )
             try:
                 yield self._mapped(entity, self.mappings.map_preset(choice, catalog))
@@ -247,7 +258,7 @@ class Planner:
             with_catalog = self._context("preset", "role")
             self._settled(Kind.PARTICIPANT, with_catalog, choices)
             self.ledger.record_plan(self._participants(meetings, catalog, choices, with_catalog))
-            self.ledger.record_plan(self._presets(choices, catalog))
+            self.ledger.record_plan(self._presets(choices, catalog, with_catalog))
             presets.update(choices)
         else:  # a v2 source: participants name their presets, presets are whole objects
             self._settled(Kind.PARTICIPANT, context)

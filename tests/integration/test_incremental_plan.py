@@ -37,9 +37,9 @@ def org(sandbox_factory):
 
 @pytest.fixture
 def mapped(monkeypatch) -> Counter[str]:
-    """How many meetings and participants the mapping engine was asked to map."""
+    """How many meetings, participants and presets the mapping engine was asked to map."""
     calls: Counter[str] = Counter()
-    for method in ("map_meeting", "map_participant"):
+    for method in ("map_meeting", "map_participant", "map_preset"):
         original = getattr(MappingSet, method)
 
         def counting(self: MappingSet, *args: Any, _original: Any = original, _name: str = method) -> Any:
@@ -62,8 +62,13 @@ def _migration(org, tmp_path: Path, mappings_dir: Path | None = None) -> Migrati
 def _migrated(org, tmp_path: Path, mapped: Counter[str], mappings_dir: Path | None = None) -> None:
     outcome = _migration(org, tmp_path, mappings_dir).migrate()
     assert outcome.exit_code == EXIT_OK, outcome.message
-    assert mapped == {"meeting": MEETINGS, "participant": MEETINGS * PARTICIPANTS}
+    assert mapped == {"meeting": MEETINGS, "participant": MEETINGS * PARTICIPANTS, "preset": _v2_presets(org)}
     mapped.clear()
+
+
+def _v2_presets(org) -> int:
+    """The presets the target holds: each was mapped once for the plan that created it."""
+    return len(V2(org).all("/presets"))
 
 
 def _report(tmp_path: Path) -> dict[str, Any]:
@@ -127,7 +132,9 @@ def test_a_changed_preset_catalog_maps_every_participant_again(org, tmp_path, ma
     v1.client.post("/preset", json={"name": "group_call", "preset": preset}).raise_for_status()
     outcome = _migration(org, tmp_path).migrate()
     assert outcome.exit_code == EXIT_OK, outcome.message
-    assert mapped == {"participant": MEETINGS * PARTICIPANTS}, "a preset edit can move any participant"
+    assert mapped == {"participant": MEETINGS * PARTICIPANTS, "preset": _v2_presets(org)}, (
+        "a preset edit can move any participant"
+    )
     assert outcome.counts["preset"]["updated"] >= 1
     assert_exact_copy(org)
 
@@ -140,14 +147,14 @@ def test_changed_mapping_files_map_everything_again(org, tmp_path, mapped):
     meetings.write_text(meetings.read_text(encoding="utf-8") + "\n# edited by the operator\n", encoding="utf-8")
     outcome = _migration(org, tmp_path, rules).plan()
     assert outcome.exit_code == EXIT_OK, outcome.message
-    assert mapped == {"meeting": MEETINGS, "participant": MEETINGS * PARTICIPANTS}
+    assert mapped == {"meeting": MEETINGS, "participant": MEETINGS * PARTICIPANTS, "preset": _v2_presets(org)}
 
 
 def test_another_tool_version_maps_everything_again(org, tmp_path, mapped, monkeypatch):
     _migrated(org, tmp_path, mapped)
     monkeypatch.setattr("migrator.plan.__version__", "99.0.0")
     assert _migration(org, tmp_path).plan().exit_code == EXIT_OK
-    assert mapped == {"meeting": MEETINGS, "participant": MEETINGS * PARTICIPANTS}
+    assert mapped == {"meeting": MEETINGS, "participant": MEETINGS * PARTICIPANTS, "preset": _v2_presets(org)}
 
 
 def test_an_object_deleted_in_the_target_is_created_again_without_mapping(org, tmp_path, mapped):
@@ -193,7 +200,11 @@ def test_a_ledger_of_the_previous_schema_is_upgraded_and_continues(org, tmp_path
     outcome = _migration(org, tmp_path).migrate()
     assert outcome.exit_code == EXIT_OK, outcome.message
     assert v2_writes(org) == writes, "the upgraded ledger still knows everything it wrote"
-    assert mapped == {"meeting": MEETINGS, "participant": MEETINGS * PARTICIPANTS}, "no inputs recorded yet: mapped once"
+    assert mapped == {
+        "meeting": MEETINGS,
+        "participant": MEETINGS * PARTICIPANTS,
+        "preset": _v2_presets(org),
+    }, "no inputs recorded yet: mapped once"
     mapped.clear()
     assert _migration(org, tmp_path).migrate().exit_code == EXIT_OK
     assert mapped == {}, "from then on, incremental"
