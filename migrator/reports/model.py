@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from importlib import metadata
 from typing import Any
+
+from migrator import __version__
 
 SCHEMA_VERSION = 2  # 2: field diffs only as `changes` (the raw deepdiff `diff` is gone)
 Row = dict[str, Any]
@@ -36,10 +37,8 @@ class RowStream:
 
 
 def tool_version() -> str:
-    try:
-        return metadata.version("dyte-migrate")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    """`migrator.__version__`, which the package metadata is built from (pyproject.toml)."""
+    return __version__
 
 
 def document(report: str, status: str, headline: str, **sections: Any) -> dict[str, Any]:
