@@ -12,7 +12,7 @@ import pytest
 
 from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
-from .helpers import PAIRS, V1, V2, Workspace, assert_exact_copy, v2_writes, workspace_for_pair
+from .helpers import PAIRS, TITLES, V1, V2, Workspace, assert_exact_copy, v2_writes, workspace_for_pair
 
 
 @pytest.fixture
@@ -45,13 +45,15 @@ def test_a_second_ledger_refuses_to_duplicate_then_import_rebuilds_it(org, tmp_p
     result, outcome = other.run("migrate")
     assert result.exit_code == EXIT_USAGE
     assert "knows none of them" in outcome["error"] and "import" in outcome["error"]
+    assert f"{TITLES[target]} already holds " in outcome["error"]
+    assert f"objects that match {TITLES[source]}" in outcome["error"]
     assert v2_writes(org) == writes
     assert (len(v2.all("/meetings")), len(v2.participants())) == (meetings, participants)
 
     result, planned = other.run("plan")
     assert result.exit_code == EXIT_OK
     findings = (other.reports / "plan.json").read_text()
-    assert "already in v2, not known to this ledger" in findings
+    assert f"already in {TITLES[target]}, not known to this ledger" in findings
 
     result, imported = other.run("import")
     assert result.exit_code == EXIT_OK, result.output
