@@ -237,7 +237,7 @@ def test_unreachable_host_is_one_line(tmp_path):
     )
     assert result.exit_code == EXIT_USAGE
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: cannot reach the v1 API at http://127.0.0.1:9/v1")
+    assert len(lines) == 1 and lines[0].startswith("error: cannot reach the Dyte v1 API at http://127.0.0.1:9/v1")
     assert "Traceback" not in result.output
     assert "k-secret" not in result.output
 

@@ -145,11 +145,11 @@ def test_deleted_in_v1_is_named_and_pruned_only_when_asked(ws, org):
 
     result, planned = ws.run("plan")
     found = json.loads((ws.reports / "plan.json").read_text())["outside_ledger"]
-    assert sorted(f["kind"] for f in found if "deleted in v1, kept in v2" in f["finding"]) == ["participant", "webhook"]
+    assert sorted(f["kind"] for f in found if "deleted in Dyte v1, kept in Dyte v2" in f["finding"]) == ["participant", "webhook"]
     result, verified = ws.run("verify")
     assert result.exit_code == EXIT_FAILED
     verify = (ws.reports / "verify.json").read_text()
-    assert verify.count("deleted in v1, still in v2") == 2 and "duplicate" not in verify
+    assert verify.count("deleted in Dyte v1, still in Dyte v2") == 2 and "duplicate" not in verify
 
     assert ws.run("migrate")[0].exit_code == EXIT_OK
     assert (len(v2.participants()), len(v2.webhooks())) == (participants, hooks), "kept without --prune"
@@ -176,7 +176,7 @@ def test_deleted_in_v2_is_created_again_dependencies_first(ws, org):
 
     result, planned = ws.run("plan")
     found = json.loads((ws.reports / "plan.json").read_text())["outside_ledger"]
-    assert sorted(f["kind"] for f in found if "deleted in v2" in f["finding"]) == ["participant", "preset", "webhook"]
+    assert sorted(f["kind"] for f in found if "deleted in Dyte v2" in f["finding"]) == ["participant", "preset", "webhook"]
     result, outcome = ws.run("migrate")
     assert result.exit_code == EXIT_OK, result.output
     assert outcome["counts"]["preset"]["created"] == 1 and outcome["counts"]["webhook"]["created"] == 1
