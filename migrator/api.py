@@ -249,7 +249,7 @@ class Migration:
             return task.result()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        raise Interrupted("stopped by a signal before any v2 write; nothing to resume but the extract")
+        raise Interrupted("stopped by a signal before any write to the target; nothing to resume but the extract")
 
     @asynccontextmanager
     async def _session(self, command: str, *, reports: bool = True) -> AsyncIterator[tuple[DyteClient, Ledger, int]]:
@@ -332,10 +332,10 @@ class Migration:
 
         An unreachable host here is a configuration problem (exit 2): nothing was written.
         """
-        source = self.credentials.v1.profile.name.removeprefix("dyte-")  # "v1", or "v2" as a source
+        source, target = self.credentials.v1, self.credentials.v2
         probes: tuple[tuple[str, str, str, Callable[[], Awaitable[Any]]], ...] = (
-            ("v1", source, self.credentials.v1.base_url, lambda: client.source.first("/meetings", key="meetings")),
-            ("v2", "v2", self.credentials.v2.base_url, lambda: kinds.probe(client)),
+            ("v1", source.profile.title, source.base_url, lambda: client.source.first("/meetings", key="meetings")),
+            ("v2", target.profile.title, target.base_url, lambda: kinds.probe(client)),
         )
         answers: dict[str, Any] = {}
         for side, name, base_url, probe in probes:
@@ -518,12 +518,13 @@ class Migration:
                 await self._extract(client, ledger, run_id, stop)
                 summary, prints = await self._plan(client, ledger, mappings, stop, refresh=refresh, fingerprint=saved is not None)
                 if saved is not None and prints is not None:
-                    saved.check(prints, planned_actions(ledger))
+                    saved.check(prints, planned_actions(ledger), mappings.route)
                 # shards of one split create beside each other on purpose: the guard is for an unsharded first run
                 if summary.existing and not allow_existing and self.options.shard is None:
                     first = summary.existing[0]
                     raise ConfigError(
-                        f"v2 already holds {len(summary.existing)} objects that match v1 (first: {first.kind} {first.key}) "
+                        f"{mappings.route.target_title} already holds {len(summary.existing)} objects that match "
+                        f"{mappings.route.source_title} (first: {first.kind} {first.key}) "
                         "and this ledger knows none of them: use the ledger of the earlier run, run `dyte-migrate import`, "
                         "or pass --allow-existing to create anyway"
                     )
@@ -603,7 +604,7 @@ class Migration:
         ledger.run_status = status  # the runs table tells a stop between batches from a finish
         unresolved = _reports().unresolved.unresolved_rows(ledger, kept)
         reports, warnings = self._reports_after_writes(
-            "migrate", _reports().migrate_report(status, counts, loaded, ledger, run_id, unresolved)
+            "migrate", _reports().migrate_report(status, counts, loaded, ledger, run_id, self._mappings().route, unresolved)
         )
         if warnings and code == EXIT_OK:
             code, message = EXIT_FAILED, f"the migration itself finished ({message}), but its report was not written"
@@ -631,13 +632,14 @@ class Migration:
                 unresolved = _reports().unresolved.unresolved_rows(ledger, planned.kept)
                 clean = not summary.mismatches
                 status = "clean" if clean else "mismatch"
+                route = mappings.route
                 message = (
-                    "clean: v2 holds exactly what the mappings say for every v1 object"
+                    f"clean: {route.target_title} holds exactly what the mappings say for every {route.source_title} object"
                     if clean
                     else f"{len(summary.mismatches)} mismatches"
                 )
                 reports = _reports().write_report(
-                    self.options.reports_dir, "verify", _reports().verify_report(status, summary, unresolved)
+                    self.options.reports_dir, "verify", _reports().verify_report(status, summary, route, unresolved)
                 )
                 counts = {k.value: {"checked": n} for k, n in summary.checked.items()}
                 return Outcome(
@@ -669,11 +671,13 @@ class Migration:
                 counts = _counts(importer.counts, ("imported", "ambiguous", "not_in_v2"))
                 status = "complete" if not importer.ambiguous else "partial"
                 reports = _reports().write_report(
-                    self.options.reports_dir, "import", _reports().import_report(status, counts, importer.ambiguous, ledger)
+                    self.options.reports_dir,
+                    "import",
+                    _reports().import_report(status, counts, importer.ambiguous, ledger, mappings.route),
                 )
                 imported = sum(c["imported"] for c in counts.values())
                 message = (
-                    f"imported {imported} v2 objects into the ledger; {len(importer.ambiguous)} ambiguous, left out "
+                    f"imported {imported} {mappings.route.target_title} objects into the ledger; {len(importer.ambiguous)} ambiguous, left out "
                     "(see the import report); run plan to see what remains"
                 )
                 return Outcome(
@@ -728,9 +732,13 @@ class Migration:
                 summary = await undo.rollback(client, ledger, run_id)
                 status, code = ("complete", EXIT_OK) if not summary.errors else ("failed", EXIT_FAILED)
                 counts = {kind.value: dict(tally) for kind, tally in summary.counts.items() if tally}
-                reports, warnings = self._reports_after_writes("rollback", _reports().rollback_report(status, summary))
+                reports, warnings = self._reports_after_writes(
+                    "rollback", _reports().rollback_report(status, summary, self._mappings().route)
+                )
                 message = (
-                    _rollback_line(counts) if not summary.errors else f"{len(summary.errors)} objects could not be rolled back"
+                    _rollback_line(counts, self._mappings().route.target_title)
+                    if not summary.errors
+                    else f"{len(summary.errors)} objects could not be rolled back"
                 )
                 if warnings and code == EXIT_OK:
                     code, message = EXIT_FAILED, f"the rollback itself finished ({message}), but its report was not written"
@@ -837,11 +845,11 @@ def _kinds_line(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {kind}s" for kind, n in counts.items() if n) or "nothing"
 
 
-def _rollback_line(by_kind: dict[str, dict[str, int]]) -> str:
+def _rollback_line(by_kind: dict[str, dict[str, int]], target: str) -> str:
     """`rolled back: deleted 12 participants, 3 webhooks; 3 meetings set INACTIVE` (each kind as it is undone)."""
     undone = {spec: by_kind.get(spec.kind.value, {}).get("rolled_back", 0) for spec in kinds.ROLLBACK_ORDER}
     if not any(undone.values()):
-        return "nothing to roll back: v2 holds nothing this tool created"
+        return f"nothing to roll back: {target} holds nothing this tool created"
     deleted = _kinds_line({spec.kind.value: n for spec, n in undone.items() if spec.undo is kinds.Undo.DELETE})
     closed = [f"{n} {spec.label} set INACTIVE" for spec, n in undone.items() if spec.undo is kinds.Undo.DEACTIVATE and n]
     return "rolled back: " + "; ".join([f"deleted {deleted}", *closed])

@@ -605,15 +605,17 @@ def check(ctx: Context) -> None:
             settings[name] = {"value": str(value), "from": ctx.options.sources.get(name, "Options")}
             if not ctx.as_json:  # first, so a wrong value is visible even when a preflight fails
                 ctx.echo(f"setting {name} = {value} ({settings[name]['from']})")
-        outcome = ctx.migration().check()
+        migration = ctx.migration()
+        outcome = migration.check()
         outcome.details["settings"] = settings  # under --json: in the one object (stderr holds one line on failure)
         d = outcome.details
+        source, target = migration.credentials.v1.profile.title, migration.credentials.v2.profile.title
         _emit(
             ctx,
             outcome,
             [
-                f"v1: {d['v1']['base_url']} org {d['v1']['org_id']}: reachable",
-                f"v2: {d['v2']['base_url']} org {d['v2']['org_id']}: reachable",
+                f"{source}: {d['v1']['base_url']} org {d['v1']['org_id']}: reachable",
+                f"{target}: {d['v2']['base_url']} org {d['v2']['org_id']}: reachable",
                 f"ledger: {d['ledger']['path']} ({d['ledger']['entities']} entities)",
                 f"mappings: {d['mappings']['dir']} ({', '.join(d['mappings']['files'])})",
                 outcome.message,

@@ -199,6 +199,11 @@ class ApiSide:
     def __init__(self, client: DyteClient, target: _Target, paging: Paging) -> None:
         self._client, self._target, self.paging = client, target, paging
 
+    @property
+    def name(self) -> str:
+        """The profile's display name ("Dyte v2", "RealtimeKit"), for messages about this side."""
+        return self._target.name
+
     async def __call__(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> JsonObject:
         return await self._client._request(self._target, method, path, params, json)
 
@@ -264,14 +269,18 @@ class DyteClient:
         else:
             target_rate = target_profile.rate_per_minute if target_rate_per_minute is None else target_rate_per_minute
             target_bucket = TokenBucket.for_server_limit(target_rate)
-        # Named for errors: "v1", or "v2" when Dyte v2 is the source.
-        self._v1 = _target(creds.v1.profile.name.removeprefix("dyte-"), creds.v1, source_bucket)
-        self._v2 = _target("v2", creds.v2, target_bucket)
+        # Named for errors by their profiles: "Dyte v1 GET /meetings -> 500", "RealtimeKit POST ...".
+        self._v1 = _target(creds.v1.profile.title, creds.v1, source_bucket)
+        self._v2 = _target(creds.v2.profile.title, creds.v2, target_bucket)
         self.source = ApiSide(self, self._v1, PAGINGS[creds.v1.profile.paging])
         self.target = ApiSide(self, self._v2, PAGINGS[creds.v2.profile.paging])
         # The target's account level (RealtimeKit: `.../realtime/kit`, where apps are), beside the app-scoped base.
         self.account = (
-            ApiSide(self, _target("v2", creds.v2, target_bucket, creds.v2.account_url), PAGINGS[creds.v2.profile.paging])
+            ApiSide(
+                self,
+                _target(creds.v2.profile.title, creds.v2, target_bucket, creds.v2.account_url),
+                PAGINGS[creds.v2.profile.paging],
+            )
             if creds.v2.account_url
             else None
         )
@@ -401,10 +410,10 @@ class DyteClient:
     def _count(self, target: _Target) -> None:
         if target is self._v1:
             self.counters.v1 += 1
-        elif target.name == "v2":
-            self.counters.v2 += 1
-        else:
+        elif target is _DOCUMENTS:
             self.counters.documents += 1
+        else:  # the target, app-scoped or at its account level
+            self.counters.v2 += 1
 
     @staticmethod
     def _log(target: _Target, method: str, path: str, outcome: int | str, started: float) -> None:

@@ -50,7 +50,9 @@ class Importer:
 
     def _left_out(self, entity: Entity, candidates: list[JsonObject], why: str) -> None:
         ids = ", ".join(c["id"] for c in candidates[:3])
-        self.ambiguous.append(Finding(entity.kind, entity.key, None, f"{len(candidates)} v2 objects {why} ({ids})"))
+        self.ambiguous.append(
+            Finding(entity.kind, entity.key, None, f"{len(candidates)} {self.client.target.name} objects {why} ({ids})")
+        )
         self.counts[entity.kind]["ambiguous"] += 1
 
     async def _top_level(self, spec: KindSpec) -> None:

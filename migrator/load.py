@@ -291,7 +291,8 @@ class Loader:
             differ = changes(await spec.whole(self.client, candidate, parent_v2), entity.desired)
             if differ:
                 error = (
-                    f"v2 already holds a {entity.kind} with the same key that differs at {', '.join(c.path for c in differ[:5])}"
+                    f"{self.client.target.name} already holds a {entity.kind} with the same key that differs at "
+                    f"{', '.join(c.path for c in differ[:5])}"
                 )
                 break
             return WriteResult(
@@ -333,7 +334,7 @@ class Loader:
             if entity.key in self.ambiguous:  # stays in flight: settled by a person, never sent again
                 ids = self.ambiguous[entity.key]
                 reason = (
-                    f"a write with a lost answer may have created any of {len(ids)} v2 {spec.label} "
+                    f"a write with a lost answer may have created any of {len(ids)} {self.client.target.name} {spec.label} "
                     f"({', '.join(ids[:3])}); keep the right one and delete the others, then run migrate again"
                 )
                 self.ledger.conflict(entity.kind, entity.key, reason)

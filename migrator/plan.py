@@ -42,6 +42,7 @@ from migrator.model import (
     State,
     changes,
 )
+from migrator.settings import Route
 
 EXAMPLES_PER_NOTE = 3
 SAVED_PLAN_VERSION = 1
@@ -142,7 +143,7 @@ class Planner:
             meeting = meetings.get(mid)
             try:
                 if meeting is None:
-                    raise Unmappable(f"its v1 meeting {mid} is not in the snapshot")
+                    raise Unmappable(f"its {self.mappings.route.source_title} meeting {mid} is not in the snapshot")
                 choice = self.mappings.resolve_preset(p, meeting, catalog)
                 mapped = self.mappings.map_participant(p, choice.v2_name)
             except Unmappable as exc:
@@ -215,7 +216,7 @@ class Planner:
             )
             try:
                 if mid not in meetings:
-                    raise Unmappable(f"its source meeting {mid} is not in the snapshot")
+                    raise Unmappable(f"its {self.mappings.route.source_title} meeting {mid} is not in the snapshot")
                 yield self._mapped(entity, self.mappings.map_participant(p), keep_notes=False)
             except Unmappable as exc:
                 yield from _present(self._refused(entity, exc))
@@ -333,11 +334,17 @@ class Planner:
             elif spec.lookup is Lookup.PER_PARENT and spec.parent is not None:
                 await self._collisions_per_parent(spec, spec.parent)
         await self._check_updates()
+        source, target = self.mappings.route.source_title, self.mappings.route.target_title
         for spec in kinds.KINDS:
             for entity in self.ledger.entities(spec.kind, actions=[Action.GONE], in_v2=True):
                 if entity.origin == "created":
                     self.summary.deleted_in_v1.append(
-                        Finding(entity.kind, entity.key, entity.v2_id, "deleted in v1, kept in v2 (migrate --prune removes it)")
+                        Finding(
+                            entity.kind,
+                            entity.key,
+                            entity.v2_id,
+                            f"deleted in {source}, kept in {target} (migrate --prune removes it)",
+                        )
                     )
 
     async def _drift(self, spec: KindSpec) -> int:
@@ -358,9 +365,8 @@ class Planner:
             lost += [e for e in group if e.v2_id not in listed]
         if lost:
             self.ledger.lost_in_v2(spec.kind, [e.key for e in lost])
-            self.summary.recreated += [
-                Finding(spec.kind, e.key, e.v2_id, "deleted in v2 after migration; created again") for e in lost if not e.gone
-            ]
+            why = f"deleted in {self.mappings.route.target_title} after migration; created again"
+            self.summary.recreated += [Finding(spec.kind, e.key, e.v2_id, why) for e in lost if not e.gone]
         return len(lost)
 
     async def _baseline(self, spec: KindSpec, first_run: bool) -> None:
@@ -374,8 +380,9 @@ class Planner:
             self.ledger.record_baseline(spec.kind, [o["id"] for o in foreign])
         if first_run and foreign:
             keys = {spec.natural_key(o) for o in foreign}
+            why = f"already in {self.mappings.route.target_title}, not known to this ledger"
             self.summary.existing += [
-                Finding(e.kind, e.key, None, "already in v2, not known to this ledger")
+                Finding(e.kind, e.key, None, why)
                 for e in self.ledger.entities(spec.kind, actions=[Action.CREATE])
                 if e.natural_key in keys
             ]
@@ -383,7 +390,10 @@ class Planner:
     async def _adopt_or_conflict(self, entity: Entity, actual: dict[str, Any], v2_id: str) -> None:
         found = changes(actual, entity.desired)
         if found:
-            reason = f"v2 already holds a {entity.kind} with the same key that differs at {', '.join(c.path for c in found[:5])}"
+            target = self.mappings.route.target_title
+            reason = (
+                f"{target} already holds a {entity.kind} with the same key that differs at {', '.join(c.path for c in found[:5])}"
+            )
             self.ledger.conflict(entity.kind, entity.key, reason)
             self.summary.conflicts.append(Finding(entity.kind, entity.key, v2_id, reason, found))
         else:
@@ -447,8 +457,9 @@ class Planner:
     def _judge_update(self, entity: Entity, actual: dict[str, Any] | None) -> None:
         """An update goes ahead only if v2 still holds what we wrote and the change is allowed."""
         spec = kinds.spec(entity.kind)
+        target = self.mappings.route.target_title
         if actual is None:
-            reason = "the v2 object we created is gone"
+            reason = f"the {target} object we created is gone"
             self.ledger.conflict(entity.kind, entity.key, reason)
             self.summary.conflicts.append(Finding(entity.kind, entity.key, entity.v2_id, reason, changes(None, entity.desired)))
             return
@@ -457,9 +468,9 @@ class Planner:
         wanted = changes(actual, entity.desired)
         if changed_by_others or immutable:
             reason = (
-                f"v2 changed since we wrote it at {', '.join(c.path for c in changed_by_others[:5])}"
+                f"{target} changed since we wrote it at {', '.join(c.path for c in changed_by_others[:5])}"
                 if changed_by_others
-                else f"v2 cannot change {', '.join(immutable)} of an existing {entity.kind}"
+                else f"{target} cannot change {', '.join(immutable)} of an existing {entity.kind}"
             )
             self.ledger.conflict(entity.kind, entity.key, reason)
             self.summary.conflicts.append(Finding(entity.kind, entity.key, entity.v2_id, reason, wanted))
@@ -469,7 +480,7 @@ class Planner:
     def _refuse_name_clashes(self) -> None:
         """A v2 preset name generated for two different choices is a conflict, never a silent merge."""
         for name, shared_by in sorted(self._name_clashes.items()):
-            why = f"the v2 preset name {name!r} is generated for {' and '.join(sorted(shared_by))}; fix variant_names"
+            why = f"the {self.mappings.route.target_title} preset name {name!r} is generated for {' and '.join(sorted(shared_by))}; fix variant_names"
             self.summary.warnings.append(why)
             self.summary.conflicts.append(Finding(Kind.PRESET, name, None, why))
             self.ledger.conflict(Kind.PRESET, name, why)
@@ -519,10 +530,11 @@ class Fingerprints:
     def as_dict(self) -> dict[str, str]:
         return dataclasses.asdict(self)
 
-    def stale(self, now: Fingerprints) -> list[str]:
+    def stale(self, now: Fingerprints, route: Route) -> list[str]:
+        """Why a plan made from these is stale now, naming the route's own source and target."""
         names = {
-            "v1_snapshot": "v1 changed",
-            "v2_state": "v2 changed",
+            "v1_snapshot": f"{route.source_title} changed",
+            "v2_state": f"{route.target_title} changed",
             "mappings": "the mappings changed",
             "tool_version": "the tool version changed",
         }
@@ -556,9 +568,9 @@ class SavedPlan:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
             raise ConfigError(f"{path} is not a saved plan (make one with `dyte-migrate plan --out FILE`)") from None
 
-    def check(self, now: Fingerprints, actions: list[dict[str, str]]) -> None:
+    def check(self, now: Fingerprints, actions: list[dict[str, str]], route: Route) -> None:
         """Refuse (exit 2) unless the world is as it was when the plan was made."""
-        reasons = self.fingerprints.stale(now)
+        reasons = self.fingerprints.stale(now, route)
         if not reasons and actions != self.actions:
             reasons = ["the planned actions differ"]
         if reasons:

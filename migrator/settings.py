@@ -23,6 +23,7 @@ AuthScheme = Literal["raw-key", "basic", "bearer"]
 @dataclass(frozen=True)
 class Profile:
     name: str
+    title: str  # what messages and reports call it: "Dyte v1", "Dyte v2", "RealtimeKit"
     default_base_url: str
     auth: AuthScheme
     org_in_path: bool  # v1 puts /organizations/{orgId} in every path
@@ -34,11 +35,12 @@ class Profile:
 
 DYTE_RATE_PER_MINUTE = 2000.0
 PROFILES: dict[str, Profile] = {
-    "dyte-v1": Profile("dyte-v1", "https://api.dyte.io/v1", "raw-key", True, "dyte", DYTE_RATE_PER_MINUTE, "offset"),
-    "dyte-v2": Profile("dyte-v2", "https://api.dyte.io/v2", "basic", False, "dyte", DYTE_RATE_PER_MINUTE, "page"),
+    "dyte-v1": Profile("dyte-v1", "Dyte v1", "https://api.dyte.io/v1", "raw-key", True, "dyte", DYTE_RATE_PER_MINUTE, "offset"),
+    "dyte-v2": Profile("dyte-v2", "Dyte v2", "https://api.dyte.io/v2", "basic", False, "dyte", DYTE_RATE_PER_MINUTE, "page"),
     # 250 requests per 10 seconds per account (specs/realtimekit.md).
     "realtimekit": Profile(
         "realtimekit",
+        "RealtimeKit",
         "https://api.cloudflare.com/client/v4/accounts/{account_id}/realtime/kit/{app_id}",
         "bearer",
         False,
@@ -53,6 +55,31 @@ DEFAULT_TARGET = "dyte-v2"
 SOURCES = ("dyte-v1", "dyte-v2")
 DEFAULT_SOURCE = "dyte-v1"
 DEFAULT_PROFILES = (DEFAULT_SOURCE, DEFAULT_TARGET)  # (source, target) when none is chosen
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which profile a run reads, which it writes, and the mapping overlay in use: messages and
+    reports name the run's own APIs ("RealtimeKit changed since..."), not always v1 and v2."""
+
+    source: str  # a profile name, as `--source` spells it
+    target: str  # a profile name, as `--target` spells it
+    overlay: str | None = None  # the target overlay file applied (`targets/realtimekit.yaml`), None for Dyte v2
+
+    @property
+    def source_title(self) -> str:
+        return PROFILES[self.source].title
+
+    @property
+    def target_title(self) -> str:
+        return PROFILES[self.target].title
+
+    def __str__(self) -> str:
+        return f"{self.source_title} → {self.target_title}"
+
+    def as_dict(self) -> dict[str, str | None]:
+        """The reports' `route` field (docs/reports.md)."""
+        return {"source": self.source, "target": self.target, "overlay": self.overlay}
 
 
 @dataclass(frozen=True)

@@ -27,17 +27,18 @@ class Verifier:
 
     def _compare(self, entity: Entity, actual: JsonObject | None) -> None:
         self.summary.checked[entity.kind] += 1
+        target = self.client.target.name
         if entity.state is State.UNMAPPABLE:
-            self.summary.add(entity, f"unmappable, so not in v2: {entity.reason or 'no reason recorded'}")
+            self.summary.add(entity, f"unmappable, so not in {target}: {entity.reason or 'no reason recorded'}")
         elif not entity.v2_id:
-            self.summary.add(entity, "no v2 counterpart (not migrated yet)")
+            self.summary.add(entity, f"no {target} counterpart (not migrated yet)")
         elif actual is None:
-            self.summary.add(entity, "its v2 counterpart is missing")
+            self.summary.add(entity, f"its {target} counterpart is missing")
         else:
             self._in_v2.setdefault(entity.kind, set()).add(entity.key)
             found = changes(actual, entity.desired or {})
             if found:
-                self.summary.add(entity, f"v2 differs at {', '.join(c.path for c in found[:5])}", found[:20])
+                self.summary.add(entity, f"{target} differs at {', '.join(c.path for c in found[:5])}", found[:20])
 
     async def run(self) -> VerifySummary:
         for spec in kinds.KINDS:
@@ -53,7 +54,10 @@ class Verifier:
         for entity in self.ledger.entities(spec.kind, actions=[Action.GONE], in_v2=True):
             if entity.v2_id in held and (parent_key is None or entity.parent_key == parent_key):
                 keys[entity.natural_key] += 1
-                self.summary.add(entity, "deleted in v1, still in v2 (migrate --prune removes it)")
+                self.summary.add(
+                    entity,
+                    f"deleted in {self.client.source.name}, still in {self.client.target.name} (migrate --prune removes it)",
+                )
         return keys
 
     def _not_ours(self, spec: KindSpec, found: list[JsonObject], wanted: Counter[str | None], where: str) -> None:
@@ -82,7 +86,7 @@ class Verifier:
         ours = Counter(e.natural_key for e in expected if e.v2_id in listed)
         ours.update(self._deleted_in_v1(spec, set(listed)))
         v1_keys = {e.natural_key for e in expected}
-        self._not_ours(spec, [o for o in listed.values() if spec.natural_key(o) in v1_keys], ours, "v2")
+        self._not_ours(spec, [o for o in listed.values() if spec.natural_key(o) in v1_keys], ours, self.client.target.name)
 
     async def _children(self, spec: KindSpec, parent: Kind) -> None:
         parents = self.ledger.v2_ids(parent)
@@ -100,5 +104,5 @@ class Verifier:
                 for required, field in spec.requires:
                     name = (entity.desired or {}).get(field)
                     if entity.v2_id and name and name not in self._in_v2.get(required, set()):
-                        self.summary.add(entity, f"its {required} {name!r} does not exist in v2")
-            self._not_ours(spec, actual, wanted, f"v2 {parent} {parent_v2}")
+                        self.summary.add(entity, f"its {required} {name!r} does not exist in {self.client.target.name}")
+            self._not_ours(spec, actual, wanted, f"{self.client.target.name} {parent} {parent_v2}")

@@ -93,6 +93,6 @@ def test_a_broken_mappings_folder_is_the_error_even_when_the_hosts_are_unreachab
 def test_good_mappings_and_an_unreachable_host_name_the_host(tmp_path: Path) -> None:
     credentials = load_credentials(_credentials(tmp_path, "http://127.0.0.1:9"), env={})
     options = Options(ledger=tmp_path / "l.sqlite", reports_dir=tmp_path / "r", timeout=2)
-    with pytest.raises(ConfigError, match=r"cannot reach the v1 API at http://127\.0\.0\.1:9/v1"):
+    with pytest.raises(ConfigError, match=r"cannot reach the Dyte v1 API at http://127\.0\.0\.1:9/v1"):
         Migration(credentials, options).migrate()
     assert not (tmp_path / "l.sqlite").exists()

@@ -31,6 +31,7 @@ from migrator.mapping.overlay import DEFAULT_TARGET, Overlay, load_overlay
 from migrator.mapping.resolution import PresetResolver
 from migrator.mapping.results import Mapped, PresetChoice, Unmappable
 from migrator.mapping.yamlsource import read
+from migrator.settings import Route
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ SCAN_FILE = "scan.yaml"  # read by migrator.scan (code scanning), not by the mig
 class Layout:
     """A source's mapping files: where they are below mappings/, and how each is read."""
 
+    source: str  # the source profile these files read (settings.PROFILES)
     folder: str | None  # None: the top of mappings/ (the v1 rules)
     payload_files: dict[str, _Spec]
     endpoints: bool  # an endpoint map (endpoints.yaml) comes with the rules
@@ -71,10 +73,11 @@ class Layout:
         return (ENDPOINTS_FILE, *self.payload_files) if self.endpoints else tuple(self.payload_files)
 
 
-V1_LAYOUT = Layout(None, _PAYLOAD_FILES, endpoints=True, overlay_rules=True)
+V1_LAYOUT = Layout("dyte-v1", None, _PAYLOAD_FILES, endpoints=True, overlay_rules=True)
 # A Dyte v2 source: its objects are v2 bodies already, so each file copies fields one to one
 # (one section per object, no computed fields, no preset resolution).
 V2_IDENTITY_LAYOUT = Layout(
+    "dyte-v2",
     "sources/dyte-v2",
     {
         "meetings.yaml": _Spec(PayloadFile, "meeting", ("meeting",)),
@@ -92,6 +95,7 @@ class MappingSet:
 
     def __init__(
         self,
+        route: Route,
         files: dict[str, str],
         endpoints: EndpointFile | None,
         models: dict[str, PayloadFile],
@@ -100,8 +104,8 @@ class MappingSet:
         default_preset: str | None = None,
         default_from: str | None = None,
     ) -> None:
+        self.route = route  # source, target and the overlay applied: what messages and reports name
         self.files = files
-        self.overlay = overlay.name if overlay else None  # which target overlay applied, for reports
         self.endpoints: list[EndpointRule] = list(endpoints.endpoints) if endpoints else []
         presets = models["presets.yaml"]
         webhooks = models["webhooks.yaml"]
@@ -186,7 +190,8 @@ class MappingSet:
         hashes = {name: source.sha256 for name, source in sources.items()}
         if overlay is not None:
             hashes[overlay.name] = overlay.sha256
-        return cls(hashes, endpoints, models, compiled, overlay, default_preset, default_from)
+        route = Route(layout.source, target, overlay.name if overlay else None)
+        return cls(route, hashes, endpoints, models, compiled, overlay, default_preset, default_from)
 
     @property
     def fingerprint(self) -> str:

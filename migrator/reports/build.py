@@ -26,6 +26,7 @@ from migrator.reports.unresolved import unresolved_rows
 if TYPE_CHECKING:
     from migrator.ledger import Ledger
     from migrator.mapping import MappingSet
+    from migrator.settings import Route
 
 # What a reviewer must see first: what is lost, then what is changed, then the rest.
 NOTE_ORDER = ("lossy", "dropped", "converted", "relocated", "renamed", "defaulted")
@@ -95,12 +96,13 @@ def _endpoints(mappings: MappingSet) -> list[dict[str, Any]]:
 def plan_report(
     summary: PlanSummary, extracted: ExtractSummary, mappings: MappingSet, ledger: Ledger, unresolved: RowStream | None = None
 ) -> dict[str, Any]:
-    """What `migrate` would do, per entity and in total, and everything v2 cannot hold."""
+    """What `migrate` would do, per entity and in total, and everything the target cannot hold."""
     counts = _plan_counts(summary)
     return document(
         "plan",
         "complete",
         _plan_headline(counts),
+        mappings.route,
         counts=counts,
         extracted=dataclasses.asdict(extracted),
         transformations=[_transformation(t) for t in sorted(summary.notes, key=_note_rank)],
@@ -133,6 +135,7 @@ def migrate_report(
     loaded: LoadSummary,
     ledger: Ledger,
     run_id: int,
+    route: Route,
     unresolved: RowStream | None = None,
 ) -> dict[str, Any]:
     """What this migrate run did (the journal of `run_id`), with its errors."""
@@ -140,7 +143,8 @@ def migrate_report(
     return document(
         "migrate",
         status,
-        f"migrate {status}: {loaded.writes} v2 writes; {_count_line(counts)}{stopped}",
+        f"migrate {status}: {loaded.writes} {route.target_title} writes; {_count_line(counts)}{stopped}",
+        route,
         counts=counts,
         writes=loaded.writes,
         stopped=loaded.stopped,
@@ -151,11 +155,11 @@ def migrate_report(
     )
 
 
-def verify_report(status: str, summary: VerifySummary, unresolved: RowStream | None = None) -> dict[str, Any]:
+def verify_report(status: str, summary: VerifySummary, route: Route, unresolved: RowStream | None = None) -> dict[str, Any]:
     """Every mismatch with its diff; a clean verify is one line."""
     checked = sum(summary.checked.values())
     headline = (
-        f"clean: v2 holds exactly what the mappings say for all {checked} entities checked"
+        f"clean: {route.target_title} holds exactly what the mappings say for all {checked} entities checked"
         if not summary.mismatches
         else f"{len(summary.mismatches)} mismatches among {checked} entities checked"
     )
@@ -176,13 +180,14 @@ def verify_report(status: str, summary: VerifySummary, unresolved: RowStream | N
         "verify",
         status,
         headline,
+        route,
         checked={k.value: n for k, n in summary.checked.items()},
         mismatches=mismatches,
         unresolved=unresolved if unresolved is not None else RowStream.of([]),
     )
 
 
-def rollback_report(status: str, summary: RollbackSummary) -> dict[str, Any]:
+def rollback_report(status: str, summary: RollbackSummary, route: Route) -> dict[str, Any]:
     """What rollback undid per kind, what was already undone, and what it could not undo."""
     counts = {kind.value: dict(tally) for kind, tally in summary.counts.items() if tally}
     headline = (
@@ -190,14 +195,19 @@ def rollback_report(status: str, summary: RollbackSummary) -> dict[str, Any]:
         if not summary.errors
         else f"rollback {status}: {len(summary.errors)} objects could not be rolled back"
     )
-    return document("rollback", status, headline, counts=counts, errors=[_error(e) for e in summary.errors])
+    return document("rollback", status, headline, route, counts=counts, errors=[_error(e) for e in summary.errors])
 
 
-def import_report(status: str, counts: dict[str, dict[str, int]], ambiguous: list[Finding], ledger: Ledger) -> dict[str, Any]:
-    """What `import` matched per kind, and what it left out because more than one v2 object could match."""
+def import_report(
+    status: str, counts: dict[str, dict[str, int]], ambiguous: list[Finding], ledger: Ledger, route: Route
+) -> dict[str, Any]:
+    """What `import` matched per kind, and what it left out because more than one target object could match."""
     matched = sum(c.get("imported", 0) for c in counts.values())
-    headline = f"import {status}: {matched} v2 objects matched to v1 and recorded; {len(ambiguous)} ambiguous, left out"
-    return document("import", status, headline, counts=counts, ambiguous=[_finding(ledger, f) for f in ambiguous])
+    headline = (
+        f"import {status}: {matched} {route.target_title} objects matched to {route.source_title} and recorded; "
+        f"{len(ambiguous)} ambiguous, left out"
+    )
+    return document("import", status, headline, route, counts=counts, ambiguous=[_finding(ledger, f) for f in ambiguous])
 
 
 def _finding(ledger: Ledger, finding: Finding) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from migrator.reports.model import Row, RowStream
+from migrator.settings import Route
 
 ROW_BYTES_BUDGET = 6_000_000  # embedded rows; the whole page stays well under 10 MB
 SERVER_ROWS = 500  # rows of a server-rendered list (recordings, unmappable) before "and N more"
@@ -186,8 +187,12 @@ _SCRIPT, _STYLE = _asset("report.js"), _asset("report.css")
 def html_chunks(doc: dict[str, Any]) -> Iterator[str]:
     """The page, in chunks (rows are produced while the page is written)."""
     template = _ENV.get_template(f"{doc['report']}.html.j2")
+    route = Route(**doc["route"])
     return template.generate(
         doc=doc,
+        route=route,
+        source=route.source_title,
+        target=route.target_title,
         explorer=_explorer(doc),
         server_rows=SERVER_ROWS,
         script=Markup(_SCRIPT),

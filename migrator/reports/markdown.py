@@ -15,6 +15,7 @@ from typing import Any
 
 from migrator.model import PLAN_ACTIONS
 from migrator.reports.model import RowStream
+from migrator.settings import Route
 
 LIST_ROWS = 50  # rows shown of any list
 CELL_CHARS = 300
@@ -55,10 +56,15 @@ def _first(rows: Iterable[dict[str, Any]], total: int, what: str, where: str) ->
     return shown, ([f"…and {rest} more {what} in {where}.", ""] if rest > 0 else [])
 
 
+def _route(doc: dict[str, Any]) -> Route:
+    """The run's source and target, whose names the headings use."""
+    return Route(**doc["route"])
+
+
 def _header(doc: dict[str, Any]) -> list[str]:
     name = doc["report"]
     return [
-        f"## dyte-migrate {name}: {_text(doc['headline'])}",
+        f"## dyte-migrate {name} ({_text(str(_route(doc)))}): {_text(doc['headline'])}",
         "",
         f"<sub>{_text(doc['generated_at'])} · dyte-migrate {_text(doc['tool']['version'])} · "
         f"report schema {doc['schema_version']} · details in `{name}.html`, data in `{name}.json`</sub>",
@@ -74,14 +80,15 @@ def _counts_table(counts: dict[str, dict[str, int]], columns: Sequence[str]) -> 
 
 
 # ------------------------------------------------------------------ plan
-def _transformations(notes: list[dict[str, Any]]) -> list[str]:
-    lines = ["### What v2 cannot hold as it is", ""]
+def _transformations(notes: list[dict[str, Any]], route: Route) -> list[str]:
+    source, target = route.source_title, route.target_title
+    lines = [f"### What {target} cannot hold as it is", ""]
     lossy = [n for n in notes if n["note"] == "lossy"]
     dropped = [n for n in notes if n["note"] == "dropped"]
     if lossy:
-        lines += [f"**Converted with loss** ({len(lossy)} rules): the v2 value differs from the v1 value.", ""]
+        lines += [f"**Converted with loss** ({len(lossy)} rules): the {target} value differs from the {source} value.", ""]
         lines += _table(
-            ["kind", "v1 field", "v2 field", "entities", "example (v1 → v2)", "why"],
+            ["kind", f"{source} field", f"{target} field", "entities", f"example ({source} → {target})", "why"],
             (
                 [
                     n["entity_kind"],
@@ -95,15 +102,15 @@ def _transformations(notes: list[dict[str, Any]]) -> list[str]:
             ),
         )
     if dropped:
-        lines += [f"**Dropped** ({len(dropped)} fields): v2 has no place for them.", ""]
+        lines += [f"**Dropped** ({len(dropped)} fields): {target} has no place for them.", ""]
         lines += _table(
-            ["kind", "v1 field", "entities", "why"],
+            ["kind", f"{source} field", "entities", "why"],
             ([n["entity_kind"], _code(n["source"]), str(n["count"]), _text(n["reason"])] for n in dropped[:LIST_ROWS]),
         )
         if len(dropped) > LIST_ROWS:
             lines += [f"…and {len(dropped) - LIST_ROWS} more dropped fields in plan.html.", ""]
     if not lossy and not dropped:
-        lines += ["Nothing is lost: every v1 field has a v2 counterpart.", ""]
+        lines += [f"Nothing is lost: every {source} field has a {target} counterpart.", ""]
     others: dict[str, int] = {}
     for n in notes:
         if n["note"] not in ("lossy", "dropped"):
@@ -118,15 +125,15 @@ def _transformations(notes: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _relocation(entries: list[dict[str, Any]]) -> list[str]:
-    lines = ["### Preset relocation: which v2 preset each participant gets", ""]
+def _relocation(entries: list[dict[str, Any]], route: Route) -> list[str]:
+    lines = [f"### Preset relocation: which {route.target_title} preset each participant gets", ""]
     if not entries:
         return lines + ["No participant to place.", ""]
     sources = ("participant", "meeting", "org-default", "role-only")
     return lines + _table(
         [
-            "v2 preset",
-            "v1 preset",
+            f"{route.target_title} preset",
+            f"{route.source_title} preset",
             "role",
             "waiting room",
             "participants",
@@ -149,22 +156,22 @@ def _relocation(entries: list[dict[str, Any]]) -> list[str]:
     )
 
 
-def _unmappable(rows: RowStream) -> list[str]:
+def _unmappable(rows: RowStream, route: Route) -> list[str]:
     lines = [f"### Unmappable ({rows.total})", ""]
     if not rows.total:
-        return lines + ["None: every v1 entity can be mapped.", ""]
+        return lines + [f"None: every {route.source_title} entity can be mapped.", ""]
     shown, rest = _first(rows, rows.total, "unmappable entities", "plan.json")
     return (
         lines
         + _table(
-            ["kind", "v1 id", "name", "reason"],
+            ["kind", f"{route.source_title} id", "name", "reason"],
             ([r["kind"], _code(r["key"]), _text(r["label"] or "—"), _text(r["reason"])] for r in shown),
         )
         + rest
     )
 
 
-def _unresolved(rows: RowStream, where: str) -> list[str]:
+def _unresolved(rows: RowStream, where: str, route: Route) -> list[str]:
     """Every entity that did not end created, updated or unchanged, with what resolves it."""
     if not rows.total:
         return []
@@ -172,7 +179,7 @@ def _unresolved(rows: RowStream, where: str) -> list[str]:
     return (
         [f"### Not migrated, and what resolves each ({rows.total})", ""]
         + _table(
-            ["kind", "v1 id", "name", "state", "reason", "resolve with"],
+            ["kind", f"{route.source_title} id", "name", "state", "reason", "resolve with"],
             (
                 [
                     r["kind"],
@@ -189,14 +196,14 @@ def _unresolved(rows: RowStream, where: str) -> list[str]:
     )
 
 
-def _changed(rows: RowStream) -> list[str]:
+def _changed(rows: RowStream, route: Route) -> list[str]:
     if not rows.total:
         return []
     shown, rest = _first(rows, rows.total, "updates and conflicts", "plan.html")
     return (
         [f"### Updates and conflicts ({rows.total})", ""]
         + _table(
-            ["kind", "v1 id", "name", "action", "fields", "why"],
+            ["kind", f"{route.source_title} id", "name", "action", "fields", "why"],
             (
                 [
                     r["kind"],
@@ -213,14 +220,14 @@ def _changed(rows: RowStream) -> list[str]:
     )
 
 
-def _outside(findings: list[dict[str, Any]], title: str) -> list[str]:
+def _outside(findings: list[dict[str, Any]], title: str, route: Route) -> list[str]:
     if not findings:
         return []
     shown, rest = _first(iter(findings), len(findings), "objects", "the JSON report")
     return (
         [f"### {title} ({len(findings)})", ""]
         + _table(
-            ["kind", "key", "name", "v2 id", "finding"],
+            ["kind", "key", "name", f"{route.target_title} id", "finding"],
             (
                 [f["kind"], _code(f["key"]), _text(f["label"]), _code(f["v2_id"]) if f["v2_id"] else "—", _text(f["finding"])]
                 for f in shown
@@ -230,16 +237,17 @@ def _outside(findings: list[dict[str, Any]], title: str) -> list[str]:
     )
 
 
-def _recordings(recordings: list[dict[str, Any]]) -> list[str]:
-    lines = [f"### Recordings that stay in v1 ({len(recordings)})", ""]
+def _recordings(recordings: list[dict[str, Any]], route: Route) -> list[str]:
+    source, target = route.source_title, route.target_title
+    lines = [f"### Recordings that stay in {source} ({len(recordings)})", ""]
     if not recordings:
         return lines + ["No recordings.", ""]
-    lines += ["v2 cannot import media: download these before the links expire.", ""]
+    lines += [f"{target} cannot import media: download these before the links expire.", ""]
     shown, rest = _first(iter(recordings), len(recordings), "recordings", "plan.json")
     return (
         lines
         + _table(
-            ["v1 meeting", "title", "v2 meeting", "status", "download URL", "expires"],
+            [f"{source} meeting", "title", f"{target} meeting", "status", "download URL", "expires"],
             (
                 [
                     _code(r["v1_meeting"]),
@@ -291,19 +299,20 @@ NEXT_STEP = "Next: run `dyte-migrate scan` on your application code."
 
 
 def _plan(doc: dict[str, Any]) -> list[str]:
+    route = _route(doc)
     extracted = doc["extracted"].get("counts", {})
     read = ", ".join(f"{n} {kind}s" for kind, n in extracted.items())
     return [
         *_counts_table(doc["counts"], tuple(a.value for a in PLAN_ACTIONS)),
-        f"Read from v1: {read or 'nothing'}.",
+        f"Read from {route.source_title}: {read or 'nothing'}.",
         "",
-        *_transformations(doc["transformations"]),
-        *_relocation(doc["relocation"]),
-        *_unmappable(doc["unmappable"]),
-        *_unresolved(doc["unresolved"], "plan.json"),
-        *_changed(doc["changed"]),
-        *_outside(doc["outside_ledger"], "Outside the ledger"),
-        *_recordings(doc["recordings"]),
+        *_transformations(doc["transformations"], route),
+        *_relocation(doc["relocation"], route),
+        *_unmappable(doc["unmappable"], route),
+        *_unresolved(doc["unresolved"], "plan.json", route),
+        *_changed(doc["changed"], route),
+        *_outside(doc["outside_ledger"], "Outside the ledger", route),
+        *_recordings(doc["recordings"], route),
         *_payload_changes(doc["webhook_payload_changes"]),
         *_errata(doc["endpoints"]),
         *_notes(doc),
@@ -315,7 +324,8 @@ def _plan(doc: dict[str, Any]) -> list[str]:
 # ------------------------------------------------------------------ verify, migrate, rollback
 def _verify(doc: dict[str, Any]) -> list[str]:
     mismatches: RowStream = doc["mismatches"]
-    unresolved = _unresolved(doc["unresolved"], "verify.json")
+    route = _route(doc)
+    unresolved = _unresolved(doc["unresolved"], "verify.json", route)
     if not mismatches.total:
         return unresolved
     lines = unresolved + _table(["kind", "checked"], ([kind, str(n)] for kind, n in doc["checked"].items()))
@@ -324,7 +334,7 @@ def _verify(doc: dict[str, Any]) -> list[str]:
         lines
         + [f"### Mismatches ({mismatches.total})", ""]
         + _table(
-            ["kind", "key", "problem", "v2 → expected"],
+            ["kind", "key", "problem", f"{route.target_title} → expected"],
             (
                 [
                     m["kind"],
@@ -355,10 +365,10 @@ def _migrate(doc: dict[str, Any]) -> list[str]:
     stopped = [f"Stopped early ({_text(doc['stopped'])}); run `migrate` again to resume.", ""] if doc["stopped"] else []
     return [
         *_counts_table(doc["counts"], columns),
-        f"v2 writes in this run: {doc['writes']}.",
+        f"{_route(doc).target_title} writes in this run: {doc['writes']}.",
         "",
         *stopped,
-        *_unresolved(doc["unresolved"], "migrate.json"),
+        *_unresolved(doc["unresolved"], "migrate.json", _route(doc)),
         *_errors(doc["errors"]),
     ]
 
@@ -371,7 +381,7 @@ def _rollback(doc: dict[str, Any]) -> list[str]:
 def _import(doc: dict[str, Any]) -> list[str]:
     return [
         *_counts_table(doc["counts"], ("imported", "ambiguous", "not_in_v2")),
-        *_outside(doc["ambiguous"], "Ambiguous, left out"),
+        *_outside(doc["ambiguous"], "Ambiguous, left out", _route(doc)),
     ]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from migrator import __version__
+from migrator.settings import Route
 
 SCHEMA_VERSION = 2  # 2: field diffs only as `changes` (the raw deepdiff `diff` is gone)
 Row = dict[str, Any]
@@ -41,8 +42,8 @@ def tool_version() -> str:
     return __version__
 
 
-def document(report: str, status: str, headline: str, **sections: Any) -> dict[str, Any]:
-    """The fields every report starts with, then its own sections (in display order)."""
+def document(report: str, status: str, headline: str, route: Route, **sections: Any) -> dict[str, Any]:
+    """The fields every report starts with (`route`: what the run read and wrote), then its own sections (in display order)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "report": report,
@@ -50,5 +51,6 @@ def document(report: str, status: str, headline: str, **sections: Any) -> dict[s
         "tool": {"name": "dyte-migrate", "version": tool_version()},
         "status": status,
         "headline": headline,
+        "route": route.as_dict(),
         **sections,
     }

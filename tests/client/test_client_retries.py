@@ -169,7 +169,7 @@ async def test_4xx_is_not_retried_and_carries_the_api_message(
     error = caught.value
     assert not isinstance(error, AuthError)
     assert (error.status, error.api_message, error.method, error.path) == (status, message, "POST", "/presets")
-    assert str(error) == f"{api_name} POST /presets -> {status}: {message}"
+    assert str(error) == f"Dyte {api_name} POST /presets -> {status}: {message}"  # named by the profile
     assert route.call_count == 1
 
 

@@ -98,7 +98,7 @@ async def test_debug_log_names_method_path_and_status(
     async with make_client() as client:
         await client.v1("GET", "/meetings", params={"offset": 0})
     (record,) = caplog.records
-    assert record.getMessage().startswith("v1 GET /meetings -> 200 in ")
+    assert record.getMessage().startswith("Dyte v1 GET /meetings -> 200 in ")
 
 
 async def test_a_key_straddling_the_message_cut_is_scrubbed_whole(api: respx.MockRouter, make_client: ClientFactory) -> None:

@@ -213,6 +213,8 @@ def inventory(sandbox: Any, side: str) -> Inventory:
 
 # The (source, target) pairs a migration runs between; integration tests are parametrised over them.
 PAIRS = [("dyte-v1", "dyte-v2"), ("dyte-v1", "realtimekit"), ("dyte-v2", "realtimekit")]
+# What messages and reports call each side of a pair.
+TITLES = {"dyte-v1": "Dyte v1", "dyte-v2": "Dyte v2", "realtimekit": "RealtimeKit"}
 
 
 def seed_v2_org(root: Path, sandbox: Any, tries: int = 4) -> None:

@@ -17,7 +17,7 @@ from migrator.api import default_mappings_dir
 from migrator.cli import cli
 from migrator.errors import EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 
-from .helpers import PAIRS, V1, V2, Workspace, assert_exact_copy, v2_count, v2_writes, workspace_for_pair
+from .helpers import PAIRS, TITLES, V1, V2, Workspace, assert_exact_copy, v2_count, v2_writes, workspace_for_pair
 
 
 @pytest.fixture
@@ -38,7 +38,12 @@ def test_plan_migrate_verify_rerun(tmp_path, org, source, target):
     assert result.exit_code == EXIT_OK, result.output
     assert plan["command"] == "plan" and plan["counts"]["participant"]["create"] > 0
     assert v2_writes(org) == before["v2_writes"] + before["rtk_writes"], "plan must not write to the target"
-    assert (ws.reports / "plan.json").exists()
+    overlay = "targets/realtimekit.yaml" if target == "realtimekit" else None
+    report = json.loads((ws.reports / "plan.json").read_text())
+    assert report["route"] == {"source": source, "target": target, "overlay": overlay}
+    heading = (ws.reports / "plan.md").read_text().splitlines()[0]
+    assert heading.startswith(f"## dyte-migrate plan ({TITLES[source]} → {TITLES[target]}): ")
+    assert f"{TITLES[source]} → {TITLES[target]}" in (ws.reports / "plan.html").read_text()
 
     result, migrated = ws.run("migrate")
     assert result.exit_code == EXIT_OK, result.output
@@ -51,6 +56,7 @@ def test_plan_migrate_verify_rerun(tmp_path, org, source, target):
     result, verified = ws.run("verify")
     assert result.exit_code == EXIT_OK, result.output
     assert verified["status"] == "clean"
+    assert verified["message"] == f"clean: {TITLES[target]} holds exactly what the mappings say for every {TITLES[source]} object"
 
     writes = v2_writes(org)
     result, again = ws.run("migrate")
@@ -231,7 +237,7 @@ def test_unreachable_host_is_one_line(tmp_path):
     )
     assert result.exit_code == EXIT_USAGE
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: cannot reach the v1 API at http://127.0.0.1:9/v1")
+    assert len(lines) == 1 and lines[0].startswith("error: cannot reach the Dyte v1 API at http://127.0.0.1:9/v1")
     assert "Traceback" not in result.output
     assert "k-secret" not in result.output
 

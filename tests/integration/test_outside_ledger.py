@@ -12,7 +12,7 @@ import pytest
 
 from migrator.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
-from .helpers import PAIRS, V1, V2, Workspace, assert_exact_copy, v2_writes, workspace_for_pair
+from .helpers import PAIRS, TITLES, V1, V2, Workspace, assert_exact_copy, v2_writes, workspace_for_pair
 
 
 @pytest.fixture
@@ -45,13 +45,15 @@ def test_a_second_ledger_refuses_to_duplicate_then_import_rebuilds_it(org, tmp_p
     result, outcome = other.run("migrate")
     assert result.exit_code == EXIT_USAGE
     assert "knows none of them" in outcome["error"] and "import" in outcome["error"]
+    assert f"{TITLES[target]} already holds " in outcome["error"]
+    assert f"objects that match {TITLES[source]}" in outcome["error"]
     assert v2_writes(org) == writes
     assert (len(v2.all("/meetings")), len(v2.participants())) == (meetings, participants)
 
     result, planned = other.run("plan")
     assert result.exit_code == EXIT_OK
     findings = (other.reports / "plan.json").read_text()
-    assert "already in v2, not known to this ledger" in findings
+    assert f"already in {TITLES[target]}, not known to this ledger" in findings
 
     result, imported = other.run("import")
     assert result.exit_code == EXIT_OK, result.output
@@ -143,11 +145,11 @@ def test_deleted_in_v1_is_named_and_pruned_only_when_asked(ws, org):
 
     result, planned = ws.run("plan")
     found = json.loads((ws.reports / "plan.json").read_text())["outside_ledger"]
-    assert sorted(f["kind"] for f in found if "deleted in v1, kept in v2" in f["finding"]) == ["participant", "webhook"]
+    assert sorted(f["kind"] for f in found if "deleted in Dyte v1, kept in Dyte v2" in f["finding"]) == ["participant", "webhook"]
     result, verified = ws.run("verify")
     assert result.exit_code == EXIT_FAILED
     verify = (ws.reports / "verify.json").read_text()
-    assert verify.count("deleted in v1, still in v2") == 2 and "duplicate" not in verify
+    assert verify.count("deleted in Dyte v1, still in Dyte v2") == 2 and "duplicate" not in verify
 
     assert ws.run("migrate")[0].exit_code == EXIT_OK
     assert (len(v2.participants()), len(v2.webhooks())) == (participants, hooks), "kept without --prune"
@@ -174,7 +176,7 @@ def test_deleted_in_v2_is_created_again_dependencies_first(ws, org):
 
     result, planned = ws.run("plan")
     found = json.loads((ws.reports / "plan.json").read_text())["outside_ledger"]
-    assert sorted(f["kind"] for f in found if "deleted in v2" in f["finding"]) == ["participant", "preset", "webhook"]
+    assert sorted(f["kind"] for f in found if "deleted in Dyte v2" in f["finding"]) == ["participant", "preset", "webhook"]
     result, outcome = ws.run("migrate")
     assert result.exit_code == EXIT_OK, result.output
     assert outcome["counts"]["preset"]["created"] == 1 and outcome["counts"]["webhook"]["created"] == 1

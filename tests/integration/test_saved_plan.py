@@ -9,7 +9,7 @@ import pytest
 
 from migrator.errors import EXIT_OK, EXIT_USAGE
 
-from .helpers import PAIRS, V1, V2, Workspace, assert_exact_copy, target_count, v2_writes, workspace_for_pair
+from .helpers import PAIRS, TITLES, V1, V2, Workspace, assert_exact_copy, target_count, v2_writes, workspace_for_pair
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_a_source_change_after_the_plan_makes_it_stale(tmp_path, org, source, ta
 
     result, outcome = ws.run("migrate", "--plan", str(saved))
     assert result.exit_code == EXIT_USAGE
-    assert "stale" in outcome["error"] and "v1 changed" in outcome["error"]
+    assert "stale" in outcome["error"] and f"{TITLES[source]} changed since" in outcome["error"]
     assert v2_writes(org) == writes, "a stale plan writes nothing"
 
 
@@ -76,7 +76,7 @@ def test_a_target_object_added_after_the_plan_makes_it_stale(tmp_path, org, sour
 
     result, outcome = ws.run("migrate", "--plan", str(saved))
     assert result.exit_code == EXIT_USAGE
-    assert "stale" in outcome["error"] and "v2 changed" in outcome["error"]
+    assert "stale" in outcome["error"] and f": {TITLES[target]} changed since" in outcome["error"]
     assert v2_writes(org) == writes
 
 

@@ -85,7 +85,7 @@ def _catalog(video_quality: str | None = None) -> PresetCatalog:
 
 def test_overlay_applies_and_its_bodies_validate_against_the_sdk_schema() -> None:
     base, rtk = MappingSet.load(), MappingSet.load(target="realtimekit")
-    assert (base.overlay, rtk.overlay) == (None, "targets/realtimekit.yaml")
+    assert (base.route.overlay, rtk.route.overlay) == (None, "targets/realtimekit.yaml")
     assert "targets/realtimekit.yaml" in rtk.files
     spec = SPEC_DIR / "realtimekit.json"
     catalog = _catalog()

@@ -121,7 +121,7 @@ def test_every_field_of_the_v2_object_is_copied_or_dropped_with_a_reason(file: s
 
 def test_v2_objects_map_to_valid_realtimekit_bodies_with_every_loss_noted() -> None:
     rtk = _rtk()
-    assert rtk.overlay == "targets/realtimekit.yaml" and not rtk.resolves_presets and rtk.endpoints == []
+    assert rtk.route.overlay == "targets/realtimekit.yaml" and not rtk.resolves_presets and rtk.endpoints == []
     whole = {**v2_preset("host"), "id": "p"}
     preset = rtk.map_whole_preset(whole)
     assert _rtk_errors("PresetCreateParams", preset.payload) == []

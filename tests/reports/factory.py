@@ -12,6 +12,7 @@ from typing import Any
 
 from migrator.model import changes
 from migrator.reports.model import Row, RowStream, document
+from migrator.settings import Route
 
 HOSTILE_TITLE = "<img src=x onerror=alert(1)>"
 SCRIPT_BREAKER = "</script><script>alert(2)</script><!--"
@@ -32,6 +33,7 @@ _DROPPED = {
     "after": None,
     "reason": "v2 meetings have no room name.",
 }
+V1_TO_V2 = Route("dyte-v1", "dyte-v2")
 _CHANGES = [c.as_row() for c in changes({"title": "Old title"}, {"title": "New title", "record_on_start": True})]
 
 
@@ -130,7 +132,13 @@ def _entities(meetings: int, participants: int, title: str, unmappable_every: in
 
 
 def plan_document(
-    *, meetings: int = 5, participants: int = 20, title: str = HOSTILE_TITLE, unmappable_every: int = 0, recordings: int = 2
+    *,
+    meetings: int = 5,
+    participants: int = 20,
+    title: str = HOSTILE_TITLE,
+    unmappable_every: int = 0,
+    recordings: int = 2,
+    route: Route = V1_TO_V2,
 ) -> dict[str, Any]:
     def rows() -> Iterator[Row]:
         return _entities(meetings, participants, title, unmappable_every)
@@ -165,6 +173,7 @@ def plan_document(
         "plan",
         "complete",
         f"plan for {entities.total} entities",
+        route,
         counts=counts,
         extracted={
             "counts": {"meeting": meetings, "participant": participants},
@@ -269,6 +278,7 @@ def verify_document(mismatches: int = 0) -> dict[str, Any]:
         "verify",
         status,
         headline,
+        V1_TO_V2,
         checked={"meeting": 10},
         mismatches=RowStream.of(rows),
         unresolved=RowStream.of(_unresolved(mismatches)),
@@ -308,6 +318,7 @@ def migrate_document(events: int = 3, errors: int = 1) -> dict[str, Any]:
         "migrate",
         "failed",
         "migrate failed",
+        V1_TO_V2,
         counts={"meeting": {"created": events - errors, "failed": errors}},
         writes=events,
         stopped=None,
@@ -323,6 +334,7 @@ def rollback_document(errors: int = 1) -> dict[str, Any]:
         "rollback",
         "failed" if errors else "complete",
         "rollback",
+        V1_TO_V2,
         counts={"participant": {"rolled_back": 3}},
         errors=[{"kind": "participant", "key": f"p-{i}", "error": "404: gone"} for i in range(errors)],
     )
