@@ -337,13 +337,19 @@ class Migration:
             ("v1", source.profile.title, source.base_url, lambda: client.source.first("/meetings", key="meetings")),
             ("v2", target.profile.title, target.base_url, lambda: kinds.probe(client)),
         )
-        answers: dict[str, Any] = {}
-        for side, name, base_url, probe in probes:
+
+        async def ask(name: str, base_url: str, probe: Callable[[], Awaitable[Any]]) -> Any:
             try:
-                answers[side] = await probe()
+                return await probe()
             except TransportError as exc:
                 raise ConfigError(f"cannot reach the {name} API at {base_url}: {exc}") from None
-        return answers
+
+        # Both at once (one round trip, not two); when both fail, the source's error is the one reported.
+        answers = await asyncio.gather(*(ask(name, url, probe) for _, name, url, probe in probes), return_exceptions=True)
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answer
+        return {side: answer for (side, *_), answer in zip(probes, answers, strict=True)}
 
     async def _preflight_and_mappings(self, client: DyteClient) -> None:
         """The preflight's calls and the loading of the mappings at once: loading (YAML, pydantic, the

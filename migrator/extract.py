@@ -7,6 +7,11 @@ Recordings are read per meeting only for meetings the org-wide recording stats n
 A shard (`owns`) keeps only its own meetings and webhooks: the participants and
 recordings of other shards' meetings are never read.
 
+The listings are read side by side (within the client's concurrency and pace), and each
+meeting's participants as soon as its listing page arrives: against a remote API, a walk
+that read the org-level listings and then every meeting page one after another left the
+rate budget unused for a round trip per page.
+
 A Dyte v2 org is stored under the same kinds: presets are whole objects (GET each),
 participants are read per meeting, and the org-wide recordings listing is an inventory.
 """
@@ -14,9 +19,8 @@ participants are read per meeting, and the org-wide recordings listing is an inv
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from migrator import kinds
@@ -29,6 +33,7 @@ from migrator.reports.redact import is_secret_key
 PAGE = 100
 SECRET_REMOVED = "(secret: not stored)"
 Progress = Callable[[str, int], None]
+T = TypeVar("T")
 
 
 def _without_query(url: str) -> str:
@@ -61,16 +66,41 @@ def _require_id(kind: str, obj: Any, source: str = "v1") -> str:
     return str(obj["id"])
 
 
-async def _bounded(limit: int, jobs: Iterable[Callable[[], Awaitable[None]]]) -> None:
-    """Run jobs with at most `limit` at a time, failing fast on the first error."""
-    queue = list(jobs)
-    queue.reverse()
+async def _together(*jobs: Awaitable[Any]) -> None:
+    """Run jobs at once. The first error cancels the others and is raised as it is: no job
+    outlives a failed walk to write into a ledger that is being closed."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def worker() -> None:
-        while queue:
-            await queue.pop()()
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(limit, len(queue))))))
+async def _each_listed(listing: AsyncIterator[list[T]], limit: int, each: Callable[[T], Awaitable[None]]) -> None:
+    """`each` on every item of a paged listing, `limit` at a time, while the next page is read:
+    the participants of the first meetings are read while a long meeting listing goes on,
+    instead of after its last page."""
+    queue: asyncio.Queue[T | None] = asyncio.Queue()
+
+    async def read() -> None:
+        try:
+            async for page in listing:
+                for item in page:
+                    queue.put_nowait(item)
+        finally:
+            for _ in range(limit):
+                queue.put_nowait(None)
+
+    async def work() -> None:
+        while (item := await queue.get()) is not None:
+            await each(item)
+
+    await _together(read(), *(work() for _ in range(limit)))
 
 
 class SnapshotWriter:
@@ -122,11 +152,25 @@ class Extractor(SnapshotWriter):
     kinds = ("preset", "role", "meeting", "participant", "webhook", "recording")
 
     async def walk(self) -> None:
-        await self._presets_and_roles()
-        await self._webhooks()
-        meetings = await self._meetings()
-        await _bounded(self.concurrency, [functools.partial(self._participants, m) for m in meetings])
-        await self._recordings(meetings)
+        """The org-level listings and the meetings at once; each meeting's participants and
+        recordings as soon as its listing page arrives. Only a role's document waits (on the
+        preset documents, which may embed it)."""
+        recorded_rooms = asyncio.ensure_future(self._recorded_rooms())
+
+        async def participants_and_recordings(meeting: dict[str, Any]) -> None:
+            await self._participants(meeting)
+            if meeting.get("roomName") in await asyncio.shield(recorded_rooms):
+                await self._recordings(meeting)
+
+        try:
+            await _together(
+                self._presets_and_roles(),
+                self._webhooks(),
+                _each_listed(self._meetings(), self.concurrency, participants_and_recordings),
+                recorded_rooms,
+            )
+        finally:
+            recorded_rooms.cancel()
 
     async def _presets_and_roles(self) -> None:
         embedded_roles: set[str] = set()
@@ -142,18 +186,23 @@ class Extractor(SnapshotWriter):
                 embedded_roles.add(role["name"])
             return pid, None, {**preset, "s3URL": _without_query(url), "document": document}
 
-        async for page in self.client.v1_pages("/presets", "presets", page_size=PAGE):
-            self._store("preset", list(await asyncio.gather(*(with_document(p) for p in page))))
+        async def presets() -> None:
+            async for page in self.client.v1_pages("/presets", "presets", page_size=PAGE):
+                self._store("preset", list(await asyncio.gather(*(with_document(p) for p in page))))
 
         roles: list[dict[str, Any]] = []
-        try:
-            async for page in self.client.v1_pages("/preset-roles", "roles", page_size=PAGE):
-                roles.extend(page)
-        except ApiError as exc:
-            if exc.status != 404:
-                raise
-            self.summary.roles_route = False
-            self.summary.warnings.append("the v1 org has no roles route (404): roles come from preset documents only")
+
+        async def role_listing() -> None:
+            try:
+                async for page in self.client.v1_pages("/preset-roles", "roles", page_size=PAGE):
+                    roles.extend(page)
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                self.summary.roles_route = False
+                self.summary.warnings.append("the v1 org has no roles route (404): roles come from preset documents only")
+
+        await _together(presets(), role_listing())  # a role's document waits for the presets' (they may embed it)
 
         async def with_role_document(role: dict[str, Any]) -> tuple[str, None, dict[str, Any]]:
             rid = _require_id("role", role)
@@ -173,41 +222,40 @@ class Extractor(SnapshotWriter):
             raise MalformedResponse("v1 GET /webhooks answered without data.webhooks")
         self._store("webhook", [(hid, None, h) for hid, h in ((_require_id("webhook", h), h) for h in hooks) if self.owns(hid)])
 
-    async def _meetings(self) -> list[dict[str, Any]]:
-        """Store meetings; return only what later steps need (id, roomName)."""
-        kept: dict[str, dict[str, Any]] = {}
+    async def _meetings(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """Store meetings page by page; yield only what later steps need (id, roomName)."""
+        seen: set[str] = set()
         async for page in self.client.v1_pages("/meetings", "meetings", page_size=PAGE):
             rows: list[tuple[str, str | None, dict[str, Any]]] = [
                 (mid, None, m) for mid, m in ((_require_id("meeting", m), m) for m in page) if self.owns(mid)
             ]
             self._store("meeting", rows)
-            for mid, _, m in rows:
-                kept[mid] = {"id": mid, "roomName": m.get("roomName")}
-        return list(kept.values())
+            fresh: list[dict[str, Any]] = []
+            for mid, _, m in rows:  # an id repeated across pages is one meeting
+                if mid not in seen:
+                    seen.add(mid)
+                    fresh.append({"id": mid, "roomName": m.get("roomName")})
+            yield fresh
 
     async def _participants(self, meeting: dict[str, Any]) -> None:
         mid = meeting["id"]
         async for page in self.client.v1_pages(f"/meetings/{mid}/participants", "participants", page_size=PAGE):
             self._store("participant", [(_require_id("participant", p), mid, {**p, "meetingId": mid}) for p in page])
 
-    async def _recordings(self, meetings: list[dict[str, Any]]) -> None:
+    async def _recorded_rooms(self) -> set[str]:
+        """The rooms the org-wide recording stats name: only their meetings' recordings are read."""
         rooms: set[str] = set()
         async for page in self.client.v1_pages("/recordings", "recordingStats", page_size=PAGE):
             rooms.update(r["roomName"] for r in page if isinstance(r, dict) and isinstance(r.get("roomName"), str))
-        recorded = [m for m in meetings if m.get("roomName") in rooms]
+        return rooms
 
-        async def per_meeting(meeting: dict[str, Any]) -> None:
-            mid = meeting["id"]
-            async for page in self.client.v1_pages(f"/meetings/{mid}/recordings", "recordings", page_size=PAGE):
-                self._store(
-                    "recording",
-                    [
-                        (_require_id("recording", r), mid, {**r, "meetingId": mid, "roomName": meeting.get("roomName")})
-                        for r in page
-                    ],
-                )
-
-        await _bounded(self.concurrency, [functools.partial(per_meeting, m) for m in recorded])
+    async def _recordings(self, meeting: dict[str, Any]) -> None:
+        mid = meeting["id"]
+        async for page in self.client.v1_pages(f"/meetings/{mid}/recordings", "recordings", page_size=PAGE):
+            self._store(
+                "recording",
+                [(_require_id("recording", r), mid, {**r, "meetingId": mid, "roomName": meeting.get("roomName")}) for r in page],
+            )
 
 
 # A v2 recording as the inventory (plan report, export-ids) reads it: under v1's names.
@@ -224,11 +272,18 @@ class V2SourceExtractor(SnapshotWriter):
     kinds = ("preset", "meeting", "participant", "webhook", "recording")
 
     async def walk(self) -> None:
-        await self._presets()
-        await self._top_level(Kind.WEBHOOK)
-        meetings = await self._top_level(Kind.MEETING)
-        await _bounded(self.concurrency, [functools.partial(self._participants, m) for m in meetings])
-        await self._recordings()
+        """Every listing at once; each meeting's participants as soon as its listing page arrives."""
+        await _together(
+            self._presets(),
+            self._drain(self._top_level(Kind.WEBHOOK)),
+            _each_listed(self._top_level(Kind.MEETING), self.concurrency, self._participants),
+            self._recordings(),
+        )
+
+    @staticmethod
+    async def _drain(listing: AsyncIterator[list[str]]) -> None:
+        async for _ in listing:
+            pass
 
     async def _presets(self) -> None:
         """The listing holds names and ids only: each preset is read whole."""
@@ -244,14 +299,12 @@ class V2SourceExtractor(SnapshotWriter):
         async for page in spec.pages(self.client.source):
             self._store("preset", list(await asyncio.gather(*(whole(p) for p in page))))
 
-    async def _top_level(self, kind: Kind) -> list[str]:
-        """Store a kind whose listing holds whole objects; return their ids."""
-        ids: list[str] = []
+    async def _top_level(self, kind: Kind) -> AsyncIterator[list[str]]:
+        """Store a kind whose listing holds whole objects page by page; yield their ids."""
         async for page in kinds.spec(kind).pages(self.client.source):
             rows = [(oid, None, o) for o in page if self.owns(oid := _require_id(kind.value, o, "v2"))]  # a shard: its own
             self._store(kind.value, rows)
-            ids += [oid for oid, _, _ in rows]
-        return ids
+            yield [oid for oid, _, _ in rows]
 
     async def _participants(self, mid: str) -> None:
         async for page in kinds.spec(Kind.PARTICIPANT).pages(self.client.source, mid):
