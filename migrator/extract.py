@@ -29,6 +29,7 @@ from migrator.errors import ApiError, MalformedResponse
 from migrator.ledger import Ledger
 from migrator.model import ExtractSummary, Kind
 from migrator.reports.redact import is_secret_key
+from migrator.side_by_side import together
 
 PAGE = 100
 SECRET_REMOVED = "(secret: not stored)"
@@ -66,21 +67,6 @@ def _require_id(kind: str, obj: Any, source: str = "v1") -> str:
     return str(obj["id"])
 
 
-async def _together(*jobs: Awaitable[Any]) -> None:
-    """Run jobs at once. The first error cancels the others and is raised as it is: no job
-    outlives a failed walk to write into a ledger that is being closed."""
-    tasks = [asyncio.ensure_future(job) for job in jobs]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in tasks:
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
 async def _each_listed(listing: AsyncIterator[list[T]], limit: int, each: Callable[[T], Awaitable[None]]) -> None:
     """`each` on every item of a paged listing, `limit` at a time, while the next page is read:
     the participants of the first meetings are read while a long meeting listing goes on,
@@ -100,7 +86,7 @@ async def _each_listed(listing: AsyncIterator[list[T]], limit: int, each: Callab
         while (item := await queue.get()) is not None:
             await each(item)
 
-    await _together(read(), *(work() for _ in range(limit)))
+    await together(read(), *(work() for _ in range(limit)))
 
 
 class SnapshotWriter:
@@ -163,7 +149,7 @@ class Extractor(SnapshotWriter):
                 await self._recordings(meeting)
 
         try:
-            await _together(
+            await together(
                 self._presets_and_roles(),
                 self._webhooks(),
                 _each_listed(self._meetings(), self.concurrency, participants_and_recordings),
@@ -202,7 +188,7 @@ class Extractor(SnapshotWriter):
                 self.summary.roles_route = False
                 self.summary.warnings.append("the v1 org has no roles route (404): roles come from preset documents only")
 
-        await _together(presets(), role_listing())  # a role's document waits for the presets' (they may embed it)
+        await together(presets(), role_listing())  # a role's document waits for the presets' (they may embed it)
 
         async def with_role_document(role: dict[str, Any]) -> tuple[str, None, dict[str, Any]]:
             rid = _require_id("role", role)
@@ -273,7 +259,7 @@ class V2SourceExtractor(SnapshotWriter):
 
     async def walk(self) -> None:
         """Every listing at once; each meeting's participants as soon as its listing page arrives."""
-        await _together(
+        await together(
             self._presets(),
             self._drain(self._top_level(Kind.WEBHOOK)),
             _each_listed(self._top_level(Kind.MEETING), self.concurrency, self._participants),

@@ -14,7 +14,6 @@ nothing to v2. A saved plan (`SavedPlan`) adds fingerprints of its inputs, so `m
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import json
@@ -43,6 +42,7 @@ from migrator.model import (
     changes,
 )
 from migrator.settings import Route
+from migrator.side_by_side import in_order, together
 
 EXAMPLES_PER_NOTE = 3
 SAVED_PLAN_VERSION = 1
@@ -312,7 +312,7 @@ class Planner:
         assert self.client is not None
         client = self.client
         missing = sorted({p for p in parents if (spec.kind, p) not in self._listings}, key=str)
-        answers = await asyncio.gather(*(spec.listing(client, p) for p in missing))
+        answers = await together(*(spec.listing(client, p) for p in missing))
         for parent_v2, listing in zip(missing, answers, strict=True):  # fingerprinted in a fixed order
             self._listings[(spec.kind, parent_v2)] = self._read(sorted(listing, key=lambda o: str(o.get("id"))))
 
@@ -448,11 +448,8 @@ class Planner:
                 parent_v2 = parents.setdefault(spec.parent, self.ledger.v2_ids(spec.parent)).get(entity.parent_key or "")
             return await spec.fetch(client, entity.v2_id or "", parent_v2)
 
-        updates = list(self.ledger.entities(actions=[Action.UPDATE]))
-        for start in range(0, len(updates), UPDATE_READS):
-            chunk = updates[start : start + UPDATE_READS]
-            for entity, actual in zip(chunk, await asyncio.gather(*map(current, chunk)), strict=True):
-                self._judge_update(entity, self._read(actual))
+        async for entity, actual in in_order(list(self.ledger.entities(actions=[Action.UPDATE])), current, UPDATE_READS):
+            self._judge_update(entity, self._read(actual))
 
     def _judge_update(self, entity: Entity, actual: dict[str, Any] | None) -> None:
         """An update goes ahead only if v2 still holds what we wrote and the change is allowed."""

@@ -8,14 +8,13 @@ so a later migrate recreates them if v1 still has them.
 
 from __future__ import annotations
 
-import asyncio
-
 from migrator import kinds
 from migrator.client import DyteClient
 from migrator.errors import ApiError, AuthError, TransportError
 from migrator.kinds import KindSpec, Undo
 from migrator.ledger import Ledger
 from migrator.model import Action, Entity, EntityError, RollbackSummary, State, WriteResult
+from migrator.side_by_side import together
 
 CHUNK = 64
 
@@ -73,7 +72,7 @@ async def undo_all(
     for start in range(0, len(entities), CHUNK):
         batch = entities[start : start + CHUNK]
         ledger.mark_intent(run_id, batch, f"intent:{event}")
-        results = list(await asyncio.gather(*(one(e) for e in batch)))
+        results = await together(*(one(e) for e in batch))
         ledger.record_results(run_id, results)
         if spec.undo is Undo.DELETE:
             ledger.forget_v2(spec.kind, [r.key for r in results if r.event == event])

@@ -15,8 +15,10 @@ from migrator.client import DyteClient
 from migrator.kinds import KindSpec
 from migrator.ledger import Ledger
 from migrator.model import Action, Entity, Kind, Mismatch, State, VerifySummary, changes
+from migrator.side_by_side import in_order
 
 JsonObject = dict[str, object]
+READS_AT_ONCE = 64  # listings (or whole objects) read side by side; the client bounds and paces the calls
 
 
 class Verifier:
@@ -78,10 +80,12 @@ class Verifier:
     async def _top_level(self, spec: KindSpec) -> None:
         listed = {o["id"]: o for o in await spec.listing(self.client)}
         expected = list(self.ledger.entities(spec.kind))
-        for entity in expected:
+
+        async def whole(entity: Entity) -> kinds.JsonObject | None:
             actual = listed.get(entity.v2_id or "")
-            if actual is not None:
-                actual = await spec.whole(self.client, actual)
+            return await spec.whole(self.client, actual) if actual is not None else None
+
+        async for entity, actual in in_order(expected, whole, READS_AT_ONCE):
             self._compare(entity, actual)
         ours = Counter(e.natural_key for e in expected if e.v2_id in listed)
         ours.update(self._deleted_in_v1(spec, set(listed)))
@@ -93,9 +97,13 @@ class Verifier:
         by_parent: dict[str, list[Entity]] = {}
         for entity in self.ledger.entities(spec.kind):
             by_parent.setdefault(entity.parent_key or "", []).append(entity)
-        for parent_key, group in by_parent.items():
+
+        async def listing(group: tuple[str, list[Entity]]) -> list[kinds.JsonObject]:
+            parent_v2 = parents.get(group[0])
+            return await spec.listing(self.client, parent_v2) if parent_v2 else []
+
+        async for (parent_key, group), actual in in_order(list(by_parent.items()), listing, READS_AT_ONCE):
             parent_v2 = parents.get(parent_key)
-            actual = await spec.listing(self.client, parent_v2) if parent_v2 else []
             by_id = {o["id"]: o for o in actual}
             wanted = Counter(e.natural_key for e in group if e.state is not State.UNMAPPABLE)
             wanted.update(self._deleted_in_v1(spec, set(by_id), parent_key))

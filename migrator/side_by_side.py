@@ -1,0 +1,40 @@
+"""Calls side by side. The client bounds how many requests are in flight and paces them, so a
+stage only has to stop waiting out one round trip after another; these helpers keep the
+answers in order and let no call outlive a failure."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+async def together(*jobs: Awaitable[R]) -> list[R]:
+    """Run jobs at once and return their results in order. The first error cancels the others
+    and is raised as it is (not grouped): no job outlives a failed stage to write into a ledger
+    that is being closed."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    if not tasks:
+        return []
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in tasks:
+            if task.done() and not task.cancelled() and (error := task.exception()) is not None:
+                raise error
+        return [task.result() for task in tasks]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def in_order(items: Sequence[T], fetch: Callable[[T], Awaitable[R]], chunk: int) -> AsyncIterator[tuple[T, R]]:
+    """`fetch(item)` for every item, `chunk` of them side by side, yielded in the items' order:
+    what is made of the answers (a report, a fingerprint) does not depend on which came first."""
+    for start in range(0, len(items), chunk):
+        part = items[start : start + chunk]
+        for pair in zip(part, await together(*map(fetch, part)), strict=True):
+            yield pair
