@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,10 +17,11 @@ from migrator.mapping import PresetCatalog, Unmappable
 from migrator.mapping.mapping_set import V1_LAYOUT, V2_IDENTITY_LAYOUT, MappingSet
 from migrator.model import Kind
 from migrator.plan import Fingerprints, Planner, SavedPlan
+from migrator.reports import write_report
 from migrator.reports.markdown import markdown
 from migrator.settings import Route
 from tests.mapping.helpers import MAPPINGS, sample_org
-from tests.reports.factory import plan_document
+from tests.reports.factory import migrate_document, plan_document
 
 V2_TO_RTK = Route("dyte-v2", "realtimekit", "targets/realtimekit.yaml")
 
@@ -61,6 +64,7 @@ def test_the_markdown_plan_of_a_v2_to_realtimekit_run_names_both_in_its_headings
 
 # -- the mapping engine, the compiler, the planner and the HTML rows name the route too -------------
 
+V1_TO_RTK = Route("dyte-v1", "realtimekit", "targets/realtimekit.yaml")
 BARE_VERSION = re.compile(r"(?<!Dyte )\bv[12]\b")  # "v2" alone; "Dyte v2" names the API
 
 
@@ -140,3 +144,18 @@ def test_the_planner_says_which_target_a_refused_preset_was_for(tmp_path: Path) 
         "preset config.view_type is missing; RealtimeKit config.view_type needs config.view_type"
     )
     assert refused is not None and refused.reason == "its RealtimeKit preset host cannot be mapped"
+
+
+def _embedded(page: str, element_id: str) -> Any:
+    found = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>', page, re.S)
+    assert found, element_id
+    return json.loads(found.group(1))
+
+
+def test_the_html_rows_label_ids_fields_and_values_by_the_route(tmp_path: Path) -> None:
+    """The page's script labels a row's ids, notes and body with these titles (report.js)."""
+    write_report(tmp_path, "migrate", migrate_document(route=V1_TO_RTK))
+    page = (tmp_path / "migrate.html").read_text(encoding="utf-8")
+    names, rows = _embedded(page, "report-names"), _embedded(page, "report-rows")
+    assert names["titles"] == {"source": "Dyte v1", "target": "RealtimeKit"}
+    assert [r[4] for r in rows if r[1] == names["actions"].index("created")] == ["RealtimeKit id v2-1", "RealtimeKit id v2-2"]
