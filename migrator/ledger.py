@@ -358,7 +358,7 @@ class Ledger:
                 self.set_meta("v2_org", pair[1])
         elif bound != tuple(pair):
             raise LedgerConflict(
-                f"ledger {self.path} belongs to v1 org {bound[0]} -> v2 org {bound[1]}, not {pair[0]} -> {pair[1]}"
+                f"ledger {self.path} belongs to source org {bound[0]} -> target {bound[1]}, not {pair[0]} -> {pair[1]}"
             )
 
     def bind_shard(self, shard: str) -> None:
@@ -852,7 +852,7 @@ class Ledger:
         known = {e.key for e in self.entities(kind) if e.key in chosen}
         missing = sorted(chosen - known)
         if missing:
-            raise ConfigError(f"no v1 {kind} {missing[0]} in the plan (ids come from export-ids or the plan report)")
+            raise ConfigError(f"no source {kind} {missing[0]} in the plan (ids come from export-ids or the plan report)")
         scope: Scope = {k: frozenset() for k in Kind}
         scope[kind] = frozenset(known)
         for child, requires in children:
@@ -1065,7 +1065,8 @@ class Ledger:
         ).fetchone()
         if row is not None:
             raise LedgerConflict(
-                f"{row[0]} {row[1]} is v2 {row[2]} in shard {row[4]} but v2 {row[3]} in shard {shard}: inconsistent shards"
+                f"{row[0]} {row[1]} is target id {row[2]} in shard {row[4]} but target id {row[3]} in shard {shard}: "
+                "inconsistent shards"
             )
 
     def finish_merge(self, shards: list[str], extracts_complete: bool) -> None:

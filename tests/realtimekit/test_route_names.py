@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from migrator.api import status
 from migrator.errors import ConfigError, MappingFileError
 from migrator.ledger import Ledger
 from migrator.mapping import PresetCatalog, Unmappable
@@ -159,3 +160,11 @@ def test_the_html_rows_label_ids_fields_and_values_by_the_route(tmp_path: Path) 
     names, rows = _embedded(page, "report-names"), _embedded(page, "report-rows")
     assert names["titles"] == {"source": "Dyte v1", "target": "RealtimeKit"}
     assert [r[4] for r in rows if r[1] == names["actions"].index("created")] == ["RealtimeKit id v2-1", "RealtimeKit id v2-2"]
+
+
+def test_status_does_not_guess_which_source_an_unfinished_extract_read(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger.open(path, ("org", "account/app")) as ledger:
+        ledger.start_run("migrate")  # the extract never finished
+    outcome = status(path)
+    assert outcome.message == "the last extract did not finish: run migrate to read the source again"
