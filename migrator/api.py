@@ -500,7 +500,7 @@ class Migration:
         _check_refresh(refresh, plan)
         canary = frozenset(meetings) if meetings is not None else None
         if canary is not None and not canary:
-            raise ConfigError("a canary run needs at least one v1 meeting id")
+            raise ConfigError(f"a canary run needs at least one {self.credentials.v1.profile.title} meeting id")
         kinds_chosen = Kind.parse_many(only)
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ConfigError(f"batch_size must be a whole number of 1 or more, not {batch_size!r}")
@@ -568,8 +568,8 @@ class Migration:
                     except sqlite3.Error as exc:
                         raise LedgerWriteError(
                             f"ledger {self.ledger_path} could not be written ({exc}) after {loader.summary.writes} "
-                            "v2 writes; the migration stopped: once the ledger can be written, run migrate again "
-                            "to resume from it"
+                            f"{self.credentials.v2.profile.title} writes; the migration stopped: once the ledger can "
+                            "be written, run migrate again to resume from it"
                         ) from None
                 outcome = self._migrate_outcome(client, ledger, run_id, loaded, kinds_chosen, scope, summary.kept)
                 outcome.notices[:0] = [notice] if notice else []
@@ -780,7 +780,7 @@ def status(ledger: Path | None, credentials_file: Path | None = None, profiles: 
     if running:
         state, code, message = "running", EXIT_PARTIAL, f"a run is in progress; {remaining} entities to go so far"
     elif not extracted:
-        state, code, message = "partial", EXIT_PARTIAL, "the last extract did not finish: run migrate to read v1 again"
+        state, code, message = "partial", EXIT_PARTIAL, "the last extract did not finish: run migrate to read the source again"
     elif remaining:
         state, code, message = "partial", EXIT_PARTIAL, f"{remaining} entities to go, {failed} failed or unmappable"
     elif failed:

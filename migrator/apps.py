@@ -81,7 +81,7 @@ def _check_binding(ledger: Ledger, credentials: Credentials) -> None:
     account_id = _account(credentials.v2)
     if v1_org != credentials.v1.org_id or not (v2_org or "").startswith(account_id + "/"):
         raise LedgerConflict(
-            f"ledger {ledger.path} belongs to v1 org {v1_org} -> {v2_org}, not {credentials.v1.org_id} -> {account_id}"
+            f"ledger {ledger.path} belongs to source org {v1_org} -> target {v2_org}, not {credentials.v1.org_id} -> {account_id}"
         )
     if _read_intent(ledger, account_id) is None:
         app_id = (v2_org or "").partition("/")[2]

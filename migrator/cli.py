@@ -183,7 +183,7 @@ GLOBAL_OPTIONS = (
         type=click.Path(path_type=Path),
         default=None,
         help="SQLite ledger file (env DYTE_MIGRATE_LEDGER, config ledger). Default: one per "
-        "(v1 org, target) pair in the user's state directory.",
+        "(source org, target) pair in the user's state directory.",
     ),
     click.option(
         "--reports-dir",
@@ -533,7 +533,7 @@ shard_option = click.option(
     metavar="I/N",
     default=None,
     callback=_parse_shard,
-    help="Do shard I of N (a CI matrix job): the meetings whose v1 id hashes to I, with their participants; "
+    help="Do shard I of N (a CI matrix job): the meetings whose source id hashes to I, with their participants; "
     "one ledger per shard, combined by `ledger merge`.",
 )
 
@@ -567,7 +567,7 @@ def _fail(json_out: bool, command: str | None, message: str, code: int) -> None:
 @with_global_options
 @click.pass_context
 def cli(click_ctx: click.Context, /, **_globals: Any) -> None:
-    """Move a Dyte organization from the v1 REST API to the v2 REST API.
+    """Move a Dyte organization from the v1 REST API to the v2 REST API, or from v1 or v2 to Cloudflare RealtimeKit.
 
     Typical use: check, plan, read reports/plan.html, migrate, verify, export-ids.
     """
@@ -627,7 +627,7 @@ def check(ctx: Context) -> None:
 
 @command("extract", example="dyte-migrate extract", exit_codes=(0, 1, 2, 3, 4))
 def extract(ctx: Context) -> None:
-    """Read the whole v1 org into the ledger (a snapshot with a hash per object)."""
+    """Read the whole source org into the ledger (a snapshot with a hash per object)."""
     _run(ctx, "extract", lambda: _emit(ctx, ctx.migration().extract()))
 
 
@@ -646,7 +646,7 @@ def extract(ctx: Context) -> None:
 @refresh_option
 @shard_option
 def plan(ctx: Context, out: Path | None, refresh: bool, shard: Any) -> None:
-    """Dry run: extract, map, compare with v2, write reports. Makes no v2 write."""
+    """Dry run: extract, map, compare with the target, write reports. Writes nothing to the target."""
     ctx.options.shard = shard
     _run(ctx, "plan", lambda: _emit(ctx, ctx.migration().plan(out=out, refresh=refresh)))
 
@@ -663,7 +663,9 @@ def plan(ctx: Context, out: Path | None, refresh: bool, shard: Any) -> None:
     default=None,
     help="Requests in flight at once (env DYTE_MIGRATE_CONCURRENCY, config concurrency; default: 8).",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Stop (exit 3) after this many v2 writes.")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=None, help="Stop (exit 3) after this many writes to the target."
+)
 @click.option(
     "--max-seconds",
     type=click.FloatRange(min=0, min_open=True),
@@ -676,22 +678,22 @@ def plan(ctx: Context, out: Path | None, refresh: bool, shard: Any) -> None:
     "saved_plan",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Apply exactly this saved plan (`plan --out FILE`); refuse (exit 2) if v1, v2 or the mappings changed.",
+    help="Apply exactly this saved plan (`plan --out FILE`); refuse (exit 2) if the source, the target or the mappings changed.",
 )
 @click.option(
     "--allow-existing",
     is_flag=True,
-    help="Create even though this ledger knows nothing of v2 and v2 already holds objects that match v1.",
+    help="Create even though this ledger knows nothing of the target and the target already holds objects that match the source.",
 )
 @click.option(
-    "--prune", is_flag=True, help="Delete what this tool created for v1 objects deleted since (meetings: set INACTIVE)."
+    "--prune", is_flag=True, help="Delete what this tool created for source objects deleted since (meetings: set INACTIVE)."
 )
 @click.option(
     "--meeting",
     "meetings",
     multiple=True,
     metavar="V1_ID",
-    help="Canary: migrate just this v1 meeting (repeatable), its participants and the presets they need.",
+    help="Canary: migrate just this source meeting (repeatable), its participants and the presets they need.",
 )
 @refresh_option
 @shard_option
@@ -740,7 +742,7 @@ def status(ctx: Context) -> None:
 @command("verify", example="dyte-migrate verify || cat reports/verify.md", exit_codes=(0, 1, 2, 3, 4), reports=True)
 @shard_option
 def verify(ctx: Context, shard: Any) -> None:
-    """Read v1 and v2 again; check v2 holds what the mappings say. Writes a report."""
+    """Read the source and the target again; check the target holds what the mappings say. Writes a report."""
     ctx.options.shard = shard
     _run(ctx, "verify", lambda: _emit(ctx, ctx.migration().verify()))
 
@@ -757,7 +759,7 @@ def verify(ctx: Context, shard: Any) -> None:
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="File to write (default: stdout).")
 @shard_option
 def export_ids(ctx: Context, fmt: str, output: Path | None, shard: Any) -> None:
-    """The v1 -> v2 id map (meetings, participants, presets, webhooks, recordings)."""
+    """The source -> target id map (meetings, participants, presets, webhooks, recordings)."""
 
     def action() -> None:
         if output is None and ctx.as_json:
@@ -784,7 +786,7 @@ def export_ids(ctx: Context, fmt: str, output: Path | None, shard: Any) -> None:
 )
 @click.option("--yes", is_flag=True, help="Really undo: delete what this tool created, set its meetings INACTIVE.")
 def rollback(ctx: Context, yes: bool) -> None:
-    """Undo what the ledger says this tool created in v2; without --yes, only show what it would do."""
+    """Undo what the ledger says this tool created in the target; without --yes, only show what it would do."""
 
     def action() -> None:
         if yes:
@@ -804,7 +806,7 @@ def rollback(ctx: Context, yes: bool) -> None:
     reports=True,
 )
 def import_command(ctx: Context) -> None:
-    """Rebuild the ledger from what v2 already holds (a lost ledger): match, never guess; no v2 write."""
+    """Rebuild the ledger from what the target already holds (a lost ledger): match, never guess; writes nothing there."""
     _run(ctx, "import", lambda: _emit(ctx, ctx.migration().import_()))
 
 
@@ -920,7 +922,9 @@ def ledger_merge(ctx: Context, ledgers: tuple[Path, ...], output: Path) -> None:
         from migrator.merge import merge_ledgers
 
         merged = merge_ledgers(list(ledgers), output)
-        message = f"merged shards {', '.join(merged.shards)} of v1 org {merged.pair[0]} -> v2 org {merged.pair[1]} into {output}"
+        message = (
+            f"merged shards {', '.join(merged.shards)} of source org {merged.pair[0]} -> target {merged.pair[1]} into {output}"
+        )
         _emit(ctx, api.Outcome("ledger merge", "complete", counts=merged.counts, reports=[str(output)], message=message))
 
     _run(ctx, "ledger merge", action)

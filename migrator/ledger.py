@@ -358,7 +358,7 @@ class Ledger:
                 self.set_meta("v2_org", pair[1])
         elif bound != tuple(pair):
             raise LedgerConflict(
-                f"ledger {self.path} belongs to v1 org {bound[0]} -> v2 org {bound[1]}, not {pair[0]} -> {pair[1]}"
+                f"ledger {self.path} belongs to source org {bound[0]} -> target {bound[1]}, not {pair[0]} -> {pair[1]}"
             )
 
     def bind_shard(self, shard: str) -> None:
@@ -625,15 +625,16 @@ class Ledger:
                     (kind.value, *sorted(keep)),
                 )
 
-    def cascade_unmappable(self, kind: Kind, required: Kind, field: str) -> None:
-        """Entities that need an object the mappings refused are unmappable too, and say which."""
+    def cascade_unmappable(self, kind: Kind, required: Kind, field: str, target: str) -> None:
+        """Entities that need an object the mappings refused are unmappable too, and say which
+        (`target` names the side that object was for: "its RealtimeKit preset x cannot be mapped")."""
         with self.transaction():
             self._conn.execute(
                 f"UPDATE entities SET state = 'unmappable', action = 'unmappable', "
-                f"reason = 'its v2 {required.value} ' || json_extract(desired, '$.{field}') || ' cannot be mapped' "
+                f"reason = ? || json_extract(desired, '$.{field}') || ' cannot be mapped' "
                 f"WHERE kind = ? AND state != 'unmappable' AND json_extract(desired, '$.{field}') IN "
                 f"(SELECT key FROM entities WHERE kind = ? AND state = 'unmappable')",
-                (kind.value, required.value),
+                (f"its {target} {required.value} ", kind.value, required.value),
             )
 
     def inherit_by_natural_key(self, kind: Kind) -> int:
@@ -667,14 +668,15 @@ class Ledger:
                 self._journal(0, [(kind, new, "inherited", {"from": old})])
         return len(taken)
 
-    def lost_in_v2(self, kind: Kind, keys: Iterable[str]) -> None:
-        """Objects we wrote that v2 no longer has: planned again as creates (drift repair)."""
+    def lost_in_v2(self, kind: Kind, keys: Iterable[str], reason: str) -> None:
+        """Objects we wrote that the target no longer has: planned again as creates (drift repair),
+        with the `reason` the plan gives ("deleted in RealtimeKit after migration; created again")."""
         with self.transaction():
             self._conn.executemany(
                 "UPDATE entities SET v2_id = NULL, written = NULL, origin = NULL, "
                 "state = CASE WHEN state = 'unmappable' THEN state ELSE 'pending' END, "
-                "reason = 'deleted in v2 after migration; created again' WHERE kind = ? AND key = ?",
-                [(kind.value, key) for key in keys],
+                "reason = ? WHERE kind = ? AND key = ?",
+                [(reason, kind.value, key) for key in keys],
             )
 
     def record_baseline(self, kind: Kind, v2_ids: Iterable[str]) -> None:
@@ -850,7 +852,7 @@ class Ledger:
         known = {e.key for e in self.entities(kind) if e.key in chosen}
         missing = sorted(chosen - known)
         if missing:
-            raise ConfigError(f"no v1 {kind} {missing[0]} in the plan (ids come from export-ids or the plan report)")
+            raise ConfigError(f"no source {kind} {missing[0]} in the plan (ids come from export-ids or the plan report)")
         scope: Scope = {k: frozenset() for k in Kind}
         scope[kind] = frozenset(known)
         for child, requires in children:
@@ -1063,7 +1065,8 @@ class Ledger:
         ).fetchone()
         if row is not None:
             raise LedgerConflict(
-                f"{row[0]} {row[1]} is v2 {row[2]} in shard {row[4]} but v2 {row[3]} in shard {shard}: inconsistent shards"
+                f"{row[0]} {row[1]} is target id {row[2]} in shard {row[4]} but target id {row[3]} in shard {shard}: "
+                "inconsistent shards"
             )
 
     def finish_merge(self, shards: list[str], extracts_complete: bool) -> None:

@@ -51,7 +51,7 @@ def _check_split(parts: list[_ShardLedger]) -> None:
     for part in parts:
         if part.pair != first.pair:
             raise LedgerConflict(
-                f"ledger {part.path} is v1 org {part.pair[0]} -> v2 org {part.pair[1]}, but ledger "
+                f"ledger {part.path} is source org {part.pair[0]} -> target {part.pair[1]}, but ledger "
                 f"{first.path} is {first.pair[0]} -> {first.pair[1]}: not one migration"
             )
         if part.shard.count != first.shard.count:

@@ -242,8 +242,14 @@ class Planner:
                 yield from _present(self._refused(entity, exc))
 
     def _context(self, *catalog_kinds: str) -> str:
-        """Everything besides an entity's own v1 object (and its parent's) that its mapping depends on."""
-        parts = [self.mappings.fingerprint, __version__, self.ledger.snapshot_fingerprint(catalog_kinds) if catalog_kinds else ""]
+        """Everything besides an entity's own v1 object (and its parent's) that its mapping depends on;
+        the route too, since its notes and reasons name the source and target."""
+        parts = [
+            self.mappings.fingerprint,
+            __version__,
+            str(self.mappings.route),
+            self.ledger.snapshot_fingerprint(catalog_kinds) if catalog_kinds else "",
+        ]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
     def map_all(self) -> None:
@@ -272,7 +278,7 @@ class Planner:
                 self.summary.reattached[spec.kind] = self.ledger.inherit_by_natural_key(spec.kind)
         for spec in kinds.KINDS:
             for required, field in spec.requires:
-                self.ledger.cascade_unmappable(spec.kind, required, field)
+                self.ledger.cascade_unmappable(spec.kind, required, field, self.mappings.route.target_title)
         self.summary.notes = sorted(self._tallies.values(), key=lambda t: (t.kind.value, t.note, t.source or ""))
         self.summary.recordings = self._recordings(meetings)
 
@@ -364,8 +370,8 @@ class Planner:
             listed = {o["id"] for o in await self._listing(spec, parent_v2)}
             lost += [e for e in group if e.v2_id not in listed]
         if lost:
-            self.ledger.lost_in_v2(spec.kind, [e.key for e in lost])
             why = f"deleted in {self.mappings.route.target_title} after migration; created again"
+            self.ledger.lost_in_v2(spec.kind, [e.key for e in lost], why)
             self.summary.recreated += [Finding(spec.kind, e.key, e.v2_id, why) for e in lost if not e.gone]
         return len(lost)
 

@@ -57,7 +57,7 @@ def test_ledger_of_another_org_pair_is_refused(tmp_path):
     with pytest.raises(LedgerConflict) as info:
         Ledger.open(path, ("v1-org", "other-v2"))
     assert info.value.exit_code == EXIT_LOCKED
-    assert "belongs to" in str(info.value)
+    assert "belongs to source org v1-org -> target v2-org, not v1-org -> other-v2" in str(info.value)
 
 
 @pytest.mark.parametrize("content", [b"this is not sqlite at all" * 100, b"SQLite format 3\x00" + b"\x00" * 50])

@@ -60,7 +60,7 @@ def test_merge_keeps_every_shard_and_one_row_per_shared_preset(tmp_path):
         ("mismatched N", "not one split"),
         ("missing shard", "shard 2/2 is missing"),
         ("overlap", "meeting m-a is in shard 1/2 and in shard 2/2"),
-        ("preset v2 ids differ", "preset host is v2 p-1 in shard 1/2 but v2 p-9 in shard 2/2"),
+        ("preset v2 ids differ", "preset host is target id p-1 in shard 1/2 but target id p-9 in shard 2/2"),
         ("unsharded ledger", "is not a shard's ledger"),
     ],
 )

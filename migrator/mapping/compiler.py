@@ -1,9 +1,9 @@
 """Turns a validated mapping file into runnable rules, checking every promise against the target's spec
 (Dyte v2's OpenAPI file, or the target overlay's, e.g. RealtimeKit's derived from the cloudflare SDK).
 
-A target path v2 does not have, a constant v2 would reject, a required v2 field nothing
-fills, a numeric limit without a clamp: each is a MappingFileError naming file and key,
-raised before any entity is mapped.
+A target path the target does not have, a constant it would reject, a required field nothing
+fills, a numeric limit without a clamp: each is a MappingFileError naming file, key and the
+target (by its `Titles`, as the compiled rules' notes do), raised before any entity is mapped.
 """
 
 from __future__ import annotations
@@ -15,7 +15,15 @@ from typing import Any
 
 from migrator.errors import MappingFileError
 from migrator.mapping import v2spec
-from migrator.mapping.engine import MISSING, Choice, CompiledDefault, CompiledMapping, CompiledRule, CompiledSection
+from migrator.mapping.engine import (
+    MISSING,
+    Choice,
+    CompiledDefault,
+    CompiledMapping,
+    CompiledRule,
+    CompiledSection,
+    Titles,
+)
 from migrator.mapping.filemodels import ContextFlag, FieldRule, LossyTarget, PayloadFile
 from migrator.mapping.yamlsource import SourceFile, key_of
 
@@ -43,9 +51,11 @@ class _Compiler:
         sections: tuple[str, ...],
         computed: set[str],
         flags_allowed: bool,
-        spec: Path = v2spec.V2_SPEC,
+        spec: Path,
+        titles: Titles,
     ) -> None:
         self.source, self.model, self.flags_allowed, self.spec = source, model, flags_allowed, spec
+        self.titles = titles
         self.expected_sections, self.expected_computed = sections, computed
 
     def error(self, loc: tuple[Any, ...], problem: str) -> MappingFileError:
@@ -77,18 +87,18 @@ class _Compiler:
         defaults = tuple(self.default(bodies, index) for index in range(len(self.model.defaults)))
         self.check_unique_targets()
         self.check_required(bodies)
-        return CompiledMapping(self.source.name, self.model.kind, sections, defaults)
+        return CompiledMapping(self.model.kind, sections, defaults)
 
     def targets(self, bodies: list[v2spec.Schema], loc: tuple[Any, ...], path: str) -> list[v2spec.Schema]:
         found = v2spec.at_path(bodies, split(path))
         if not found:
-            raise self.error(loc, f"v2 {' / '.join(self.model.v2_body)} has no field {path!r}")
+            raise self.error(loc, f"{self.titles.target} {' / '.join(self.model.v2_body)} has no field {path!r}")
         return found
 
     def fits(self, loc: tuple[Any, ...], value: Any, schemas: list[v2spec.Schema]) -> None:
         problem = v2spec.fits(value, schemas)
         if problem is not None:
-            raise self.error(loc, f"{value!r} is not accepted by v2 here: {problem}")
+            raise self.error(loc, f"{value!r} is not accepted by {self.titles.target} here: {problem}")
 
     def when(self, loc: tuple[Any, ...], when: Mapping[ContextFlag, bool] | None) -> tuple[tuple[str, bool], ...]:
         if when and not self.flags_allowed:
@@ -101,20 +111,21 @@ class _Compiler:
         for rule in self.model.sections[name].rules:
             for path in rule.sources + ([rule.fallback.from_] if rule.fallback else []):
                 _mark_known(known, split(path))
-        return CompiledSection(name, rules, known)
+        unruled = f"not a {self.titles.source} spec field and no rule in {self.source.name}"
+        return CompiledSection(name, rules, known, unruled)
 
     def rule(self, bodies: list[v2spec.Schema], section: str, index: int, rule: FieldRule) -> CompiledRule:
         loc = ("sections", section, "rules", index)
         sources = tuple(split(path) for path in rule.sources)
         if rule.to is None:
             if rule.drop is not None:
-                return CompiledRule("drop", sources, tuple(rule.sources), rule.drop)
-            return CompiledRule("relocate", sources, tuple(rule.sources), rule.relocate or "")
+                return CompiledRule("drop", sources, tuple(rule.sources), rule.drop, self.titles)
+            return CompiledRule("relocate", sources, tuple(rule.sources), rule.relocate or "", self.titles)
         targets = self.targets(bodies, (*loc, "to"), rule.to)
         value_schemas = targets
         if rule.value_type == "list":
             if "array" not in v2spec.json_types(targets):
-                raise self.error((*loc, "type"), f"v2 {rule.to} is not a list")
+                raise self.error((*loc, "type"), f"{self.titles.target} {rule.to} is not a list")
             value_schemas = [schema["items"] for schema in targets if "items" in schema]
         elif rule.map is None:
             self.check_type(loc, rule, targets)
@@ -133,6 +144,7 @@ class _Compiler:
             sources,
             tuple(rule.sources),
             rule.reason or "",
+            self.titles,
             target=split(rule.to),
             target_name=rule.to,
             value_type=rule.value_type,
@@ -157,7 +169,7 @@ class _Compiler:
         if wanted and produced not in wanted and not (produced == "integer" and "number" in wanted):
             raise self.error(
                 (*loc, "type"),
-                f"rule yields {produced} but v2 {rule.to} takes {' or '.join(sorted(wanted))}: add a map",
+                f"rule yields {produced} but {self.titles.target} {rule.to} takes {' or '.join(sorted(wanted))}: add a map",
             )
 
     def mapping(self, loc: tuple[Any, ...], rule: FieldRule, schemas: list[v2spec.Schema]) -> dict[Any, Choice] | None:
@@ -171,7 +183,7 @@ class _Compiler:
         return compiled
 
     def check_bounds(self, loc: tuple[Any, ...], rule: FieldRule, targets: list[v2spec.Schema]) -> None:
-        """A v2 numeric limit needs a clamp inside it, so an out-of-range v1 value is noted, not rejected by v2."""
+        """A target's numeric limit needs a clamp inside it, so an out-of-range value is noted, not rejected by the target."""
         if rule.map is not None or rule.value_type not in ("integer", "number"):
             return
         for bound, limit in (
@@ -185,7 +197,9 @@ class _Compiler:
             too_wide = limit is None or (limit > spec_limit if bound == "maximum" else limit < spec_limit)
             if too_wide:
                 key = "max" if bound == "maximum" else "min"
-                raise self.error((*loc, "clamp"), f"v2 {rule.to} has {bound} {spec_limit}: declare clamp {key} within it")
+                raise self.error(
+                    (*loc, "clamp"), f"{self.titles.target} {rule.to} has {bound} {spec_limit}: declare clamp {key} within it"
+                )
 
     def default(self, bodies: list[v2spec.Schema], index: int) -> CompiledDefault:
         loc = ("defaults", index)
@@ -224,7 +238,7 @@ class _Compiler:
                     seen.add(target)
 
     def check_required(self, bodies: list[v2spec.Schema]) -> None:
-        """Every object the mapping emits must carry the fields v2 requires in it, in every variant."""
+        """Every object the mapping emits must carry the fields the target requires in it, in every variant."""
         writers = self._writers()
         for context in self._contexts():
             active = [(loc, target) for loc, target, when, _ in writers if _active(when, context)]
@@ -243,7 +257,7 @@ class _Compiler:
                                 if partial
                                 else "no rule fills it: add a default"
                             )
-                            raise self.error(partial or ("defaults",), f"v2 requires {full}{where}, but {fix}")
+                            raise self.error(partial or ("defaults",), f"{self.titles.target} requires {full}{where}, but {fix}")
 
 
 def _active(when: Mapping[ContextFlag, bool] | None, context: Mapping[ContextFlag, bool]) -> bool:
@@ -265,7 +279,9 @@ def compile_payload_file(
     model: PayloadFile,
     sections: tuple[str, ...],
     computed: set[str],
-    flags_allowed: bool = False,
-    spec: Path = v2spec.V2_SPEC,
+    flags_allowed: bool,
+    spec: Path,
+    titles: Titles,
 ) -> CompiledMapping:
-    return _Compiler(source, model, sections, computed, flags_allowed, spec).compile()
+    """The file's rules, checked against the target's `spec`; notes and errors name the route by `titles`."""
+    return _Compiler(source, model, sections, computed, flags_allowed, spec, titles).compile()

@@ -1,4 +1,4 @@
-"""The generic interpreter: compiled rules turn one v1 object into part of a v2 body, with notes.
+"""The generic interpreter: compiled rules turn one source object into part of a target body, with notes.
 
 Everything entity-specific lives in `mappings/*.yaml`; this module only knows how to read
 a path, check a value's type, look it up in a map, clamp it, and write it to a path. It
@@ -83,12 +83,22 @@ def _present(value: Any) -> bool:
     return value is not MISSING and value is not None and value != ""
 
 
+@dataclass(frozen=True, slots=True)
+class Titles:
+    """What the notes call the run's source and target ("Dyte v1", "RealtimeKit"): fixed when the
+    rules are compiled for a route, so a note's text, and the plan's notes signature, depend on the
+    route and nothing else."""
+
+    source: str
+    target: str
+
+
 class _Unusable(Exception):
     """A v1 value of the wrong type or outside the map: handled like a missing value, with a note."""
 
 
-def _checked(value: Any, value_type: str, notes: list[Note], source: str, target: str | None) -> Any:
-    """Return the value if it has the declared v1 type (whole floats become ints), else raise _Unusable."""
+def _checked(value: Any, value_type: str, notes: list[Note], source: str, target: str | None, titles: Titles) -> Any:
+    """Return the value if it has the declared source type (whole floats become ints), else raise _Unusable."""
     if value_type in ("string", "uri"):
         if not isinstance(value, str) or (value_type == "uri" and not is_uri(value)):
             raise _Unusable
@@ -106,7 +116,8 @@ def _checked(value: Any, value_type: str, notes: list[Note], source: str, target
     if value_type == "integer" and isinstance(value, float):
         whole = round(value)
         if whole != value:
-            notes.append(Note("lossy", source, target, value, whole, "v2 takes a whole number here; the v1 value was rounded"))
+            why = f"{titles.target} takes a whole number here; the {titles.source} value was rounded"
+            notes.append(Note("lossy", source, target, value, whole, why))
         return whole
     return value
 
@@ -125,6 +136,7 @@ class CompiledRule:
     sources: tuple[Path, ...]
     source_names: tuple[str, ...]
     reason: str
+    titles: Titles
     target: Path = ()
     target_name: str | None = None
     value_type: str = "string"
@@ -176,7 +188,14 @@ class CompiledRule:
             except _Unusable:
                 problem = f"has an unusable value {short(raw)} (expected {self._expected()})"
                 notes.append(
-                    Note("dropped", name, self.target_name, raw, None, f"unusable v1 value: expected {self._expected()}")
+                    Note(
+                        "dropped",
+                        name,
+                        self.target_name,
+                        raw,
+                        None,
+                        f"unusable {self.titles.source} value: expected {self._expected()}",
+                    )
                 )
         return self._substitute(source, name, problem, notes, label)
 
@@ -188,7 +207,7 @@ class CompiledRule:
         return _TYPE_WORDS[self.value_type]
 
     def _convert(self, raw: Any, name: str, notes: list[Note]) -> Any:
-        value = _checked(raw, self.value_type, notes, name, self.target_name)
+        value = _checked(raw, self.value_type, notes, name, self.target_name, self.titles)
         if self.value_type == "list":
             return self._convert_items(value, name, notes)
         converted = self._lookup(value, name, notes)
@@ -240,7 +259,7 @@ class CompiledRule:
                         self.target_name,
                         item,
                         None,
-                        f"{short(item)} has no v2 counterpart; dropped from the list",
+                        f"{short(item)} has no {self.titles.target} counterpart; dropped from the list",
                     )
                 )
         if name != self.target_name:
@@ -254,7 +273,8 @@ class CompiledRule:
             if isinstance(value, bool):
                 found.append(value)
             elif _present(value):
-                notes.append(Note("dropped", name, self.target_name, value, None, "unusable v1 value: expected true or false"))
+                why = f"unusable {self.titles.source} value: expected true or false"
+                notes.append(Note("dropped", name, self.target_name, value, None, why))
         if found:
             result = any(found)
             notes.append(Note("converted", " | ".join(self.source_names), self.target_name, found, result, self.reason))
@@ -279,7 +299,7 @@ class CompiledRule:
             return fresh(self.default)
         if self.required:
             alternatives = " or ".join(self.source_names + ((self.fallback_name,) if self.fallback_name else ()))
-            raise Unmappable(f"{label} {name} {problem}; v2 {self.target_name} needs {alternatives}")
+            raise Unmappable(f"{label} {name} {problem}; {self.titles.target} {self.target_name} needs {alternatives}")
         return MISSING
 
 
@@ -303,13 +323,14 @@ class CompiledSection:
     name: str
     rules: tuple[CompiledRule, ...]
     known: KnownTree
+    unruled_reason: str  # the note on an input field no rule names
 
-    def apply(self, source: Any, payload: dict[str, Any], notes: list[Note], label: str, flags: Flags, file: str) -> None:
+    def apply(self, source: Any, payload: dict[str, Any], notes: list[Note], label: str, flags: Flags) -> None:
         for rule in self.rules:
             if rule.applies(flags):
                 rule.apply(source, payload, notes, label)
         if isinstance(source, dict):
-            _note_unruled(source, self.known, "", notes, file)
+            _note_unruled(source, self.known, "", notes, self.unruled_reason)
 
     def skipped(self, source: Any, flags: Flags) -> list[Note]:
         """Notes for rules that this variant does not apply (they apply in another variant)."""
@@ -322,23 +343,22 @@ class CompiledSection:
         return notes
 
 
-def _note_unruled(source: dict[str, Any], known: KnownTree, prefix: str, notes: list[Note], file: str) -> None:
+def _note_unruled(source: dict[str, Any], known: KnownTree, prefix: str, notes: list[Note], reason: str) -> None:
     for key, value in source.items():
         sub = known.get(key)
         if sub is True:
             continue
         if sub is None:
             if value is not None:
-                notes.append(Note("dropped", f"{prefix}{key}", None, value, None, f"not a v1 spec field and no rule in {file}"))
+                notes.append(Note("dropped", f"{prefix}{key}", None, value, None, reason))
         elif isinstance(value, dict):
-            _note_unruled(value, sub, f"{prefix}{key}.", notes, file)
+            _note_unruled(value, sub, f"{prefix}{key}.", notes, reason)
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledMapping:
     """One mapping file, ready to run: sections in order, then declared defaults."""
 
-    file: str
     label: str
     sections: tuple[CompiledSection, ...]
     defaults: tuple[CompiledDefault, ...]
@@ -347,7 +367,7 @@ class CompiledMapping:
         payload: dict[str, Any] = {}
         notes = [] if notes is None else notes
         for section in self.sections:
-            section.apply(sources.get(section.name), payload, notes, self.label, flags, self.file)
+            section.apply(sources.get(section.name), payload, notes, self.label, flags)
         for default in self.defaults:
             if default.applies(flags) and not has_path(payload, default.target):
                 set_path(payload, default.target, fresh(default.value))

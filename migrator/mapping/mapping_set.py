@@ -16,7 +16,7 @@ from migrator.errors import MappingFileError
 from migrator.mapping import v2spec
 from migrator.mapping.catalog import PresetCatalog
 from migrator.mapping.compiler import compile_payload_file
-from migrator.mapping.engine import CompiledMapping
+from migrator.mapping.engine import CompiledMapping, Titles
 from migrator.mapping.filemodels import (
     EndpointFile,
     EndpointRule,
@@ -131,6 +131,7 @@ class MappingSet:
                 presets.variant_names,
                 self._presets,
                 "presets.yaml",
+                route.target_title,
                 role_only=presets.role_only,
                 default_preset=default_preset,
                 default_from=default_from,
@@ -176,6 +177,8 @@ class MappingSet:
                 raise MappingFileError(overlay.name, "files", f"not a payload mapping file: {', '.join(sorted(unknown))}")
             sources = {name: overlay.apply(source, replace_rules=layout.overlay_rules) for name, source in sources.items()}
         body_spec = overlay.spec if overlay is not None else v2spec.V2_SPEC
+        route = Route(layout.source, target, overlay.name if overlay else None)
+        titles = Titles(route.source_title, route.target_title)
         endpoints = sources[ENDPOINTS_FILE].validate(EndpointFile) if layout.endpoints else None
         models: dict[str, PayloadFile] = {}
         compiled: dict[str, CompiledMapping] = {}
@@ -185,12 +188,11 @@ class MappingSet:
                 raise sources[name].error("kind", f"this file maps {spec.kind}s: kind must be {spec.kind!r}", ("kind",))
             models[name] = model
             compiled[name] = compile_payload_file(
-                sources[name], model, spec.sections, set(spec.computed), spec.variants, body_spec
+                sources[name], model, spec.sections, set(spec.computed), spec.variants, body_spec, titles
             )
         hashes = {name: source.sha256 for name, source in sources.items()}
         if overlay is not None:
             hashes[overlay.name] = overlay.sha256
-        route = Route(layout.source, target, overlay.name if overlay else None)
         return cls(route, hashes, endpoints, models, compiled, overlay, default_preset, default_from)
 
     @property
@@ -222,7 +224,7 @@ class MappingSet:
         or None where the rules copy the participant's own (a v2 source)."""
         _require_object(participant, "participant")
         if self._resolver is not None and (not isinstance(preset_name, str) or not preset_name):
-            raise Unmappable("participant has no v2 preset name")
+            raise Unmappable(f"participant has no {self.route.target_title} preset name")
         mapped = self._participants.run({"participant": participant})
         if preset_name is not None:
             mapped.payload["preset_name"] = preset_name

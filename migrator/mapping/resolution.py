@@ -36,14 +36,17 @@ class PresetResolver:
         names: VariantNames,
         presets: CompiledMapping,
         file: str,
+        target: str,
         *,
         role_only: RoleOnly | None = None,
         default_preset: str | None = None,
         default_from: str | None = None,
     ) -> None:
-        """`default_preset` (from the default-preset setting, described by `default_from`) overrides
-        the file's `resolution.org_default_preset`."""
+        """`target` is what reasons call the target ("RealtimeKit"); `default_preset` (from the
+        default-preset setting, described by `default_from`) overrides the file's
+        `resolution.org_default_preset`. The source is always Dyte v1: only v1 rules resolve presets."""
         self.resolution, self.names, self.presets, self.file = resolution, names, presets, file
+        self.target = target
         self.role_only = role_only
         overridden = default_preset is not None
         self.default_preset = default_preset if overridden else resolution.org_default_preset
@@ -193,7 +196,7 @@ class PresetResolver:
                 catalog.preset_role(name),
                 False,
                 "v1-preset",
-                "every v1 preset gets its v2 counterpart, used or not",
+                f"every v1 preset gets its {self.target} counterpart, used or not",
             )
             for name in sorted(catalog.presets)
         ]

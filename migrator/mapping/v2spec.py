@@ -170,4 +170,4 @@ def fits(value: Any, schemas: list[Schema]) -> str | None:
         if error is None:
             return None
         problems.append(error.message)
-    return problems[0] if problems else "no v2 field"
+    return problems[0] if problems else "no field to take it"

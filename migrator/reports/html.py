@@ -10,6 +10,7 @@ no network at all. Rows past `ROW_BYTES_BUDGET` are left out, and the page says 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import itertools
 import json
@@ -96,14 +97,15 @@ def mismatch_row(row: Row, names: Dictionary) -> list[Any]:
     return [names.kind(row["kind"]), names.action("mismatch"), row["key"], None, row["problem"], details]
 
 
-def event_row(row: Row, names: Dictionary) -> list[Any]:
+def event_row(row: Row, names: Dictionary, target: str) -> list[Any]:
+    """[kind, event, key, label, summary, details] of one journal event; `target` names the id's side."""
     details = _details(v2=row["v2_id"], error=row["error"], at=row["at"], detail=row["detail"])
     return [
         names.kind(row["kind"]),
         names.action(row["event"]),
         row["key"],
         row["label"],
-        row["error"] or (f"v2 id {row['v2_id']}" if row["v2_id"] else ""),
+        row["error"] or (f"{target} id {row['v2_id']}" if row["v2_id"] else ""),
         details,
     ]
 
@@ -117,6 +119,7 @@ class Explorer:
     compact: Callable[[Row, Dictionary], list[Any]]
     source: str  # the JSON file and key that hold every row
     budget: int  # bytes of embedded rows
+    route: Route  # the script labels ids, fields and values by the run's source and target
     names: Dictionary = field(default_factory=Dictionary)
     shown: int = 0
 
@@ -141,19 +144,25 @@ class Explorer:
                 "total": self.rows.total,
                 "shown": self.shown,
                 "source": self.source,
+                "titles": {"source": self.route.source_title, "target": self.route.target_title},
             }
         )
 
 
-def _explorer(doc: dict[str, Any]) -> Explorer | None:
+def _explorer(doc: dict[str, Any], route: Route) -> Explorer | None:
     name = doc["report"]
     if name == "plan":
-        return Explorer("Every entity", doc["entities"], plan_row, "plan.json, key entities", ROW_BYTES_BUDGET)
+        return Explorer("Every entity", doc["entities"], plan_row, "plan.json, key entities", ROW_BYTES_BUDGET, route)
     if name == "verify" and doc["mismatches"].total:
-        return Explorer("Every mismatch", doc["mismatches"], mismatch_row, "verify.json, key mismatches", ROW_BYTES_BUDGET)
+        return Explorer("Every mismatch", doc["mismatches"], mismatch_row, "verify.json, key mismatches", ROW_BYTES_BUDGET, route)
     if name == "migrate":
         return Explorer(
-            "What this run did, entity by entity", doc["events"], event_row, "migrate.json, key events", ROW_BYTES_BUDGET
+            "What this run did, entity by entity",
+            doc["events"],
+            functools.partial(event_row, target=route.target_title),
+            "migrate.json, key events",
+            ROW_BYTES_BUDGET,
+            route,
         )
     return None
 
@@ -193,7 +202,7 @@ def html_chunks(doc: dict[str, Any]) -> Iterator[str]:
         route=route,
         source=route.source_title,
         target=route.target_title,
-        explorer=_explorer(doc),
+        explorer=_explorer(doc, route),
         server_rows=SERVER_ROWS,
         script=Markup(_SCRIPT),
         style=Markup(_STYLE),

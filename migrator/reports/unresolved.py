@@ -28,12 +28,12 @@ _RESOLVE = {
         "run `dyte-migrate migrate` again (it retries and resumes); if it fails again, the reason says what the target refused"
     ),
     "unmappable": (
-        "fix the v1 object, or the mapping rule the reason names (`dyte-migrate init --with-mappings DIR`, "
+        "fix the source object, or the mapping rule the reason names (`dyte-migrate init --with-mappings DIR`, "
         "edit, then pass --mappings DIR or set mappings in dyte-migrate.toml); then run migrate again"
     ),
     "conflict": (
         "the target holds an object this tool did not write (or one changed since): remove or rename it in "
-        "the target, or make v1 match it; then run plan again"
+        "the target, or make the source match it; then run plan again"
     ),
 }
 

@@ -136,6 +136,11 @@ def test_drift_prune_and_rollback_hold_for_a_v2_source(ws: Workspace, org: Any) 
     gone = next(w for w in source.webhooks() if w["name"] == "off")
     assert source.client.delete(f"/webhooks/{gone['id']}").status_code == 200  # deleted in the source
 
+    assert ws.run("plan")[0].exit_code == EXIT_OK
+    entities = json.loads((ws.reports / "plan.json").read_text())["entities"]
+    lost = [e["reason"] for e in entities if e["kind"] == "webhook" and e["label"] == "all"]
+    assert lost == ["deleted in RealtimeKit after migration; created again"]  # the ledger names the target too
+
     result, migrated = ws.run("migrate", "--prune")
     assert result.exit_code == EXIT_OK, result.output
     assert {w["name"] for w in rtk.webhooks()} == {"all"}  # recreated once; the source's deletion pruned

@@ -83,14 +83,14 @@ CASES = [
         "        required: true\n        fallback:",
         "        fallback:",
         "sections.participant.rules[0].to",
-        "v2 requires custom_participant_id, but this rule may leave it out",
+        "Dyte v2 requires custom_participant_id, but this rule may leave it out",
     ),
     (
         "webhooks.yaml",
         "        to: url\n        type: uri",
         "        to: url\n        type: boolean",
         "sections.webhook.rules[1].type",
-        "yields boolean but v2 url takes string",
+        "yields boolean but Dyte v2 url takes string",
     ),
     (
         "presets.yaml",
@@ -160,7 +160,7 @@ CASES = [
         "  - to: permissions.can_livestream\n    value: false\n    reason: v1 roles had no livestream permission; livestreaming started from the meeting's liveStreamOnStart.\n",
         "",
         "defaults",
-        "v2 requires permissions.can_livestream (when waiting_room=False), but no rule fills it",
+        "Dyte v2 requires permissions.can_livestream (when waiting_room=False), but no rule fills it",
     ),
     (
         "endpoints.yaml",

@@ -300,7 +300,7 @@ def _unresolved(n: int) -> list[Row]:
     ]
 
 
-def migrate_document(events: int = 3, errors: int = 1) -> dict[str, Any]:
+def migrate_document(events: int = 3, errors: int = 1, route: Route = V1_TO_V2) -> dict[str, Any]:
     rows = [
         {
             "at": "2026-01-01T00:00:00Z",
@@ -318,7 +318,7 @@ def migrate_document(events: int = 3, errors: int = 1) -> dict[str, Any]:
         "migrate",
         "failed",
         "migrate failed",
-        V1_TO_V2,
+        route,
         counts={"meeting": {"created": events - errors, "failed": errors}},
         writes=events,
         stopped=None,

@@ -36,29 +36,32 @@
     return result;
   }
 
-  var FACTS = [["v1", "v1 id"], ["v2", "v2 id"], ["parent", "v1 meeting"], ["state", "ledger state"],
-               ["reason", "reason"], ["problem", "problem"], ["error", "error"], ["at", "at"], ["detail", "detail"]];
-
+  // Labels name the run's own source and target ("Dyte v1", "RealtimeKit"), as the page does.
   function details(d, names) {
-    var box = make("div", null, "row-details"), facts = make("dl");
-    FACTS.forEach(function (f) {
+    var titles = names.titles, box = make("div", null, "row-details"), facts = make("dl");
+    var labels = [["v1", titles.source + " id"], ["v2", titles.target + " id"], ["parent", titles.source + " meeting"],
+                  ["state", "ledger state"], ["reason", "reason"], ["problem", "problem"], ["error", "error"],
+                  ["at", "at"], ["detail", "detail"]];
+    labels.forEach(function (f) {
       if (d[f[0]] !== undefined) { facts.appendChild(make("dt", f[1])); facts.appendChild(make("dd", show(d[f[0]]))); }
     });
     box.appendChild(facts);
     if (d.changes) {
       box.appendChild(make("h4", "Field-level diff"));
-      box.appendChild(table(["field", "v2 holds now", "the mapping wants"], d.changes));
+      box.appendChild(table(["field", titles.target + " holds now", "the mapping wants"], d.changes));
     }
     if (d.notes) {
       box.appendChild(make("h4", "Translation notes"));
-      box.appendChild(table(["note", "v1 field", "v2 field", "v1 value", "v2 value", "why"], d.notes.map(function (n) {
+      var columns = ["note", titles.source + " field", titles.target + " field", titles.source + " value",
+                     titles.target + " value", "why"];
+      box.appendChild(table(columns, d.notes.map(function (n) {
         var t = names.notes[n[0]];
         return [t[0], t[1], t[2], n[1], n[2], t[3]];
       })));
     }
     if (d.desired) {
       var payload = make("details");
-      payload.appendChild(make("summary", "v2 request body"));
+      payload.appendChild(make("summary", titles.target + " request body"));
       payload.appendChild(make("pre", JSON.stringify(d.desired, null, 2)));
       box.appendChild(payload);
     }
