@@ -16,6 +16,7 @@ from migrator.client import DyteClient
 from migrator.kinds import KindSpec, Lookup
 from migrator.ledger import Ledger
 from migrator.model import Action, Entity, Finding, Kind, changes
+from migrator.side_by_side import READS_AT_ONCE, in_order
 
 JsonObject = dict[str, Any]
 
@@ -33,12 +34,8 @@ class Importer:
             else:
                 await self._children(spec, spec.parent)
 
-    def _unmatched(self, spec: KindSpec, parent_key: str | None = None) -> list[Entity]:
-        return [
-            e
-            for e in self.ledger.entities(spec.kind, actions=[Action.CREATE], in_v2=False)
-            if parent_key is None or e.parent_key == parent_key
-        ]
+    def _unmatched(self, spec: KindSpec) -> list[Entity]:
+        return list(self.ledger.entities(spec.kind, actions=[Action.CREATE], in_v2=False))
 
     async def _record(self, spec: KindSpec, entity: Entity, found: JsonObject, parent_v2: str | None = None) -> None:
         """What v2 holds becomes `written`: identical -> unchanged; different -> the next migrate updates it."""
@@ -85,18 +82,23 @@ class Importer:
         return same
 
     async def _children(self, spec: KindSpec, parent: Kind) -> None:
-        for parent_key, parent_v2 in self.ledger.v2_ids(parent).items():
-            if not parent_v2:
-                continue
-            unmatched = self._unmatched(spec, parent_key)
-            if not unmatched:
-                continue
+        """Each parent's listing, read side by side, for the parents that have unmatched children."""
+        unmatched: dict[str, list[Entity]] = {}
+        for entity in self._unmatched(spec):
+            unmatched.setdefault(entity.parent_key or "", []).append(entity)
+        parents = self.ledger.v2_ids(parent)
+        groups = [(key, parents[key], entities) for key, entities in unmatched.items() if parents.get(key)]
+
+        async def listing(group: tuple[str, str | None, list[Entity]]) -> list[JsonObject]:
+            return await spec.listing(self.client, group[1])
+
+        async for (parent_key, parent_v2, entities), listed in in_order(groups, listing, READS_AT_ONCE):
             known = self.ledger.known_v2_ids(spec.kind, parent_key)
             by_key: dict[str | None, list[JsonObject]] = {}
-            for item in await spec.listing(self.client, parent_v2):
+            for item in listed:
                 if item["id"] not in known:
                     by_key.setdefault(spec.natural_key(item), []).append(item)
-            for entity in unmatched:
+            for entity in entities:
                 candidates = by_key.get(entity.natural_key, [])
                 if len(candidates) == 1:
                     await self._record(spec, entity, candidates[0], parent_v2)

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+READS_AT_ONCE = 64  # listings or objects a stage reads side by side (the client bounds and paces the calls)
 
 
 async def together(*jobs: Awaitable[R]) -> list[R]:

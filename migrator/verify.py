@@ -15,10 +15,9 @@ from migrator.client import DyteClient
 from migrator.kinds import KindSpec
 from migrator.ledger import Ledger
 from migrator.model import Action, Entity, Kind, Mismatch, State, VerifySummary, changes
-from migrator.side_by_side import in_order
+from migrator.side_by_side import READS_AT_ONCE, in_order
 
 JsonObject = dict[str, object]
-READS_AT_ONCE = 64  # listings (or whole objects) read side by side; the client bounds and paces the calls
 
 
 class Verifier:
