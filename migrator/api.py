@@ -333,10 +333,6 @@ class Migration:
         An unreachable host here is a configuration problem (exit 2): nothing was written.
         """
         source, target = self.credentials.v1, self.credentials.v2
-        probes: tuple[tuple[str, str, str, Callable[[], Awaitable[Any]]], ...] = (
-            ("v1", source.profile.title, source.base_url, lambda: client.source.first("/meetings", key="meetings")),
-            ("v2", target.profile.title, target.base_url, lambda: kinds.probe(client)),
-        )
 
         async def ask(name: str, base_url: str, probe: Callable[[], Awaitable[Any]]) -> Any:
             try:
@@ -344,12 +340,18 @@ class Migration:
             except TransportError as exc:
                 raise ConfigError(f"cannot reach the {name} API at {base_url}: {exc}") from None
 
-        # Both at once (one round trip, not two); when both fail, the source's error is the one reported.
-        answers = await asyncio.gather(*(ask(name, url, probe) for _, name, url, probe in probes), return_exceptions=True)
-        for answer in answers:
-            if isinstance(answer, BaseException):
-                raise answer
-        return {side: answer for (side, *_), answer in zip(probes, answers, strict=True)}
+        # Both at once (one round trip, not two). The source's probe is awaited here, not as a task,
+        # so its request leaves before the mappings' thread starts; its error is the one reported,
+        # at once, when both fail.
+        target_answer = asyncio.ensure_future(ask(target.profile.title, target.base_url, lambda: kinds.probe(client)))
+        try:
+            source_answer = await ask(
+                source.profile.title, source.base_url, lambda: client.source.first("/meetings", key="meetings")
+            )
+            return {"v1": source_answer, "v2": await target_answer}
+        finally:
+            target_answer.cancel()
+            await asyncio.gather(target_answer, return_exceptions=True)
 
     async def _preflight_and_mappings(self, client: DyteClient) -> None:
         """The preflight's calls and the loading of the mappings at once: loading (YAML, pydantic, the

@@ -96,3 +96,30 @@ def test_good_mappings_and_an_unreachable_host_name_the_host(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match=r"cannot reach the Dyte v1 API at http://127\.0\.0\.1:9/v1"):
         Migration(credentials, options).migrate()
     assert not (tmp_path / "l.sqlite").exists()
+
+
+def test_an_unreachable_source_is_named_at_once_while_the_target_has_not_answered(tmp_path: Path) -> None:
+    """The two probes go side by side; the source's refusal (after its retries, ~12 s) ends the preflight without waiting out
+    a target that never answers (its probe is cancelled)."""
+    import socket
+    import time
+
+    with socket.socket() as silent:  # accepts connections (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        path = tmp_path / "creds.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "v1": {"base_url": "http://127.0.0.1:9/v1", "org_id": "org-v1", "api_key": "k"},
+                    "v2": {"base_url": f"http://127.0.0.1:{port}/v2", "org_id": "org-v2", "api_key": "k"},
+                }
+            )
+        )
+        options = Options(ledger=tmp_path / "l.sqlite", reports_dir=tmp_path / "r", timeout=60)
+        started = time.monotonic()
+        with pytest.raises(ConfigError, match=r"cannot reach the Dyte v1 API at http://127\.0\.0\.1:9/v1"):
+            Migration(load_credentials(path, env={}), options).migrate()
+        assert time.monotonic() - started < 40, "the preflight waited out the target's 60 s timeout"
+    assert not (tmp_path / "l.sqlite").exists()
