@@ -309,23 +309,28 @@ class Planner:
     async def _listing(self, spec: KindSpec, parent_v2: str | None = None) -> list[dict[str, Any]]:
         """A v2 listing, read once per plan (drift, baseline, collisions share it) and fingerprinted."""
         if (spec.kind, parent_v2) not in self._listings:
-            await self._prefetch(spec, [parent_v2])
+            await self._prefetch([(spec, parent_v2)])
         return self._listings[(spec.kind, parent_v2)]
 
-    async def _prefetch(self, spec: KindSpec, parents: list[str | None]) -> None:
-        """Read the listings of these parents side by side (the client bounds and paces the
-        calls): one parent after another would wait out every round trip in turn."""
+    async def _prefetch(self, wanted: list[tuple[KindSpec, str | None]]) -> None:
+        """Read these listings (a kind, of one parent or none) side by side (the client bounds and
+        paces the calls): one after another would wait out every round trip in turn."""
         assert self.client is not None
         client = self.client
-        missing = sorted({p for p in parents if (spec.kind, p) not in self._listings}, key=str)
-        answers = await together(*(spec.listing(client, p) for p in missing))
-        for parent_v2, listing in zip(missing, answers, strict=True):  # fingerprinted in a fixed order
-            self._listings[(spec.kind, parent_v2)] = self._read(sorted(listing, key=lambda o: str(o.get("id"))))
+        order = {spec.kind: n for n, spec in enumerate(kinds.KINDS)}
+        missing = sorted(
+            {(spec.kind, p): spec for spec, p in wanted if (spec.kind, p) not in self._listings}.items(),
+            key=lambda item: (order[item[0][0]], str(item[0][1])),
+        )
+        answers = await together(*(spec.listing(client, p) for (_, p), spec in missing))
+        for (key, _), listing in zip(missing, answers, strict=True):  # fingerprinted in a fixed order
+            self._listings[key] = self._read(sorted(listing, key=lambda o: str(o.get("id"))))
 
     async def compare_with_v2(self) -> None:
         """Read v2 where it can change a decision: drift, objects that are not ours, collisions, updates."""
         if self.client is None:
             return
+        await self._prefetch([(spec, None) for spec in kinds.KINDS if spec.parent is None])  # drift and baseline read them all
         lost = 0
         for spec in kinds.KINDS if self.refresh else ():  # dependency order: a lost parent loses its children
             lost += await self._drift(spec)
@@ -360,7 +365,7 @@ class Planner:
             grouped.setdefault(held.parent_key if spec.parent else None, []).append(held)
         parents = self.ledger.v2_ids(spec.parent) if spec.parent is not None else {}
         if spec.parent is not None:
-            await self._prefetch(spec, [v2 for key in grouped if (v2 := parents.get(key or ""))])
+            await self._prefetch([(spec, v2) for key in grouped if (v2 := parents.get(key or ""))])
         lost: list[HeldInV2] = []
         for parent_key, group in grouped.items():
             parent_v2 = parents.get(parent_key or "") if spec.parent is not None else None
@@ -426,7 +431,7 @@ class Planner:
         assert self.client is not None
         settled = not self.ledger.has_in_flight(spec.kind)  # once per kind, not per parent
         with_new = self.ledger.parents_with_new_children(spec.kind, parent)
-        await self._prefetch(spec, [parent_v2 for _, parent_v2 in with_new])
+        await self._prefetch([(spec, parent_v2) for _, parent_v2 in with_new])
         for parent_key, parent_v2 in with_new:
             known = self.ledger.known_v2_ids(spec.kind, parent_key)
             by_key: dict[str, list[dict[str, Any]]] = {}
