@@ -18,7 +18,7 @@ from pathlib import Path
 
 from migrator import api
 from migrator.errors import EXIT_OK, ConfigError, TransportError
-from migrator.settings import DEFAULT_SOURCE, DEFAULT_TARGET, check_pair, load_credentials
+from migrator.settings import DEFAULT_SOURCE, DEFAULT_TARGET, PROFILES, check_pair, load_credentials
 
 STARTUP_SECONDS = 30
 
@@ -119,7 +119,7 @@ def run_demo(
     again = outcomes.get("migrate again")
     rewrites = again.details.get("writes") if again else None
     if again is not None:
-        lines.append(f"a second migrate made {rewrites} {target} writes")
+        lines.append(f"a second migrate made {rewrites} {PROFILES[target].title} writes")
     reports = sorted({p for o in outcomes.values() for p in o.reports})
     requests: dict[str, int] = {}
     for o in outcomes.values():

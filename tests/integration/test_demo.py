@@ -38,6 +38,14 @@ def test_demo_cleans_up_and_ends_with_next_steps(tmp_path, temp_root):
     tail = result.stdout.strip().splitlines()[-4:]
     assert any("reports" in line and "plan.html" in line for line in tail), tail
     assert any("DYTE_V1_API_KEY" in line for line in tail) and "dyte-migrate check" in result.stdout.split("next")[-1]
+    assert "a second migrate made 0 Dyte v2 writes" in result.stdout
+
+
+def test_demo_names_its_target(tmp_path, temp_root):
+    result = demo(tmp_path, "--target", "realtimekit")
+    assert result.exit_code == EXIT_OK, result.output
+    assert "verify: clean - clean: RealtimeKit holds exactly what the mappings say" in result.stdout
+    assert "a second migrate made 0 RealtimeKit writes" in result.stdout
 
 
 def test_demo_cleans_up_when_it_fails(tmp_path, temp_root):
