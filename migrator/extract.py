@@ -174,7 +174,7 @@ class Extractor(SnapshotWriter):
 
         async def presets() -> None:
             async for page in self.client.v1_pages("/presets", "presets", page_size=PAGE):
-                self._store("preset", list(await asyncio.gather(*(with_document(p) for p in page))))
+                self._store("preset", await together(*(with_document(p) for p in page)))
 
         roles: list[dict[str, Any]] = []
 
@@ -199,7 +199,7 @@ class Extractor(SnapshotWriter):
             return rid, None, {**role, "s3URL": _without_query(url) if isinstance(url, str) else url, "document": document}
 
         if roles:
-            self._store("role", list(await asyncio.gather(*(with_role_document(r) for r in roles))))
+            self._store("role", await together(*(with_role_document(r) for r in roles)))
 
     async def _webhooks(self) -> None:
         body = await self.client.v1("GET", "/webhooks")
@@ -283,7 +283,7 @@ class V2SourceExtractor(SnapshotWriter):
             return pid, None, preset
 
         async for page in spec.pages(self.client.source):
-            self._store("preset", list(await asyncio.gather(*(whole(p) for p in page))))
+            self._store("preset", await together(*(whole(p) for p in page)))
 
     async def _top_level(self, kind: Kind) -> AsyncIterator[list[str]]:
         """Store a kind whose listing holds whole objects page by page; yield their ids."""
