@@ -41,7 +41,7 @@ from migrator.errors import (
 )
 from migrator.mapping.folder import default_directory
 from migrator.model import OUTCOMES, WRITE_ACTIONS, ExtractSummary, Finding, Kind, LoadSummary, PlanSummary
-from migrator.settings import DEFAULT_PROFILES, Credentials
+from migrator.settings import DEFAULT_PROFILES, PROFILES, Credentials
 from migrator.shards import Shard
 from migrator.shards import label as shard_label
 
@@ -205,6 +205,7 @@ class Migration:
         )
         try:
             ledger.bind_shard(shard_label(self.options.shard))
+            ledger.record_route(self.credentials.v1.profile.name, self.credentials.v2.profile.name)
         except BaseException:
             ledger.close()
             raise
@@ -769,7 +770,12 @@ def status(ledger: Path | None, credentials_file: Path | None = None, profiles: 
         extracted = book.extract_complete()
         remaining = book.remaining()
         last = book.last_run()
+        route = book.route()
+        source = (
+            PROFILES[route[0]].title if route[0] in PROFILES else "the source"
+        )  # a ledger from before 2026-12-08 does not say
         details = {
+            "route": {"source": route[0], "target": route[1]},
             "v1_org": book.meta("v1_org"),
             "v2_org": book.meta("v2_org"),
             "snapshot_at": book.meta("snapshot_at"),
@@ -782,7 +788,7 @@ def status(ledger: Path | None, credentials_file: Path | None = None, profiles: 
     if running:
         state, code, message = "running", EXIT_PARTIAL, f"a run is in progress; {remaining} entities to go so far"
     elif not extracted:
-        state, code, message = "partial", EXIT_PARTIAL, "the last extract did not finish: run migrate to read the source again"
+        state, code, message = "partial", EXIT_PARTIAL, f"the last extract did not finish: run migrate to read {source} again"
     elif remaining:
         state, code, message = "partial", EXIT_PARTIAL, f"{remaining} entities to go, {failed} failed or unmappable"
     elif failed:

@@ -361,6 +361,18 @@ class Ledger:
                 f"ledger {self.path} belongs to source org {bound[0]} -> target {bound[1]}, not {pair[0]} -> {pair[1]}"
             )
 
+    def record_route(self, source: str, target: str) -> None:
+        """Remember which profiles (`dyte-v1`, `realtimekit`, ...) this ledger's runs read and write,
+        so that `status`, which reads the ledger alone, can name them."""
+        if (self.meta("source"), self.meta("target")) != (source, target):
+            with self.transaction():
+                self.set_meta("source", source)
+                self.set_meta("target", target)
+
+    def route(self) -> tuple[str | None, str | None]:
+        """The (source, target) profiles of this ledger's last run; None for a ledger older than 2026-12-08."""
+        return self.meta("source"), self.meta("target")
+
     def bind_shard(self, shard: str) -> None:
         """Record which split this ledger serves (`I/N`, or `none`), or refuse another one (exit 4).
 

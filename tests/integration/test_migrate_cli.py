@@ -142,6 +142,7 @@ def test_export_ids_and_status(ws, org):
     assert json.loads((ws.root / "ids.json").read_text())["ids"]
     result, outcome = ws.run("status")
     assert result.exit_code == EXIT_OK and outcome["status"] == "complete"
+    assert outcome["details"]["route"] == {"source": "dyte-v1", "target": "dyte-v2"}  # recorded by migrate
     assert stat.S_IMODE(ws.ledger.stat().st_mode) == 0o600
 
 

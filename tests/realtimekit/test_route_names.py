@@ -164,7 +164,18 @@ def test_the_html_rows_label_ids_fields_and_values_by_the_route(tmp_path: Path) 
 
 def test_status_does_not_guess_which_source_an_unfinished_extract_read(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
-    with Ledger.open(path, ("org", "account/app")) as ledger:
+    with Ledger.open(path, ("org", "account/app")) as ledger:  # a ledger from before routes were recorded
         ledger.start_run("migrate")  # the extract never finished
     outcome = status(path)
     assert outcome.message == "the last extract did not finish: run migrate to read the source again"
+    assert outcome.details["route"] == {"source": None, "target": None}
+
+
+def test_status_names_the_source_the_ledger_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger.open(path, ("org", "account/app")) as ledger:
+        ledger.record_route("dyte-v2", "realtimekit")
+        ledger.start_run("migrate")
+    outcome = status(path)
+    assert outcome.message == "the last extract did not finish: run migrate to read Dyte v2 again"
+    assert outcome.details["route"] == {"source": "dyte-v2", "target": "realtimekit"}
