@@ -770,12 +770,10 @@ def status(ledger: Path | None, credentials_file: Path | None = None, profiles: 
         extracted = book.extract_complete()
         remaining = book.remaining()
         last = book.last_run()
-        route = book.route()
-        source = (
-            PROFILES[route[0]].title if route[0] in PROFILES else "the source"
-        )  # a ledger from before 2026-12-08 does not say
+        source_profile, target_profile = book.route()  # None, None: a ledger from before 2026-12-08
+        source = PROFILES[source_profile].title if source_profile in PROFILES else "the source"
         details = {
-            "route": {"source": route[0], "target": route[1]},
+            "route": {"source": source_profile, "target": target_profile},
             "v1_org": book.meta("v1_org"),
             "v2_org": book.meta("v2_org"),
             "snapshot_at": book.meta("snapshot_at"),

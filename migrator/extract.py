@@ -19,8 +19,8 @@ participants are read per meeting, and the org-wide recordings listing is an inv
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from migrator import kinds
@@ -29,12 +29,11 @@ from migrator.errors import ApiError, MalformedResponse
 from migrator.ledger import Ledger
 from migrator.model import ExtractSummary, Kind
 from migrator.reports.redact import is_secret_key
-from migrator.side_by_side import together
+from migrator.side_by_side import each_listed, together
 
 PAGE = 100
 SECRET_REMOVED = "(secret: not stored)"
 Progress = Callable[[str, int], None]
-T = TypeVar("T")
 
 
 def _without_query(url: str) -> str:
@@ -65,28 +64,6 @@ def _require_id(kind: str, obj: Any, source: str = "v1") -> str:
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
         raise MalformedResponse(f"{source} answered a {kind} without a usable id")
     return str(obj["id"])
-
-
-async def _each_listed(listing: AsyncIterator[list[T]], limit: int, each: Callable[[T], Awaitable[None]]) -> None:
-    """`each` on every item of a paged listing, `limit` at a time, while the next page is read:
-    the participants of the first meetings are read while a long meeting listing goes on,
-    instead of after its last page."""
-    queue: asyncio.Queue[T | None] = asyncio.Queue()
-
-    async def read() -> None:
-        try:
-            async for page in listing:
-                for item in page:
-                    queue.put_nowait(item)
-        finally:
-            for _ in range(limit):
-                queue.put_nowait(None)
-
-    async def work() -> None:
-        while (item := await queue.get()) is not None:
-            await each(item)
-
-    await together(read(), *(work() for _ in range(limit)))
 
 
 class SnapshotWriter:
@@ -152,7 +129,7 @@ class Extractor(SnapshotWriter):
             await together(
                 self._presets_and_roles(),
                 self._webhooks(),
-                _each_listed(self._meetings(), self.concurrency, participants_and_recordings),
+                each_listed(self._meetings(), self.concurrency, participants_and_recordings),
                 recorded_rooms,
             )
         finally:
@@ -262,7 +239,7 @@ class V2SourceExtractor(SnapshotWriter):
         await together(
             self._presets(),
             self._drain(self._top_level(Kind.WEBHOOK)),
-            _each_listed(self._top_level(Kind.MEETING), self.concurrency, self._participants),
+            each_listed(self._top_level(Kind.MEETING), self.concurrency, self._participants),
             self._recordings(),
         )
 

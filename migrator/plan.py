@@ -317,10 +317,9 @@ class Planner:
         paces the calls): one after another would wait out every round trip in turn."""
         assert self.client is not None
         client = self.client
-        order = {spec.kind: n for n, spec in enumerate(kinds.KINDS)}
         missing = sorted(
             {(spec.kind, p): spec for spec, p in wanted if (spec.kind, p) not in self._listings}.items(),
-            key=lambda item: (order[item[0][0]], str(item[0][1])),
+            key=lambda item: (item[0][0].value, str(item[0][1])),
         )
         answers = await together(*(spec.listing(client, p) for (_, p), spec in missing))
         for (key, _), listing in zip(missing, answers, strict=True):  # fingerprinted in a fixed order

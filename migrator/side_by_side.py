@@ -39,3 +39,25 @@ async def in_order(items: Sequence[T], fetch: Callable[[T], Awaitable[R]], chunk
         part = items[start : start + chunk]
         for pair in zip(part, await together(*map(fetch, part)), strict=True):
             yield pair
+
+
+async def each_listed(listing: AsyncIterator[list[T]], limit: int, each: Callable[[T], Awaitable[None]]) -> None:
+    """`each` on every item of a paged listing, `limit` at a time, while the next page is read:
+    the participants of the first meetings are read while a long meeting listing goes on,
+    instead of after its last page."""
+    queue: asyncio.Queue[T | None] = asyncio.Queue()
+
+    async def read() -> None:
+        try:
+            async for page in listing:
+                for item in page:
+                    queue.put_nowait(item)
+        finally:
+            for _ in range(limit):
+                queue.put_nowait(None)
+
+    async def work() -> None:
+        while (item := await queue.get()) is not None:
+            await each(item)
+
+    await together(read(), *(work() for _ in range(limit)))
